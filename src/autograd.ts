@@ -1,0 +1,269 @@
+/**
+ * The tape. Every op that sees an input requiring gradients records a {@link Node} on its
+ * output; node ids grow with creation, so sorting the nodes reachable from an output by id gives
+ * the reverse tape order. `grad` walks that order calling each node's derivative rule.
+ *
+ * Derivative rules are written with the library's own ops. Without `createGraph` they run with
+ * recording off: nothing new is taped and (unless `retainGraph`) the traversed nodes drop their
+ * inputs and saved tensors, so the step's graph can be garbage-collected. With `createGraph`
+ * they run with recording on, so the gradients are themselves on the tape and can be
+ * differentiated again, to any order.
+ */
+import { add } from './ops/binary.js';
+import { fmt, shapesEqual } from './shape.js';
+import { allocData, Tensor, type Node, type VjpRule } from './tensor.js';
+
+let gradEnabled = true;
+let nextNodeId = 0;
+
+/** Whether ops currently record on the tape. */
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Runs `fn` with recording off: nothing computed inside is on the tape. */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+/** Runs `fn` with recording on (undoes an enclosing {@link noGrad}). */
+export function enableGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = true;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+/** @internal Whether an op on `a` must be recorded. */
+export function tracks1(a: Tensor): boolean {
+  return gradEnabled && a.requiresGrad;
+}
+
+/** @internal Whether an op on `a` and `b` must be recorded. */
+export function tracks2(a: Tensor, b: Tensor): boolean {
+  return gradEnabled && (a.requiresGrad || b.requiresGrad);
+}
+
+/** @internal Whether an op on `inputs` must be recorded. */
+export function tracksAny(inputs: readonly Tensor[]): boolean {
+  if (!gradEnabled) return false;
+  for (const t of inputs) if (t.requiresGrad) return true;
+  return false;
+}
+
+/** @internal Records that `out` was computed by `op` from `inputs`; returns `out`. */
+export function record(out: Tensor, op: string, inputs: readonly Tensor[], vjp: VjpRule, saved: unknown = null): Tensor {
+  out.requiresGrad = true;
+  out.node = { id: nextNodeId++, op, inputs, saved, vjp };
+  return out;
+}
+
+/** Options of {@link grad}. */
+export interface GradOptions {
+  /**
+   * Record the backward pass on the tape, so the returned gradients can be differentiated
+   * again (Hessian-vector products, MAML's meta-gradient). Default false.
+   */
+  createGraph?: boolean;
+  /** Keep the graph after this pass so it can be traversed again. Default: `createGraph`. */
+  retainGraph?: boolean;
+  /** Return zeros for inputs the outputs do not depend on instead of throwing. Default false. */
+  allowUnused?: boolean;
+  /** The gradient with respect to each output (the "v" of a vector–Jacobian product). Required for non-scalar outputs; defaults to 1 for scalars. */
+  gradOutput?: Tensor | readonly (Tensor | undefined)[];
+}
+
+/** Options of {@link backward} and {@link Tensor.backward}. */
+export interface BackwardOptions {
+  createGraph?: boolean;
+  retainGraph?: boolean;
+  gradOutput?: Tensor;
+}
+
+/**
+ * Gradients of the sum of `outputs` (each weighted by its `gradOutput`) with respect to
+ * `inputs`, like `torch.autograd.grad`. Returns one gradient per input, with the input's shape.
+ */
+export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor, options?: GradOptions): Tensor;
+export function grad(outputs: Tensor | readonly Tensor[], inputs: readonly Tensor[], options?: GradOptions): Tensor[];
+export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | readonly Tensor[], options: GradOptions = {}): Tensor | Tensor[] {
+  const outs = outputs instanceof Tensor ? [outputs] : [...outputs];
+  const ins = inputs instanceof Tensor ? [inputs] : [...inputs];
+  if (ins.length === 0) throw new RangeError('grad: no inputs given');
+  ins.forEach((t, i) => {
+    if (!(t instanceof Tensor)) throw new TypeError(`grad: input ${i} is not a Tensor`);
+    if (!t.requiresGrad) throw new Error(`grad: input ${i} (shape ${fmt(t.shape)}) does not require grad; create it with requiresGrad: true`);
+  });
+  const createGraph = options.createGraph ?? false;
+  const targets = new Set(ins);
+  const gradOutputs = normaliseGradOutputs(outs, options.gradOutput, 'grad');
+  const result = runTape(outs, gradOutputs, targets, createGraph, options.retainGraph ?? createGraph, 'grad');
+  const grads = ins.map((t, i) => {
+    const g = result.grads.get(t);
+    if (g !== undefined) return g;
+    if (!result.reached.has(t) && !options.allowUnused) {
+      throw new Error(`grad: input ${i} (shape ${fmt(t.shape)}) is not used to compute the output; pass allowUnused: true to get a zero gradient`);
+    }
+    return new Tensor(allocData(t.dtype, t.size), t.shape);
+  });
+  return inputs instanceof Tensor ? grads[0]! : grads;
+}
+
+/**
+ * Back-propagates from `output` and accumulates the gradient into `.grad` of every leaf tensor
+ * that requires gradients (like `loss.backward()` in PyTorch).
+ */
+export function backward(output: Tensor, options: BackwardOptions = {}): void {
+  const createGraph = options.createGraph ?? false;
+  const gradOutputs = normaliseGradOutputs([output], options.gradOutput, 'backward');
+  const result = runTape([output], gradOutputs, null, createGraph, options.retainGraph ?? createGraph, 'backward');
+  const accumulate = (): void => {
+    for (const [t, g] of result.grads) {
+      if (t.node === null) t.grad = t.grad === null ? g : add(t.grad, g);
+    }
+  };
+  if (createGraph) accumulate();
+  else noGrad(accumulate);
+}
+
+function normaliseGradOutputs(outs: Tensor[], given: GradOptions['gradOutput'], caller: string): Tensor[] {
+  if (outs.length === 0) throw new RangeError(`${caller}: no outputs given`);
+  const list = given === undefined ? [] : given instanceof Tensor ? [given] : [...given];
+  if (list.length > outs.length) throw new RangeError(`${caller}: ${list.length} gradOutputs given for ${outs.length} outputs`);
+  return outs.map((o, i) => {
+    if (!(o instanceof Tensor)) throw new TypeError(`${caller}: output ${i} is not a Tensor`);
+    if (!o.requiresGrad) {
+      throw new Error(`${caller}: output ${i} does not require grad: none of the tensors it was computed from require grad, or it was computed under noGrad`);
+    }
+    const g = list[i];
+    if (g === undefined) {
+      if (o.size !== 1) throw new Error(`${caller}: output ${i} has shape ${fmt(o.shape)}; a non-scalar output needs gradOutput of the same shape`);
+      const one = allocData(o.dtype, 1);
+      one[0] = 1;
+      return new Tensor(one, o.shape);
+    }
+    if (!shapesEqual(g.shape, o.shape)) throw new RangeError(`${caller}: gradOutput ${i} has shape ${fmt(g.shape)} but the output has shape ${fmt(o.shape)}`);
+    if (g.dtype !== o.dtype) throw new TypeError(`${caller}: gradOutput ${i} is ${g.dtype} but the output is ${o.dtype}`);
+    return g;
+  });
+}
+
+interface TapeResult {
+  /** Gradient of every target (or, for `backward`, every leaf) that received one. */
+  grads: Map<Tensor, Tensor>;
+  /** Targets (leaves for `backward`) reachable from the outputs. */
+  reached: Set<Tensor>;
+}
+
+/**
+ * The reverse sweep. `targets` null means "all leaves that require grad" (backward()).
+ * Visits only nodes on a path from an output to a target, in decreasing id order.
+ */
+function runTape(
+  outs: Tensor[],
+  gradOutputs: Tensor[],
+  targets: Set<Tensor> | null,
+  createGraph: boolean,
+  retainGraph: boolean,
+  caller: string,
+): TapeResult {
+  const isTarget = (t: Tensor): boolean => (targets === null ? t.node === null && t.requiresGrad : targets.has(t));
+  // Node ids order the tape, so when every target is a computed tensor, nothing created before
+  // the earliest of them can lead to one: the search stops there. This keeps a gradient taken
+  // at step i of an inner loop from walking back through steps 1..i-1.
+  let minId = -1;
+  if (targets !== null && [...targets].every((t) => t.node !== null)) {
+    minId = Math.min(...[...targets].map((t) => t.node!.id));
+  }
+  // 1. Depth-first search (iterative: graphs of long inner loops are deep) marking which
+  //    tensors lie on a path to a target. `useful` holds the verdict once a tensor is done.
+  const useful = new Map<Tensor, boolean>();
+  const visited: Tensor[] = [];
+  const reached = new Set<Tensor>();
+  const stack: Tensor[] = [];
+  const childIdx: number[] = [];
+  for (const root of outs) {
+    if (useful.has(root)) continue;
+    stack.push(root);
+    childIdx.push(0);
+    useful.set(root, false);
+    while (stack.length > 0) {
+      const top = stack.length - 1;
+      const t = stack[top]!;
+      const node = t.node;
+      if (node !== null && node.vjp === null) {
+        throw new Error(`${caller}: the graph through '${node.op}' was already freed by an earlier backward pass; pass retainGraph: true (or createGraph: true) to the earlier call to traverse it again`);
+      }
+      const inputs = node === null ? [] : node.inputs;
+      const i = childIdx[top]!;
+      if (i < inputs.length) {
+        childIdx[top] = i + 1;
+        const c = inputs[i]!;
+        if (c.requiresGrad && !useful.has(c) && (minId < 0 || (c.node !== null && c.node.id >= minId) || isTarget(c))) {
+          useful.set(c, false);
+          stack.push(c);
+          childIdx.push(0);
+        }
+        continue;
+      }
+      stack.pop();
+      childIdx.pop();
+      let u = isTarget(t);
+      if (u) reached.add(t);
+      for (const c of inputs) if (useful.get(c) === true) u = true;
+      useful.set(t, u);
+      if (node !== null) visited.push(t);
+    }
+  }
+
+  // 2. The sweep, latest node first.
+  const order = visited.filter((t) => useful.get(t) === true).sort((a, b) => b.node!.id - a.node!.id);
+  const grads = new Map<Tensor, Tensor>();
+  const sweep = (): void => {
+    outs.forEach((o, i) => {
+      const prev = grads.get(o);
+      grads.set(o, prev === undefined ? gradOutputs[i]! : add(prev, gradOutputs[i]!));
+    });
+    for (const t of order) {
+      const g = grads.get(t);
+      if (g === undefined) continue;
+      if (!isTarget(t)) grads.delete(t);
+      const node = t.node!;
+      const needs = node.inputs.map((c) => c.requiresGrad && useful.get(c) === true);
+      const gin = node.vjp!(g, t, node, needs);
+      for (let k = 0; k < node.inputs.length; k++) {
+        const gi = gin[k];
+        if (!needs[k] || gi === null || gi === undefined) continue;
+        const c = node.inputs[k]!;
+        if (!shapesEqual(gi.shape, c.shape)) {
+          throw new Error(`internal: derivative rule of '${node.op}' returned shape ${fmt(gi.shape)} for input ${k} of shape ${fmt(c.shape)}`);
+        }
+        const prev = grads.get(c);
+        grads.set(c, prev === undefined ? gi : add(prev, gi));
+      }
+    }
+  };
+  if (createGraph) enableGrad(sweep);
+  else noGrad(sweep);
+
+  // Free what this sweep executed (not the graph beyond the targets, which a later call may
+  // still need): the nodes drop their inputs and saved tensors, so nothing keeps them alive.
+  if (!retainGraph) {
+    for (const t of order) {
+      const node = t.node!;
+      node.inputs = [];
+      node.saved = null;
+      node.vjp = null;
+    }
+  }
+  return { grads, reached };
+}

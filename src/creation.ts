@@ -1,0 +1,140 @@
+/**
+ * Creating tensors: from (nested) arrays and typed arrays, constant fills, ranges, and seeded
+ * random draws. Every random draw takes an optional `rng` and otherwise uses the library-wide
+ * default generator (see `manualSeed`).
+ */
+import { getDefaultRng, type Rng } from './random.js';
+import { checkShape, fmt, sizeOf } from './shape.js';
+import { allocData, Tensor, type DType, type NestedArray } from './tensor.js';
+
+/** Options shared by the creation functions. */
+export interface TensorOptions {
+  /** Element type; default `float32` (or `float64` for a `Float64Array` source). */
+  dtype?: DType;
+  /** Make the tensor a leaf that gradients flow to. Default false. */
+  requiresGrad?: boolean;
+}
+
+/** Options of random draws. */
+export interface RandomOptions extends TensorOptions {
+  /** Generator to draw from; default: the library-wide one. */
+  rng?: Rng;
+}
+
+function checkDtype(dtype: DType | undefined, op: string): DType {
+  const d = dtype ?? 'float32';
+  if (d !== 'float32' && d !== 'float64') throw new TypeError(`${op}: unknown dtype '${String(d)}' (expected 'float32' or 'float64')`);
+  return d;
+}
+
+/**
+ * A tensor from nested arrays (shape inferred, must be rectangular) or from a flat typed or
+ * plain array with an explicit `shape` (default: 1-D). The data is copied.
+ */
+export function tensor(
+  data: NestedArray | ArrayLike<number>,
+  options: TensorOptions & { shape?: readonly number[] } = {},
+): Tensor {
+  const fromF64 = data instanceof Float64Array;
+  const dtype = checkDtype(options.dtype ?? (fromF64 ? 'float64' : 'float32'), 'tensor');
+  let shape: number[];
+  let flat: ArrayLike<number>;
+  if (typeof data === 'number') {
+    shape = [];
+    flat = [data];
+  } else if (ArrayBuffer.isView(data) || (Array.isArray(data) && !data.some(Array.isArray))) {
+    flat = data as ArrayLike<number>;
+    shape = [flat.length];
+  } else if (Array.isArray(data)) {
+    shape = [];
+    let level: NestedArray = data;
+    while (Array.isArray(level)) {
+      shape.push(level.length);
+      level = level[0] as NestedArray;
+    }
+    const out: number[] = [];
+    const walk = (v: NestedArray, depth: number, path: string): void => {
+      if (depth === shape.length) {
+        if (Array.isArray(v)) throw new RangeError(`tensor: ragged nested array: element ${path} nests deeper than shape ${fmt(shape)}`);
+        out.push(v);
+        return;
+      }
+      if (!Array.isArray(v) || v.length !== shape[depth]) {
+        throw new RangeError(`tensor: ragged nested array: element ${path} should be an array of length ${shape[depth]} for shape ${fmt(shape)}`);
+      }
+      v.forEach((c, i) => walk(c, depth + 1, `${path}[${i}]`));
+    };
+    walk(data, 0, 'data');
+    flat = out;
+  } else {
+    throw new TypeError(`tensor: expected a number, an array or a typed array, got ${typeof data}`);
+  }
+  if (options.shape !== undefined) {
+    checkShape(options.shape, 'tensor');
+    if (sizeOf(options.shape) !== flat.length) throw new RangeError(`tensor: shape ${fmt(options.shape)} needs ${sizeOf(options.shape)} elements, got ${flat.length}`);
+    shape = [...options.shape];
+  }
+  const buf = allocData(dtype, flat.length);
+  for (let i = 0; i < flat.length; i++) {
+    const v = flat[i];
+    if (typeof v !== 'number') throw new TypeError(`tensor: element ${i} is ${typeof v}, not a number`);
+    buf[i] = v;
+  }
+  return new Tensor(buf, shape, options.requiresGrad ?? false);
+}
+
+/** A tensor of `shape` filled with `value`. */
+export function full(shape: readonly number[], value: number, options: TensorOptions = {}): Tensor {
+  checkShape(shape, 'full');
+  if (typeof value !== 'number') throw new TypeError(`full: value must be a number, got ${typeof value}`);
+  const buf = allocData(checkDtype(options.dtype, 'full'), sizeOf(shape));
+  if (value !== 0) buf.fill(value);
+  return new Tensor(buf, [...shape], options.requiresGrad ?? false);
+}
+
+/** Zeros of `shape`. */
+export function zeros(shape: readonly number[], options: TensorOptions = {}): Tensor {
+  return full(shape, 0, options);
+}
+
+/** Ones of `shape`. */
+export function ones(shape: readonly number[], options: TensorOptions = {}): Tensor {
+  return full(shape, 1, options);
+}
+
+/** Zeros with `x`'s shape and dtype. */
+export function zerosLike(x: Tensor): Tensor {
+  return new Tensor(allocData(x.dtype, x.size), x.shape);
+}
+
+/** `n` evenly spaced values from `start` to `stop` inclusive. */
+export function linspace(start: number, stop: number, n: number, options: TensorOptions = {}): Tensor {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`linspace: n must be a positive integer, got ${n}`);
+  const buf = allocData(checkDtype(options.dtype, 'linspace'), n);
+  for (let i = 0; i < n; i++) buf[i] = n === 1 ? start : start + ((stop - start) * i) / (n - 1);
+  return new Tensor(buf, [n], options.requiresGrad ?? false);
+}
+
+/** Normal draws with mean `mean` and standard deviation `std` (defaults 0 and 1). */
+export function randn(shape: readonly number[], options: RandomOptions & { mean?: number; std?: number } = {}): Tensor {
+  checkShape(shape, 'randn');
+  const rng = options.rng ?? getDefaultRng();
+  const mu = options.mean ?? 0;
+  const sd = options.std ?? 1;
+  if (!(sd >= 0)) throw new RangeError(`randn: std must be non-negative, got ${sd}`);
+  const buf = allocData(checkDtype(options.dtype, 'randn'), sizeOf(shape));
+  for (let i = 0; i < buf.length; i++) buf[i] = mu + sd * rng.normal();
+  return new Tensor(buf, [...shape], options.requiresGrad ?? false);
+}
+
+/** Uniform draws in [low, high) (defaults 0 and 1). */
+export function rand(shape: readonly number[], options: RandomOptions & { low?: number; high?: number } = {}): Tensor {
+  checkShape(shape, 'rand');
+  const rng = options.rng ?? getDefaultRng();
+  const low = options.low ?? 0;
+  const high = options.high ?? 1;
+  if (!(high >= low)) throw new RangeError(`rand: high (${high}) must be at least low (${low})`);
+  const buf = allocData(checkDtype(options.dtype, 'rand'), sizeOf(shape));
+  for (let i = 0; i < buf.length; i++) buf[i] = rng.uniformIn(low, high);
+  return new Tensor(buf, [...shape], options.requiresGrad ?? false);
+}

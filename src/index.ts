@@ -1,0 +1,12 @@
+/**
+ * metagrad: gradient-based meta-learning on a small higher-order autodiff engine.
+ *
+ * @packageDocumentation
+ */
+export { Tensor, type DType, type TypedArray, type NestedArray, type Node, type VjpRule } from './tensor.js';
+export { grad, backward, noGrad, enableGrad, isGradEnabled, type GradOptions, type BackwardOptions } from './autograd.js';
+export { valueAndGrad, vjp, jvp, hvp, type TensorFn } from './functional.js';
+export { tensor, full, zeros, ones, zerosLike, linspace, randn, rand, type TensorOptions, type RandomOptions } from './creation.js';
+export { Rng, manualSeed, getDefaultRng } from './random.js';
+export { type Shape } from './shape.js';
+export * from './ops/index.js';

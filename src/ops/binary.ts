@@ -1,0 +1,101 @@
+/**
+ * Binary arithmetic with NumPy broadcasting: add, sub, mul, div. Each derivative reduces the
+ * broadcast gradient back to its input's shape with `sumTo`, itself a differentiable op.
+ * A plain number operand is a constant of the other operand's dtype.
+ */
+import { record, tracks2 } from '../autograd.js';
+import { addInto, divInto, mulInto, subInto } from '../kernels/elementwise.js';
+import { broadcastInto } from '../kernels/layout.js';
+import { broadcastShapes, shapesEqual, sizeOf } from '../shape.js';
+import { allocData, Tensor, type TypedArray, type VjpRule } from '../tensor.js';
+import { neg } from './unary.js';
+import { sumTo } from './layout.js';
+
+/** A tensor, or a number standing for a constant scalar of the other operand's dtype. */
+export type TensorLike = Tensor | number;
+
+/** @internal A number as a 0-d constant of `like`'s dtype; tensors pass through. */
+export function lift(x: TensorLike, like: Tensor): Tensor {
+  if (x instanceof Tensor) return x;
+  if (typeof x !== 'number') throw new TypeError(`expected a Tensor or a number, got ${typeof x}`);
+  const d = allocData(like.dtype, 1);
+  d[0] = x;
+  return new Tensor(d, []);
+}
+
+/** @internal Resolves two operands (at least one a tensor) and checks their dtypes agree. */
+export function operands(a: TensorLike, b: TensorLike, op: string): [Tensor, Tensor] {
+  if (!(a instanceof Tensor) && !(b instanceof Tensor)) throw new TypeError(`${op}: at least one operand must be a Tensor`);
+  const ta = a instanceof Tensor ? a : lift(a, b as Tensor);
+  const tb = b instanceof Tensor ? b : lift(b, ta);
+  if (ta.dtype !== tb.dtype) throw new TypeError(`${op}: dtype mismatch: ${ta.dtype} and ${tb.dtype} (convert one with astype)`);
+  return [ta, tb];
+}
+
+/** @internal `x`'s data laid out in the (broadcast) shape `shape` of `size` elements. */
+export function expandData(x: Tensor, shape: readonly number[], size: number): TypedArray {
+  if (x.size === size) return x.data;
+  const out = allocData(x.dtype, size);
+  broadcastInto(x.data, x.shape, shape, out);
+  return out;
+}
+
+type BinaryKernel = (a: TypedArray, b: TypedArray, out: TypedArray) => void;
+
+function binary(a: Tensor, b: Tensor, op: string, kernel: BinaryKernel): Tensor {
+  if (shapesEqual(a.shape, b.shape)) {
+    const out = allocData(a.dtype, a.size);
+    kernel(a.data, b.data, out);
+    return new Tensor(out, a.shape);
+  }
+  const shape = broadcastShapes(a.shape, b.shape, op);
+  const n = sizeOf(shape);
+  const out = allocData(a.dtype, n);
+  kernel(expandData(a, shape, n), expandData(b, shape, n), out);
+  return new Tensor(out, shape);
+}
+
+/** Elementwise `a + b` with broadcasting. */
+export function add(a: TensorLike, b: TensorLike): Tensor {
+  const [x, y] = operands(a, b, 'add');
+  const out = binary(x, y, 'add', addInto);
+  return tracks2(x, y) ? record(out, 'add', [x, y], addVjp) : out;
+}
+const addVjp: VjpRule = (g, _out, node, needs) => {
+  const [a, b] = node.inputs as [Tensor, Tensor];
+  return [needs[0] ? sumTo(g, a.shape) : null, needs[1] ? sumTo(g, b.shape) : null];
+};
+
+/** Elementwise `a - b` with broadcasting. */
+export function sub(a: TensorLike, b: TensorLike): Tensor {
+  const [x, y] = operands(a, b, 'sub');
+  const out = binary(x, y, 'sub', subInto);
+  return tracks2(x, y) ? record(out, 'sub', [x, y], subVjp) : out;
+}
+const subVjp: VjpRule = (g, _out, node, needs) => {
+  const [a, b] = node.inputs as [Tensor, Tensor];
+  return [needs[0] ? sumTo(g, a.shape) : null, needs[1] ? sumTo(neg(g), b.shape) : null];
+};
+
+/** Elementwise `a * b` with broadcasting. */
+export function mul(a: TensorLike, b: TensorLike): Tensor {
+  const [x, y] = operands(a, b, 'mul');
+  const out = binary(x, y, 'mul', mulInto);
+  return tracks2(x, y) ? record(out, 'mul', [x, y], mulVjp) : out;
+}
+const mulVjp: VjpRule = (g, _out, node, needs) => {
+  const [a, b] = node.inputs as [Tensor, Tensor];
+  return [needs[0] ? sumTo(mul(g, b), a.shape) : null, needs[1] ? sumTo(mul(g, a), b.shape) : null];
+};
+
+/** Elementwise `a / b` with broadcasting. */
+export function div(a: TensorLike, b: TensorLike): Tensor {
+  const [x, y] = operands(a, b, 'div');
+  const out = binary(x, y, 'div', divInto);
+  return tracks2(x, y) ? record(out, 'div', [x, y], divVjp) : out;
+}
+// d(a/b)/da = 1/b;  d(a/b)/db = -a/b² = -out/b
+const divVjp: VjpRule = (g, out, node, needs) => {
+  const [a, b] = node.inputs as [Tensor, Tensor];
+  return [needs[0] ? sumTo(div(g, b), a.shape) : null, needs[1] ? sumTo(neg(mul(g, div(out, b))), b.shape) : null];
+};

@@ -1,0 +1,74 @@
+/**
+ * Matrix product `op(a)·op(b)` where `op` optionally transposes the last two axes, with NumPy
+ * broadcasting over leading (batch) axes. Transposes are flags, not copies: the derivative rules
+ * below need the transposed products, and the kernels compute them directly.
+ *
+ * With C = A'·B' (A' = op(A), B' = op(B)) and upstream gradient G:
+ *   dA' = G·B'ᵀ and dB' = A'ᵀ·G, then transposed back where op transposed.
+ */
+import { record, tracks2 } from '../autograd.js';
+import { gemmBatched } from '../kernels/gemm.js';
+import { broadcastShapes, broadcastStrides, fmt, sizeOf } from '../shape.js';
+import { allocData, Tensor, type VjpRule } from '../tensor.js';
+import { sumTo } from './layout.js';
+
+/**
+ * `op(a)·op(b)` for tensors of at least 2 dimensions. `a` is `[..., m, k]` (`[..., k, m]` with
+ * `transA`), `b` is `[..., k, n]` (`[..., n, k]` with `transB`); the result is `[..., m, n]`.
+ */
+export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Tensor {
+  if (!(a instanceof Tensor) || !(b instanceof Tensor)) throw new TypeError('matmul: both operands must be Tensors');
+  if (a.dtype !== b.dtype) throw new TypeError(`matmul: dtype mismatch: ${a.dtype} and ${b.dtype} (convert one with astype)`);
+  if (a.ndim < 2 || b.ndim < 2) {
+    throw new RangeError(`matmul: both operands need at least 2 dimensions, got ${fmt(a.shape)} and ${fmt(b.shape)} (reshape vectors to [1,n] or [n,1])`);
+  }
+  const ar = a.shape[a.ndim - 2]!, ac = a.shape[a.ndim - 1]!;
+  const br = b.shape[b.ndim - 2]!, bc = b.shape[b.ndim - 1]!;
+  const m = transA ? ac : ar, k = transA ? ar : ac;
+  const kb = transB ? bc : br, n = transB ? br : bc;
+  if (k !== kb) {
+    throw new RangeError(
+      `matmul: inner dimensions differ: ${fmt(a.shape)}${transA ? 'ᵀ' : ''} · ${fmt(b.shape)}${transB ? 'ᵀ' : ''} (${k} vs ${kb})`,
+    );
+  }
+  const batchA = a.shape.slice(0, -2), batchB = b.shape.slice(0, -2);
+  const batchShape = broadcastShapes(batchA, batchB, 'matmul');
+  const batch = sizeOf(batchShape);
+  const aOffs = batchOffsets(batchA, batchShape, ar * ac);
+  const bOffs = batchOffsets(batchB, batchShape, br * bc);
+  const out = allocData(a.dtype, batch * m * n);
+  gemmBatched(a.data, aOffs, b.data, bOffs, out, batch, m, n, k, transA, transB);
+  const t = new Tensor(out, [...batchShape, m, n]);
+  return tracks2(a, b) ? record(t, 'matmul', [a, b], matmulVjp, [transA, transB]) : t;
+}
+
+/** Element offset of each batch matrix of a tensor with batch axes `from` broadcast to `to`. */
+function batchOffsets(from: readonly number[], to: readonly number[], matSize: number): Int32Array {
+  const count = sizeOf(to);
+  const offs = new Int32Array(count);
+  if (count <= 1 || sizeOf(from) <= 1) return offs; // every product uses matrix 0
+  const strides = broadcastStrides(from, to, 'matmul');
+  const idx = new Array<number>(to.length).fill(0);
+  let off = 0;
+  for (let i = 0; i < count; i++) {
+    offs[i] = off * matSize;
+    for (let d = to.length - 1; d >= 0; d--) {
+      idx[d]!++;
+      off += strides[d]!;
+      if (idx[d]! < to[d]!) break;
+      off -= strides[d]! * to[d]!;
+      idx[d] = 0;
+    }
+  }
+  return offs;
+}
+
+const matmulVjp: VjpRule = (g, _o, node, needs) => {
+  const [a, b] = node.inputs as [Tensor, Tensor];
+  const [tA, tB] = node.saved as [boolean, boolean];
+  // dA' = G·B'ᵀ; if A' = Aᵀ then dA = (G·B'ᵀ)ᵀ = B'·Gᵀ.
+  const da = needs[0] ? sumTo(tA ? matmul(b, g, tB, true) : matmul(g, b, false, !tB), a.shape) : null;
+  // dB' = A'ᵀ·G; if B' = Bᵀ then dB = Gᵀ·A'.
+  const db = needs[1] ? sumTo(tB ? matmul(g, a, true, tA) : matmul(a, g, !tA, false), b.shape) : null;
+  return [da, db];
+};

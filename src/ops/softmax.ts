@@ -1,0 +1,18 @@
+/**
+ * Softmax and log-softmax along an axis, composed from `logsumexp` (stable) and elementwise ops,
+ * so their derivatives of every order come from those ops' rules.
+ */
+import type { Tensor } from '../tensor.js';
+import { sub } from './binary.js';
+import { logsumexp } from './reduce.js';
+import { exp } from './unary.js';
+
+/** `x - logsumexp(x)` along `axis` (default: last). */
+export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  return sub(x, logsumexp(x, axis, true));
+}
+
+/** `exp(x) / Σ exp(x)` along `axis` (default: last). */
+export function softmax(x: Tensor, axis = -1): Tensor {
+  return exp(logSoftmax(x, axis));
+}

@@ -1,0 +1,137 @@
+/**
+ * Elementwise math of one tensor. Each op is its kernel call plus its derivative rule, written
+ * with differentiable ops (often reusing the output, as `exp` and `tanh` do). The masks in the
+ * rules of piecewise-linear ops (relu, abs, leaky relu) are constants: their second derivative
+ * is zero almost everywhere, as it should be.
+ */
+import { record, tracks1 } from '../autograd.js';
+import * as K from '../kernels/elementwise.js';
+import { allocData, Tensor, type TypedArray, type VjpRule } from '../tensor.js';
+import { div, mul, sub } from './binary.js';
+
+function map(x: Tensor, kernel: (x: TypedArray, out: TypedArray) => void): Tensor {
+  if (!(x instanceof Tensor)) throw new TypeError(`expected a Tensor, got ${typeof x}`);
+  const out = allocData(x.dtype, x.size);
+  kernel(x.data, out);
+  return new Tensor(out, x.shape);
+}
+
+function checkNumber(v: number, op: string, what: string): void {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`${op}: ${what} must be a finite number, got ${String(v)}`);
+}
+
+/** `-x`. */
+export function neg(x: Tensor): Tensor {
+  const out = map(x, K.negInto);
+  return tracks1(x) ? record(out, 'neg', [x], negVjp) : out;
+}
+const negVjp: VjpRule = (g) => [neg(g)];
+
+/** `s * x` for a constant number `s`. */
+export function scale(x: Tensor, s: number): Tensor {
+  checkNumber(s, 'scale', 'the factor');
+  const out = allocData(x.dtype, x.size);
+  K.scaleInto(x.data, s, out);
+  const t = new Tensor(out, x.shape);
+  return tracks1(x) ? record(t, 'scale', [x], scaleVjp, s) : t;
+}
+const scaleVjp: VjpRule = (g, _o, node) => [scale(g, node.saved as number)];
+
+/** `x ** p` for a constant exponent `p` (NaN for negative `x` and non-integer `p`, as in IEEE pow). */
+export function pow(x: Tensor, p: number): Tensor {
+  checkNumber(p, 'pow', 'the exponent');
+  const out = allocData(x.dtype, x.size);
+  K.powInto(x.data, p, out);
+  const t = new Tensor(out, x.shape);
+  return tracks1(x) ? record(t, 'pow', [x], powVjp, p) : t;
+}
+const powVjp: VjpRule = (g, _o, node) => {
+  const p = node.saved as number;
+  const x = node.inputs[0]!;
+  return [p === 0 ? scale(g, 0) : p === 1 ? g : mul(g, scale(pow(x, p - 1), p))];
+};
+
+/** `x * x`. */
+export function square(x: Tensor): Tensor {
+  const out = map(x, K.squareInto);
+  return tracks1(x) ? record(out, 'square', [x], squareVjp) : out;
+}
+const squareVjp: VjpRule = (g, _o, node) => [mul(g, scale(node.inputs[0]!, 2))];
+
+/** `√x`. */
+export function sqrt(x: Tensor): Tensor {
+  const out = map(x, K.sqrtInto);
+  return tracks1(x) ? record(out, 'sqrt', [x], sqrtVjp) : out;
+}
+const sqrtVjp: VjpRule = (g, out) => [div(g, scale(out, 2))];
+
+/** `eˣ`. */
+export function exp(x: Tensor): Tensor {
+  const out = map(x, K.expInto);
+  return tracks1(x) ? record(out, 'exp', [x], expVjp) : out;
+}
+const expVjp: VjpRule = (g, out) => [mul(g, out)];
+
+/** Natural logarithm. */
+export function log(x: Tensor): Tensor {
+  const out = map(x, K.logInto);
+  return tracks1(x) ? record(out, 'log', [x], logVjp) : out;
+}
+const logVjp: VjpRule = (g, _o, node) => [div(g, node.inputs[0]!)];
+
+/** `|x|` (derivative sign(x), taken as 0 at 0). */
+export function abs(x: Tensor): Tensor {
+  const out = map(x, K.absInto);
+  return tracks1(x) ? record(out, 'abs', [x], absVjp) : out;
+}
+const absVjp: VjpRule = (g, _o, node) => [mul(g, sign(node.inputs[0]!))];
+
+/** Sign of each element (-1, 0 or 1): a constant, not differentiated through. */
+export function sign(x: Tensor): Tensor {
+  return map(x, K.signInto);
+}
+
+/** Hyperbolic tangent. */
+export function tanh(x: Tensor): Tensor {
+  const out = map(x, K.tanhInto);
+  return tracks1(x) ? record(out, 'tanh', [x], tanhVjp) : out;
+}
+const tanhVjp: VjpRule = (g, out) => [mul(g, sub(1, mul(out, out)))];
+
+/** Logistic sigmoid `1 / (1 + e⁻ˣ)`, computed stably for large |x|. */
+export function sigmoid(x: Tensor): Tensor {
+  const out = map(x, K.sigmoidInto);
+  return tracks1(x) ? record(out, 'sigmoid', [x], sigmoidVjp) : out;
+}
+const sigmoidVjp: VjpRule = (g, out) => [mul(g, mul(out, sub(1, out)))];
+
+/** `log(1 + eˣ)`, computed stably; its derivative is `sigmoid(x)`. */
+export function softplus(x: Tensor): Tensor {
+  const out = map(x, K.softplusInto);
+  return tracks1(x) ? record(out, 'softplus', [x], softplusVjp) : out;
+}
+const softplusVjp: VjpRule = (g, _o, node) => [mul(g, sigmoid(node.inputs[0]!))];
+
+/** `max(x, 0)` (derivative taken as 0 at 0). */
+export function relu(x: Tensor): Tensor {
+  const out = map(x, K.reluInto);
+  return tracks1(x) ? record(out, 'relu', [x], reluVjp) : out;
+}
+const reluVjp: VjpRule = (g, _o, node) => [mul(g, stepMask(node.inputs[0]!, 0))];
+
+/** `x` where positive, `slope * x` elsewhere. */
+export function leakyRelu(x: Tensor, slope = 0.01): Tensor {
+  checkNumber(slope, 'leakyRelu', 'slope');
+  const out = allocData(x.dtype, x.size);
+  K.leakyReluInto(x.data, slope, out);
+  const t = new Tensor(out, x.shape);
+  return tracks1(x) ? record(t, 'leakyRelu', [x], leakyReluVjp, slope) : t;
+}
+const leakyReluVjp: VjpRule = (g, _o, node) => [mul(g, stepMask(node.inputs[0]!, node.saved as number))];
+
+/** Constant mask: 1 where `x > 0`, `low` elsewhere. */
+function stepMask(x: Tensor, low: number): Tensor {
+  const out = allocData(x.dtype, x.size);
+  K.stepInto(x.data, low, out);
+  return new Tensor(out, x.shape);
+}

@@ -1,0 +1,133 @@
+/**
+ * The Tensor value: an immutable N-d array (contiguous, row-major) of float32 or float64, plus
+ * its place on the tape. Ops never mutate a tensor's data; they return new tensors. A tensor
+ * computed from inputs that require gradients records a {@link Node}: the op's name, its inputs,
+ * what its derivative rule saved, and the rule itself.
+ */
+import { backward as runBackward, type BackwardOptions } from './autograd.js';
+import { fmt, sizeOf, type Shape } from './shape.js';
+
+/** Element type of a tensor. `float32` is the default; `float64` is for checking maths. */
+export type DType = 'float32' | 'float64';
+/** The storage of a tensor of either dtype. */
+export type TypedArray = Float32Array | Float64Array;
+/** Nested arrays of numbers, as returned by {@link Tensor.toArray}. */
+export type NestedArray = number | NestedArray[];
+
+/**
+ * A derivative rule (vector–Jacobian product). Given the gradient `g` with respect to the op's
+ * output `out`, returns the gradient with respect to each input (or null where `needs[i]` is
+ * false). Rules are written with differentiable ops, so running them while recording puts the
+ * gradient itself on the tape: that is what makes gradients of gradients work.
+ */
+export type VjpRule = (g: Tensor, out: Tensor, node: Node, needs: readonly boolean[]) => readonly (Tensor | null)[];
+
+/** One entry of the tape: how a tensor was computed. */
+export interface Node {
+  /** Creation order; a later node never feeds an earlier one, so ids order the tape. */
+  readonly id: number;
+  /** The op's name, for error messages and debugging. */
+  readonly op: string;
+  /** The op's inputs (emptied once the graph is freed). */
+  inputs: readonly Tensor[];
+  /** Whatever the derivative rule needs beyond inputs and output (axes, flags, masks). */
+  saved: unknown;
+  /** The derivative rule; null once the graph has been freed after a backward pass. */
+  vjp: VjpRule | null;
+}
+
+export function allocData(dtype: DType, n: number): TypedArray {
+  return dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
+}
+
+export function dtypeOf(data: TypedArray): DType {
+  return data instanceof Float64Array ? 'float64' : 'float32';
+}
+
+export class Tensor {
+  /** The elements in row-major order. Treat as read-only: tensors are values. */
+  readonly data: TypedArray;
+  /** Length of each axis. */
+  readonly shape: Shape;
+  readonly dtype: DType;
+  /** Whether gradients flow to (leaf) or through (computed) this tensor. */
+  requiresGrad: boolean;
+  /** How this tensor was computed, or null for a leaf / constant. @internal */
+  node: Node | null;
+  /** Accumulated gradient of a leaf after {@link Tensor.backward}. */
+  grad: Tensor | null = null;
+
+  /**
+   * Low-level constructor: wraps `data` (not copied) with `shape`. Prefer the creation
+   * functions (`tensor`, `zeros`, `randn`, ...), which validate their input.
+   */
+  constructor(data: TypedArray, shape: Shape, requiresGrad = false, node: Node | null = null) {
+    this.data = data;
+    this.shape = shape;
+    this.dtype = data instanceof Float64Array ? 'float64' : 'float32';
+    this.requiresGrad = requiresGrad;
+    this.node = node;
+  }
+
+  /** Number of elements. */
+  get size(): number {
+    return this.data.length;
+  }
+
+  /** Number of axes. */
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  /** True for a tensor the user created (no recorded op). */
+  get isLeaf(): boolean {
+    return this.node === null;
+  }
+
+  /** The single value of a one-element tensor. */
+  item(): number {
+    if (this.data.length !== 1) throw new RangeError(`item: tensor of shape ${fmt(this.shape)} has ${this.data.length} elements, expected exactly 1`);
+    return this.data[0]!;
+  }
+
+  /** The elements as nested arrays (a plain number for a 0-d tensor). */
+  toArray(): NestedArray {
+    const { data, shape } = this;
+    if (shape.length === 0) return data[0]!;
+    const build = (axis: number, offset: number): NestedArray[] => {
+      const n = shape[axis]!;
+      const stride = sizeOf(shape.slice(axis + 1));
+      const out: NestedArray[] = new Array(n);
+      for (let i = 0; i < n; i++) {
+        out[i] = axis === shape.length - 1 ? data[offset + i]! : build(axis + 1, offset + i * stride);
+      }
+      return out;
+    };
+    return build(0, 0);
+  }
+
+  /** A tensor sharing this one's data but cut from the tape (no gradient flows through it). */
+  detach(): Tensor {
+    return new Tensor(this.data, this.shape);
+  }
+
+  /** Marks this leaf as requiring gradients (in place) and returns it. */
+  requireGrad(flag = true): this {
+    if (this.node !== null) throw new Error(`requireGrad: only leaf tensors can change requiresGrad; this tensor was computed by '${this.node.op}' (use detach() first)`);
+    this.requiresGrad = flag;
+    return this;
+  }
+
+  /**
+   * Back-propagates from this tensor and accumulates into `.grad` of every leaf that requires
+   * gradients. A non-scalar tensor needs `gradOutput`. See {@link BackwardOptions}.
+   */
+  backward(gradOutput?: Tensor, options: BackwardOptions = {}): void {
+    runBackward(this, { ...options, gradOutput });
+  }
+
+  toString(): string {
+    const body = this.size <= 64 ? JSON.stringify(this.toArray()) : `${this.size} elements`;
+    return `Tensor(${fmt(this.shape)}, ${this.dtype}${this.requiresGrad ? ', requiresGrad' : ''}: ${body})`;
+  }
+}
