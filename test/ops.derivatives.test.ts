@@ -7,22 +7,9 @@
  */
 import fc from 'fast-check';
 import { describe, test } from 'vitest';
-import * as mg from '../src/index.js';
-import type { Tensor } from '../src/index.js';
 import { makeTensor } from './helpers/arbitraries.js';
 import { checkGrad, checkHvp } from './helpers/fd.js';
-import { opCases } from './helpers/op-cases.js';
-
-export function objective(run: (xs: Tensor[]) => Tensor, inputs: Tensor[], seed: number): (xs: Tensor[]) => Tensor {
-  const y0 = mg.noGrad(() => run(inputs));
-  const dt = inputs[0]!.dtype;
-  const W = makeTensor(y0.shape, seed + 101, 'any', dt);
-  const V = makeTensor(y0.shape, seed + 202, 'any', dt);
-  return (xs) => {
-    const y = run(xs);
-    return mg.add(mg.sum(mg.mul(W, y)), mg.scale(mg.sum(mg.mul(V, mg.square(y))), 0.5));
-  };
-}
+import { objective, opCases } from './helpers/op-cases.js';
 
 const runs = { numRuns: 25, seed: 20261122 };
 

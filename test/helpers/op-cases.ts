@@ -169,3 +169,19 @@ export const opCases: Record<string, fc.Arbitrary<OpCase>> = {
     .chain((r) => fc.record({ r: fc.constant(r), labels: fc.array(fc.nat(r.c - 1), { minLength: r.n, maxLength: r.n }) }))
     .map(({ r: { n, c, seed }, labels }) => ({ inputs: [one([n, c], seed)], run: ([x]) => mg.mul(x!, mg.oneHot(labels, c, x!.dtype)) })),
 };
+
+/**
+ * The scalar test objective f(x) = Σ W⊙y + ½ Σ V⊙y⊙y with y = op(x) and random W, V (in the
+ * inputs' dtype), so the gradient reaching the op varies and the Hessian is non-trivial.
+ */
+export function objective(run: (xs: Tensor[]) => Tensor, inputs: Tensor[], seed: number): (xs: Tensor[]) => Tensor {
+  const y0 = mg.noGrad(() => run(inputs));
+  const dt = inputs[0]!.dtype;
+  const W = makeTensor(y0.shape, seed + 101, 'any', dt);
+  const V = makeTensor(y0.shape, seed + 202, 'any', dt);
+  return (xs) => {
+    const y = run(xs);
+    return mg.add(mg.sum(mg.mul(W, y)), mg.scale(mg.sum(mg.mul(V, mg.square(y))), 0.5));
+  };
+}
+

@@ -1,0 +1,176 @@
+/** The tape's API: grad / backward semantics, graph lifetime, grad modes, and their errors. */
+import { describe, expect, test } from 'vitest';
+import * as mg from '../src/index.js';
+
+const f64 = { dtype: 'float64' as const };
+const leaf = (v: number[] | number[][]) => mg.tensor(v, { ...f64, requiresGrad: true });
+
+describe('grad', () => {
+  test('returns one gradient per input with its shape; a single tensor input gives a single tensor', () => {
+    const x = leaf([[1, 2, 3]]);
+    const y = leaf([2]);
+    const loss = mg.sum(mg.mul(x, y));
+    const [gx, gy] = mg.grad(loss, [x, y], { retainGraph: true });
+    expect(gx!.toArray()).toEqual([[2, 2, 2]]);
+    expect(gy!.toArray()).toEqual([6]);
+    expect(mg.grad(loss, y).toArray()).toEqual([6]);
+  });
+
+  test('without createGraph the gradients are constants and the graph is freed', () => {
+    const x = leaf([1, 2]);
+    const loss = mg.sum(mg.exp(x));
+    const g = mg.grad(loss, x);
+    expect(g.requiresGrad).toBe(false);
+    expect(g.node).toBeNull();
+    expect(loss.node!.vjp).toBeNull();
+    expect(() => mg.grad(loss, x)).toThrow(/already freed.*retainGraph/);
+  });
+
+  test('retainGraph allows a second traversal with the same result', () => {
+    const x = leaf([0.5, -1]);
+    const loss = mg.sum(mg.tanh(x));
+    const a = mg.grad(loss, x, { retainGraph: true });
+    const b = mg.grad(loss, x);
+    expect(b.toArray()).toEqual(a.toArray());
+  });
+
+  test('with createGraph the gradient is differentiable again (d²/dx² x³ = 6x)', () => {
+    const x = leaf([2, -1]);
+    const g = mg.grad(mg.sum(mg.pow(x, 3)), x, { createGraph: true });
+    expect(g.requiresGrad).toBe(true);
+    expect(g.toArray()).toEqual([12, 3]);
+    expect(mg.grad(mg.sum(g), x).toArray()).toEqual([12, -6]);
+  });
+
+  test('gradients with respect to an intermediate tensor, without walking past it', () => {
+    const x = leaf([1, 2]);
+    const h = mg.mul(x, 3);
+    const loss = mg.sum(mg.square(h));
+    expect(mg.grad(loss, h, { retainGraph: true }).toArray()).toEqual([6, 12]);
+    // the graph from x to h was not part of that sweep, so it is still there
+    expect(mg.grad(loss, x).toArray()).toEqual([18, 36]);
+  });
+
+  test('gradOutput weights a non-scalar output (a vector–Jacobian product)', () => {
+    const x = leaf([1, 2, 3]);
+    const y = mg.square(x);
+    const g = mg.grad(y, x, { gradOutput: mg.tensor([1, 0, -1], f64) });
+    expect(g.toArray()).toEqual([2, 0, -6]);
+  });
+
+  test('several outputs: gradients add up', () => {
+    const x = leaf([1, 2]);
+    const g = mg.grad([mg.sum(x), mg.sum(mg.square(x))], x);
+    expect(g.toArray()).toEqual([3, 5]);
+  });
+
+  test('allowUnused gives zeros for inputs the output does not depend on', () => {
+    const x = leaf([1]);
+    const y = leaf([1, 2]);
+    const [gx, gy] = mg.grad(mg.sum(x), [x, y], { allowUnused: true });
+    expect(gx!.toArray()).toEqual([1]);
+    expect(gy!.toArray()).toEqual([0, 0]);
+  });
+
+  test('errors name the problem', () => {
+    const x = leaf([1, 2]);
+    const c = mg.tensor([1, 2], f64);
+    expect(() => mg.grad(mg.sum(mg.square(x)), [x, leaf([3])])).toThrow(/input 1 .*not used to compute the output.*allowUnused/);
+    expect(() => mg.grad(mg.square(x), x)).toThrow(/output 0 has shape \[2\]; a non-scalar output needs gradOutput/);
+    expect(() => mg.grad(mg.sum(x), c)).toThrow(/input 0 \(shape \[2\]\) does not require grad/);
+    expect(() => mg.grad(mg.sum(c), x)).toThrow(/output 0 does not require grad/);
+    expect(() => mg.grad(mg.square(x), x, { gradOutput: mg.tensor([1, 2, 3], f64) })).toThrow(/gradOutput 0 has shape \[3\] but the output has shape \[2\]/);
+    expect(() => mg.grad(mg.square(x), x, { gradOutput: mg.tensor([1, 2]) })).toThrow(/gradOutput 0 is float32 but the output is float64/);
+    expect(() => mg.grad(mg.sum(x), [])).toThrow(/no inputs/);
+  });
+});
+
+describe('backward', () => {
+  test('accumulates into .grad of leaves across calls', () => {
+    const w = leaf([1, 2]);
+    const b = leaf([0.5]);
+    mg.sum(mg.add(mg.mul(w, 3), b)).backward();
+    expect(w.grad!.toArray()).toEqual([3, 3]);
+    expect(b.grad!.toArray()).toEqual([2]);
+    mg.sum(mg.mul(w, w)).backward();
+    expect(w.grad!.toArray()).toEqual([5, 7]);
+    expect(w.grad!.requiresGrad).toBe(false);
+  });
+
+  test('a non-scalar needs gradOutput', () => {
+    const w = leaf([1, 2]);
+    expect(() => mg.square(w).backward()).toThrow(/non-scalar output needs gradOutput/);
+    mg.square(w).backward(mg.tensor([1, 1], f64));
+    expect(w.grad!.toArray()).toEqual([2, 4]);
+  });
+});
+
+describe('grad modes', () => {
+  test('noGrad records nothing; enableGrad re-enables inside it', () => {
+    const x = leaf([1]);
+    const y = mg.noGrad(() => mg.exp(x));
+    expect(y.requiresGrad).toBe(false);
+    expect(y.node).toBeNull();
+    const z = mg.noGrad(() => mg.enableGrad(() => mg.exp(x)));
+    expect(z.requiresGrad).toBe(true);
+    expect(mg.isGradEnabled()).toBe(true);
+  });
+
+  test('noGrad restores the mode when the function throws', () => {
+    expect(() =>
+      mg.noGrad(() => {
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    expect(mg.isGradEnabled()).toBe(true);
+  });
+
+  test('detach cuts the tape and shares data', () => {
+    const x = leaf([2]);
+    const y = mg.square(x);
+    const d = y.detach();
+    expect(d.requiresGrad).toBe(false);
+    expect(d.data).toBe(y.data);
+    const z = mg.add(mg.mul(d, x), y); // d is a constant: dz/dx = d + 2x = 4 + 4
+    expect(mg.grad(z, x).toArray()).toEqual([8]);
+  });
+
+  test('requireGrad only on leaves', () => {
+    const x = mg.tensor([1, 2], f64).requireGrad();
+    expect(x.requiresGrad).toBe(true);
+    expect(() => mg.exp(x).requireGrad(false)).toThrow(/only leaf tensors.*'exp'/);
+  });
+});
+
+describe('op errors name the op and the shapes', () => {
+  const a = mg.zeros([2, 3]);
+  test.each([
+    ['add', () => mg.add(a, mg.zeros([4])), /add: shapes \[2,3\] and \[4\] cannot be broadcast together/],
+    ['mul dtype', () => mg.mul(a, mg.zeros([2, 3], f64)), /mul: dtype mismatch: float32 and float64/],
+    ['matmul', () => mg.matmul(a, mg.zeros([2, 3])), /matmul: inner dimensions differ: \[2,3\] · \[2,3\] \(3 vs 2\)/],
+    ['matmul 1-D', () => mg.matmul(mg.zeros([3]), a), /matmul: both operands need at least 2 dimensions/],
+    ['matmul batch', () => mg.matmul(mg.zeros([2, 2, 3]), mg.zeros([3, 3, 1])), /matmul: shapes \[2\] and \[3\] cannot be broadcast/],
+    ['reshape', () => mg.reshape(a, [4, 2]), /reshape: cannot reshape \[2,3\] \(6 elements\) to \[4,2\]/],
+    ['reshape -1', () => mg.reshape(a, [-1, 4]), /reshape: cannot reshape \[2,3\]/],
+    ['sum axis', () => mg.sum(a, 2), /sum: axis 2 is out of range for a tensor with 2 dimension/],
+    ['sum repeated axis', () => mg.sum(a, [1, -1]), /sum: axis 1 is repeated/],
+    ['permute', () => mg.permute(a, [0, 0]), /permute: perm \[0,0\] repeats an axis/],
+    ['slice', () => mg.slice(a, 1, 0, 5), /slice: end 5 is out of range for an axis of length 3/],
+    ['concat', () => mg.concat([a, mg.zeros([3, 3])], 1), /concat: tensor 1 has shape \[3,3\], incompatible with \[2,3\] along axis 1/],
+    ['stack', () => mg.stack([a, mg.zeros([3, 2])]), /stack: tensor 1 has shape \[3,2\], tensor 0 has \[2,3\]/],
+    ['broadcastTo', () => mg.broadcastTo(a, [3, 3]), /broadcastTo: shapes \[2,3\] and \[3,3\] cannot be broadcast together/],
+    ['crossEntropy labels', () => mg.crossEntropy(a, [0, 3]), /crossEntropy: index 3 at position 1 is not an integer in \[0, 3\)/],
+    ['crossEntropy count', () => mg.crossEntropy(a, [0]), /crossEntropy: 1 labels for 2 rows/],
+    ['crossEntropy rank', () => mg.crossEntropy(mg.zeros([3]), [0]), /crossEntropy: logits must be a 2-D tensor/],
+    ['mse', () => mg.mse(a, mg.zeros([3, 2])), /mse: pred shape \[2,3\] differs from target shape \[3,2\]/],
+    ['gather', () => mg.gather(a, 1, [[0], [1], [2]]), /gather: index shape \[3,1\] must match \[2,3\] on every axis but 1/],
+    ['oneHot', () => mg.oneHot([1, 2.5], 3), /oneHot: index 2.5 at position 1 is not an integer/],
+    ['pow', () => mg.pow(a, NaN), /pow: the exponent must be a finite number/],
+    ['astype', () => mg.astype(a, 'int8' as never), /astype: unknown dtype 'int8'/],
+    ['max empty', () => mg.max(mg.zeros([2, 0]), 1), /max: axis 1 of shape \[2,0\] is empty/],
+    ['mean of nothing', () => mg.mean(mg.zeros([0])), /mean: reducing \[0\] over axes \[0\] averages over zero elements/],
+    ['non-tensor', () => mg.exp(3 as never), /expected a Tensor/],
+  ])('%s', (_name, fn, message) => {
+    expect(fn).toThrow(message);
+  });
+});

@@ -1,0 +1,114 @@
+/** Tensor creation, conversion and the seeded generator. */
+import { describe, expect, test } from 'vitest';
+import * as mg from '../src/index.js';
+
+describe('creation', () => {
+  test('from nested arrays: shape inferred, float32 by default', () => {
+    const t = mg.tensor([[1, 2, 3], [4, 5, 6]]);
+    expect(t.shape).toEqual([2, 3]);
+    expect(t.dtype).toBe('float32');
+    expect(t.toArray()).toEqual([[1, 2, 3], [4, 5, 6]]);
+    expect(mg.tensor(3.5, { dtype: 'float64' }).item()).toBe(3.5);
+    expect(mg.tensor(3.5).shape).toEqual([]);
+  });
+
+  test('from typed arrays (copied), with an explicit shape; Float64Array keeps float64', () => {
+    const src = new Float64Array([1, 2, 3, 4]);
+    const t = mg.tensor(src, { shape: [2, 2] });
+    expect(t.dtype).toBe('float64');
+    src[0] = 99;
+    expect(t.toArray()).toEqual([[1, 2], [3, 4]]);
+    expect(mg.tensor(new Float32Array(3)).shape).toEqual([3]);
+  });
+
+  test('fills and ranges', () => {
+    expect(mg.zeros([2]).toArray()).toEqual([0, 0]);
+    expect(mg.ones([1, 2], { dtype: 'float64' }).toArray()).toEqual([[1, 1]]);
+    expect(mg.full([2], 7).toArray()).toEqual([7, 7]);
+    expect(mg.linspace(-5, 5, 3).toArray()).toEqual([-5, 0, 5]);
+    expect(mg.zeros([0, 3]).size).toBe(0);
+  });
+
+  test('bad input is named', () => {
+    expect(() => mg.tensor([[1, 2], [3]])).toThrow(/ragged nested array: element data\[1\] should be an array of length 2/);
+    expect(() => mg.tensor([1, 2, 3], { shape: [2, 2] })).toThrow(/shape \[2,2\] needs 4 elements, got 3/);
+    expect(() => mg.tensor(['a'] as never)).toThrow(/element 0 is string/);
+    expect(() => mg.zeros([2, -1])).toThrow(/invalid shape \[2,-1\]/);
+    expect(() => mg.zeros([2], { dtype: 'int32' as never })).toThrow(/unknown dtype 'int32'/);
+    expect(() => mg.tensor([1, 2]).item()).toThrow(/item: tensor of shape \[2\] has 2 elements/);
+    expect(() => mg.randn([2], { std: -1 })).toThrow(/std must be non-negative/);
+  });
+});
+
+describe('seeded randomness', () => {
+  test('the same seed gives the same draws; different seeds differ', () => {
+    const a = mg.randn([5], { rng: new mg.Rng(1) }).toArray();
+    expect(mg.randn([5], { rng: new mg.Rng(1) }).toArray()).toEqual(a);
+    expect(mg.randn([5], { rng: new mg.Rng(2) }).toArray()).not.toEqual(a);
+  });
+
+  test('manualSeed resets the default generator', () => {
+    mg.manualSeed(5);
+    const a = mg.rand([4]).toArray();
+    mg.manualSeed(5);
+    expect(mg.rand([4]).toArray()).toEqual(a);
+  });
+
+  test('state round-trips, so a checkpoint can resume the exact stream', () => {
+    const r = new mg.Rng(9);
+    r.normal();
+    const state = r.getState();
+    const next = [r.normal(), r.uniform(), r.nextU32()];
+    const s = new mg.Rng(0);
+    s.setState(state);
+    expect([s.normal(), s.uniform(), s.nextU32()]).toEqual(next);
+  });
+
+  test('moments of normal and uniform draws are right', () => {
+    const r = new mg.Rng(3);
+    const n = 200_000;
+    let s = 0, s2 = 0, u = 0;
+    for (let i = 0; i < n; i++) {
+      const z = r.normal();
+      s += z;
+      s2 += z * z;
+      u += r.uniform();
+    }
+    expect(Math.abs(s / n)).toBeLessThan(0.01);
+    expect(Math.abs(s2 / n - 1)).toBeLessThan(0.01);
+    expect(Math.abs(u / n - 0.5)).toBeLessThan(0.005);
+  });
+
+  test('sample draws distinct values; shuffle is a permutation', () => {
+    const r = new mg.Rng(4);
+    const s = r.sample(10, 10);
+    expect([...s].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(() => r.sample(3, 4)).toThrow(/cannot draw 4 distinct values from 3/);
+  });
+});
+
+describe('layout results', () => {
+  test('permute, slice, pad, concat, stack, gather produce the expected values', () => {
+    const x = mg.tensor([[1, 2, 3], [4, 5, 6]]);
+    expect(mg.transpose(x).toArray()).toEqual([[1, 4], [2, 5], [3, 6]]);
+    expect(mg.slice(x, 1, 1).toArray()).toEqual([[2, 3], [5, 6]]);
+    expect(mg.slice(x, -1, -2, -1).toArray()).toEqual([[2], [5]]);
+    expect(mg.pad(x, 0, 1, 0).toArray()).toEqual([[0, 0, 0], [1, 2, 3], [4, 5, 6]]);
+    expect(mg.concat([x, x], 1).toArray()).toEqual([[1, 2, 3, 1, 2, 3], [4, 5, 6, 4, 5, 6]]);
+    expect(mg.stack([x, x], 0).shape).toEqual([2, 2, 3]);
+    expect(mg.index(x, 1, 2).toArray()).toEqual([3, 6]);
+    expect(mg.gather(x, 1, [[2, 0], [1, 1]]).toArray()).toEqual([[3, 1], [5, 5]]);
+    expect(mg.sum(x, 0).toArray()).toEqual([5, 7, 9]);
+    expect(mg.max(x, 1, true).toArray()).toEqual([[3], [6]]);
+    expect(mg.oneHot([2, 0], 3).toArray()).toEqual([[0, 0, 1], [1, 0, 0]]);
+    expect(mg.where(mg.greater(x, 3), x, 0).toArray()).toEqual([[0, 0, 0], [4, 5, 6]]);
+  });
+
+  test('stable softmax and logsumexp on huge logits', () => {
+    const x = mg.tensor([[1000, 1000], [-1000, 0]], { dtype: 'float64' });
+    expect(mg.logsumexp(x).toArray()).toEqual([1000 + Math.log(2), 0]);
+    const sm = mg.softmax(x).data;
+    [0.5, 0.5, 0, 1].forEach((v, i) => expect(sm[i]).toBeCloseTo(v, 12));
+    expect(mg.sigmoid(mg.tensor([-1000, 1000])).toArray()).toEqual([0, 1]);
+  });
+});
