@@ -4,17 +4,53 @@
  */
 import type { TypedArray } from '../tensor.js';
 
-export function addInto(a: TypedArray, b: TypedArray, out: TypedArray): void {
-  for (let i = 0; i < out.length; i++) out[i] = a[i]! + b[i]!;
-}
-export function subInto(a: TypedArray, b: TypedArray, out: TypedArray): void {
-  for (let i = 0; i < out.length; i++) out[i] = a[i]! - b[i]!;
-}
-export function mulInto(a: TypedArray, b: TypedArray, out: TypedArray): void {
-  for (let i = 0; i < out.length; i++) out[i] = a[i]! * b[i]!;
-}
-export function divInto(a: TypedArray, b: TypedArray, out: TypedArray): void {
-  for (let i = 0; i < out.length; i++) out[i] = a[i]! / b[i]!;
+/**
+ * Binary loops over one run: `out[o + j] = a[ai + j·as] ∘ b[bi + j·bs]` for j < n, with each
+ * input stride 1 (contiguous) or 0 (a broadcast scalar). Same-shape ops are one run; broadcasting
+ * ops are one run per row (see `binaryBroadcast`).
+ */
+export type BinaryRun = (a: TypedArray, ai: number, as: number, b: TypedArray, bi: number, bs: number, out: TypedArray, o: number, n: number) => void;
+
+export const addRun: BinaryRun = (a, ai, as, b, bi, bs, out, o, n) => {
+  for (let j = 0; j < n; j++) out[o + j] = a[ai + j * as]! + b[bi + j * bs]!;
+};
+export const subRun: BinaryRun = (a, ai, as, b, bi, bs, out, o, n) => {
+  for (let j = 0; j < n; j++) out[o + j] = a[ai + j * as]! - b[bi + j * bs]!;
+};
+export const mulRun: BinaryRun = (a, ai, as, b, bi, bs, out, o, n) => {
+  for (let j = 0; j < n; j++) out[o + j] = a[ai + j * as]! * b[bi + j * bs]!;
+};
+export const divRun: BinaryRun = (a, ai, as, b, bi, bs, out, o, n) => {
+  for (let j = 0; j < n; j++) out[o + j] = a[ai + j * as]! / b[bi + j * bs]!;
+};
+
+/**
+ * Applies `run` over `out` (shape `shape`), reading `a` and `b` through broadcast strides
+ * (0 on broadcast axes): one run per row of the last axis, with a counter over the others.
+ */
+export function binaryBroadcast(run: BinaryRun, a: TypedArray, aStr: readonly number[], b: TypedArray, bStr: readonly number[], shape: readonly number[], out: TypedArray): void {
+  const nd = shape.length;
+  if (nd === 0) {
+    run(a, 0, 0, b, 0, 0, out, 0, 1);
+    return;
+  }
+  const inner = shape[nd - 1]!;
+  const rows = inner === 0 ? 0 : out.length / inner;
+  const as = aStr[nd - 1]!, bs = bStr[nd - 1]!;
+  const idx = new Array<number>(nd).fill(0);
+  let ai = 0, bi = 0;
+  for (let r = 0, o = 0; r < rows; r++, o += inner) {
+    run(a, ai, as, b, bi, bs, out, o, inner);
+    for (let d = nd - 2; d >= 0; d--) {
+      idx[d]!++;
+      ai += aStr[d]!;
+      bi += bStr[d]!;
+      if (idx[d]! < shape[d]!) break;
+      ai -= aStr[d]! * shape[d]!;
+      bi -= bStr[d]! * shape[d]!;
+      idx[d] = 0;
+    }
+  }
 }
 
 /** `out[i] = a[i] + s * b[i]` (the SGD update and similar). */
@@ -51,6 +87,12 @@ export function signInto(x: TypedArray, out: TypedArray): void {
     const v = x[i]!;
     out[i] = v > 0 ? 1 : v < 0 ? -1 : 0;
   }
+}
+export function sinInto(x: TypedArray, out: TypedArray): void {
+  for (let i = 0; i < out.length; i++) out[i] = Math.sin(x[i]!);
+}
+export function cosInto(x: TypedArray, out: TypedArray): void {
+  for (let i = 0; i < out.length; i++) out[i] = Math.cos(x[i]!);
 }
 export function tanhInto(x: TypedArray, out: TypedArray): void {
   for (let i = 0; i < out.length; i++) out[i] = Math.tanh(x[i]!);
@@ -89,13 +131,13 @@ export function stepInto(x: TypedArray, low: number, out: TypedArray): void {
   for (let i = 0; i < out.length; i++) out[i] = x[i]! > 0 ? 1 : low;
 }
 
-/** Comparison masks (1 where true, 0 elsewhere) on same-length arrays. */
-export function greaterInto(a: TypedArray, b: TypedArray, out: TypedArray): void {
-  for (let i = 0; i < out.length; i++) out[i] = a[i]! > b[i]! ? 1 : 0;
-}
-export function equalInto(a: TypedArray, b: TypedArray, out: TypedArray): void {
-  for (let i = 0; i < out.length; i++) out[i] = a[i]! === b[i]! ? 1 : 0;
-}
+/** Comparison masks (1 where true, 0 elsewhere). */
+export const greaterRun: BinaryRun = (a, ai, as, b, bi, bs, out, o, n) => {
+  for (let j = 0; j < n; j++) out[o + j] = a[ai + j * as]! > b[bi + j * bs]! ? 1 : 0;
+};
+export const equalRun: BinaryRun = (a, ai, as, b, bi, bs, out, o, n) => {
+  for (let j = 0; j < n; j++) out[o + j] = a[ai + j * as]! === b[bi + j * bs]! ? 1 : 0;
+};
 
 /** `out[i] = cond[i] !== 0 ? a[i] : b[i]`. */
 export function whereInto(cond: TypedArray, a: TypedArray, b: TypedArray, out: TypedArray): void {

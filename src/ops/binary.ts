@@ -4,9 +4,9 @@
  * A plain number operand is a constant of the other operand's dtype.
  */
 import { record, tracks2 } from '../autograd.js';
-import { addInto, divInto, mulInto, subInto } from '../kernels/elementwise.js';
+import { addRun, binaryBroadcast, divRun, mulRun, subRun, type BinaryRun } from '../kernels/elementwise.js';
 import { broadcastInto } from '../kernels/layout.js';
-import { broadcastShapes, shapesEqual, sizeOf } from '../shape.js';
+import { broadcastShapes, broadcastStrides, shapesEqual, sizeOf } from '../shape.js';
 import { allocData, Tensor, type TypedArray, type VjpRule } from '../tensor.js';
 import { neg } from './unary.js';
 import { sumTo } from './layout.js';
@@ -40,25 +40,25 @@ export function expandData(x: Tensor, shape: readonly number[], size: number): T
   return out;
 }
 
-type BinaryKernel = (a: TypedArray, b: TypedArray, out: TypedArray) => void;
-
-function binary(a: Tensor, b: Tensor, op: string, kernel: BinaryKernel): Tensor {
+/** @internal Runs a binary kernel with NumPy broadcasting; no operand is materialised. */
+export function binary(a: Tensor, b: Tensor, op: string, run: BinaryRun): Tensor {
   if (shapesEqual(a.shape, b.shape)) {
     const out = allocData(a.dtype, a.size);
-    kernel(a.data, b.data, out);
+    run(a.data, 0, 1, b.data, 0, 1, out, 0, out.length);
     return new Tensor(out, a.shape);
   }
   const shape = broadcastShapes(a.shape, b.shape, op);
-  const n = sizeOf(shape);
-  const out = allocData(a.dtype, n);
-  kernel(expandData(a, shape, n), expandData(b, shape, n), out);
+  const out = allocData(a.dtype, sizeOf(shape));
+  if (b.size === 1) run(a.data, 0, a.size === 1 ? 0 : 1, b.data, 0, 0, out, 0, out.length);
+  else if (a.size === 1) run(a.data, 0, 0, b.data, 0, 1, out, 0, out.length);
+  else binaryBroadcast(run, a.data, broadcastStrides(a.shape, shape, op), b.data, broadcastStrides(b.shape, shape, op), shape, out);
   return new Tensor(out, shape);
 }
 
 /** Elementwise `a + b` with broadcasting. */
 export function add(a: TensorLike, b: TensorLike): Tensor {
   const [x, y] = operands(a, b, 'add');
-  const out = binary(x, y, 'add', addInto);
+  const out = binary(x, y, 'add', addRun);
   return tracks2(x, y) ? record(out, 'add', [x, y], addVjp) : out;
 }
 const addVjp: VjpRule = (g, _out, node, needs) => {
@@ -69,7 +69,7 @@ const addVjp: VjpRule = (g, _out, node, needs) => {
 /** Elementwise `a - b` with broadcasting. */
 export function sub(a: TensorLike, b: TensorLike): Tensor {
   const [x, y] = operands(a, b, 'sub');
-  const out = binary(x, y, 'sub', subInto);
+  const out = binary(x, y, 'sub', subRun);
   return tracks2(x, y) ? record(out, 'sub', [x, y], subVjp) : out;
 }
 const subVjp: VjpRule = (g, _out, node, needs) => {
@@ -80,7 +80,7 @@ const subVjp: VjpRule = (g, _out, node, needs) => {
 /** Elementwise `a * b` with broadcasting. */
 export function mul(a: TensorLike, b: TensorLike): Tensor {
   const [x, y] = operands(a, b, 'mul');
-  const out = binary(x, y, 'mul', mulInto);
+  const out = binary(x, y, 'mul', mulRun);
   return tracks2(x, y) ? record(out, 'mul', [x, y], mulVjp) : out;
 }
 const mulVjp: VjpRule = (g, _out, node, needs) => {
@@ -91,7 +91,7 @@ const mulVjp: VjpRule = (g, _out, node, needs) => {
 /** Elementwise `a / b` with broadcasting. */
 export function div(a: TensorLike, b: TensorLike): Tensor {
   const [x, y] = operands(a, b, 'div');
-  const out = binary(x, y, 'div', divInto);
+  const out = binary(x, y, 'div', divRun);
   return tracks2(x, y) ? record(out, 'div', [x, y], divVjp) : out;
 }
 // d(a/b)/da = 1/b;  d(a/b)/db = -a/b² = -out/b

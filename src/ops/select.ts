@@ -3,11 +3,11 @@
  * the comparison masks. Masks, conditions and indices are constants: no gradient flows to them.
  */
 import { record, tracks1, tracks2 } from '../autograd.js';
-import { equalInto, greaterInto, whereInto } from '../kernels/elementwise.js';
+import { equalRun, greaterRun, whereInto } from '../kernels/elementwise.js';
 import { splitAt } from '../kernels/layout.js';
 import { broadcastShapes, fmt, normAxis, sizeOf } from '../shape.js';
 import { allocData, Tensor, type DType, type NestedArray, type VjpRule } from '../tensor.js';
-import { expandData, operands, type TensorLike } from './binary.js';
+import { binary, expandData, operands, type TensorLike } from './binary.js';
 import { sumTo } from './layout.js';
 
 /** Integer indices: a tensor of integral values, a typed array, or (nested) number arrays. */
@@ -85,11 +85,7 @@ export function equal(a: TensorLike, b: TensorLike): Tensor {
 }
 function compare(a: TensorLike, b: TensorLike, op: string, eq: boolean): Tensor {
   const [x, y] = operands(a, b, op);
-  const shape = broadcastShapes(x.shape, y.shape, op);
-  const n = sizeOf(shape);
-  const out = allocData(x.dtype, n);
-  (eq ? equalInto : greaterInto)(expandData(x, shape, n), expandData(y, shape, n), out);
-  return new Tensor(out, shape);
+  return binary(x, y, op, eq ? equalRun : greaterRun);
 }
 
 /**

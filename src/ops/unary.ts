@@ -91,6 +91,20 @@ export function sign(x: Tensor): Tensor {
   return map(x, K.signInto);
 }
 
+/** Sine. */
+export function sin(x: Tensor): Tensor {
+  const out = map(x, K.sinInto);
+  return tracks1(x) ? record(out, 'sin', [x], sinVjp) : out;
+}
+const sinVjp: VjpRule = (g, _o, node) => [mul(g, cos(node.inputs[0]!))];
+
+/** Cosine. */
+export function cos(x: Tensor): Tensor {
+  const out = map(x, K.cosInto);
+  return tracks1(x) ? record(out, 'cos', [x], cosVjp) : out;
+}
+const cosVjp: VjpRule = (g, _o, node) => [neg(mul(g, sin(node.inputs[0]!)))];
+
 /** Hyperbolic tangent. */
 export function tanh(x: Tensor): Tensor {
   const out = map(x, K.tanhInto);

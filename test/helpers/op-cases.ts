@@ -57,6 +57,8 @@ export const opCases: Record<string, fc.Arbitrary<OpCase>> = {
   exp: unary(mg.exp),
   log: unary(mg.log, 'positive'),
   abs: unary(mg.abs, 'awayFromZero'),
+  sin: unary(mg.sin),
+  cos: unary(mg.cos),
   tanh: unary(mg.tanh),
   sigmoid: unary(mg.sigmoid),
   softplus: unary(mg.softplus),

@@ -1,0 +1,79 @@
+/**
+ * Shared benchmark plumbing: timing with the `benchmark` package, markdown tables, and writing
+ * a suite's section into bench/RESULTS.md (atomically, so an interrupted run never leaves a
+ * half-written file). Each suite owns the section between its markers; other sections stay.
+ */
+import Benchmark from 'benchmark';
+import { cpus, totalmem } from 'node:os';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+/** Result of timing one function. */
+export interface Timing {
+  name: string;
+  /** Mean seconds per call. */
+  mean: number;
+  /** Relative margin of error (percent, 95%). */
+  rme: number;
+  samples: number;
+}
+
+/** Times each function with Benchmark.js (synchronously, one after another). */
+export function time(cases: Record<string, () => void>, options: { minTime?: number; maxTime?: number } = {}): Timing[] {
+  const out: Timing[] = [];
+  const suite = new Benchmark.Suite();
+  for (const [name, fn] of Object.entries(cases)) {
+    suite.add(name, fn, { minTime: options.minTime ?? 0.5, maxTime: options.maxTime ?? 3 });
+  }
+  suite.on('cycle', (ev: Benchmark.Event) => {
+    const b = ev.target as unknown as Benchmark;
+    if (b.error) throw b.error;
+    out.push({ name: String(b.name), mean: b.stats.mean, rme: b.stats.rme, samples: b.stats.sample.length });
+    process.stderr.write(`  ${String(b.name)}: ${fmtTime(b.stats.mean)} ±${b.stats.rme.toFixed(1)}%\n`);
+  });
+  suite.run({ async: false });
+  return out;
+}
+
+export function fmtTime(seconds: number): string {
+  if (seconds < 1e-3) return `${(seconds * 1e6).toFixed(2)} µs`;
+  if (seconds < 1) return `${(seconds * 1e3).toFixed(2)} ms`;
+  return `${seconds.toFixed(2)} s`;
+}
+
+/** A markdown table. */
+export function table(head: string[], rows: (string | number)[][]): string {
+  const line = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+/** One line naming the machine, Node and the date, for the top of a section. */
+export function machineLine(): string {
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  return `Machine: ${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}.`;
+}
+
+const resultsPath = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'RESULTS.md');
+
+const header = `# Benchmark results
+
+Produced by \`npm run bench\` (all suites) or \`npm run bench -- <suite> ...\`; each suite rewrites
+only its own section. Timings on shared 2-core machines are noisy: compare figures within one
+section (taken in one run), as ratios, rather than across sections or days.
+`;
+
+/** Replaces (or appends) the section of `suite` in bench/RESULTS.md. */
+export function writeSection(suite: string, body: string): void {
+  const begin = `<!-- bench:${suite} -->`;
+  const end = `<!-- /bench:${suite} -->`;
+  const block = `${begin}\n${body.trim()}\n${end}`;
+  let text = existsSync(resultsPath) ? readFileSync(resultsPath, 'utf8') : header;
+  const i = text.indexOf(begin);
+  const j = text.indexOf(end);
+  if (i >= 0 && j > i) text = text.slice(0, i) + block + text.slice(j + end.length);
+  else text = `${text.trimEnd()}\n\n${block}\n`;
+  const tmp = `${resultsPath}.tmp-${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, resultsPath);
+}
