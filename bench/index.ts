@@ -4,8 +4,9 @@
  */
 import { writeSection } from './harness.js';
 import * as engine from './engine.js';
+import * as kernels from './kernels.js';
 
-const suites: Record<string, { run: () => string }> = { engine };
+const suites: Record<string, { run: () => string }> = { engine, kernels };
 
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((w) => !(w in suites));

@@ -9,4 +9,5 @@ export { valueAndGrad, vjp, jvp, hvp, type TensorFn } from './functional.js';
 export { tensor, full, zeros, ones, zerosLike, linspace, randn, rand, type TensorOptions, type RandomOptions } from './creation.js';
 export { Rng, manualSeed, getDefaultRng } from './random.js';
 export { type Shape } from './shape.js';
+export { setBackend, getBackend, backendInfo, ready, type BackendName, type BackendChoice } from './kernels/backend.js';
 export * from './ops/index.js';

@@ -4,6 +4,7 @@
  * when they are loaded (see `backend.ts`).
  */
 import type { TypedArray } from '../tensor.js';
+import { wasmKernels } from './backend.js';
 import { gemmRef } from './gemm-ref.js';
 
 /**
@@ -23,5 +24,12 @@ export function gemmBatched(
   transA: boolean,
   transB: boolean,
 ): void {
+  if (a instanceof Float32Array && b instanceof Float32Array && c instanceof Float32Array) {
+    const w = wasmKernels();
+    if (w !== null) {
+      w.gemm(a, aOffs, b, bOffs, c, batch, m, n, k, transA, transB);
+      return;
+    }
+  }
   for (let i = 0; i < batch; i++) gemmRef(a, aOffs[i]!, b, bOffs[i]!, c, i * m * n, m, n, k, transA, transB);
 }

@@ -1,0 +1,242 @@
+// Single-precision matrix multiply C = op(A)·op(B) with f32x4 SIMD.
+//
+// Layout (all row-major, pointers are byte addresses in this module's memory):
+//   A is stored [m,k] (or [k,m] when transA), B is [k,n] (or [n,k] when transB), C is [m,n].
+//
+// Large products: GotoBLAS-style blocking. For each block of KC rows of op(B), op(B) is packed
+// into column panels of NR = 8 (a panel row is 8 contiguous floats), and each block of MC rows
+// of op(A) into row panels of MR = 4. The 4×8 micro-kernel keeps its 8 f32x4 accumulators in
+// registers (a 6×8 tile would need 12 and spills on x86's 16 XMM registers), loads two vectors
+// of B and broadcasts four scalars of A per step. Packing absorbs the transposes, so every
+// transpose variant runs the same micro-kernel.
+//
+// Tiny products (few-shot layers such as [10×1]·[1×40]) skip packing: see gemmSmall.
+
+import { madd } from './simd';
+
+const MR: i32 = 4;
+const NR: i32 = 8;
+const KC: i32 = 256;
+const MC: i32 = 64;
+
+/** Floats of scratch gemm needs at `pack` for an n-column product. */
+export function gemmScratchFloats(n: i32, k: i32): i32 {
+  const kc = min(k, KC);
+  const nPad = (n + NR - 1) / NR * NR;
+  return MC * kc + kc * nPad + MR * NR;
+}
+
+// Element (i, p) of op(A), where lda is the stored row length.
+// @ts-ignore: decorator
+@inline
+function elemA(a: usize, lda: i32, transA: bool, i: i32, p: i32): f32 {
+  return transA ? load<f32>(a + ((<usize>p * lda + i) << 2)) : load<f32>(a + ((<usize>i * lda + p) << 2));
+}
+
+// Packs rows [i0, i0+mc) × columns [p0, p0+kc) of op(A) into MR-row panels: panel q holds, for
+// each p, the MR values of rows i0+q*MR .. +MR (zero past the edge).
+function packA(a: usize, lda: i32, transA: bool, i0: i32, mc: i32, p0: i32, kc: i32, dst: usize): void {
+  for (let ir = 0; ir < mc; ir += MR) {
+    const rows = min(MR, mc - ir);
+    const panel = dst + ((<usize>ir * kc) << 2);
+    if (transA && rows == MR) {
+      // The MR values of a column of op(A) are contiguous in A^T storage.
+      for (let p = 0; p < kc; p++) {
+        v128.store(panel + (<usize>p << 4), v128.load(a + ((<usize>(p0 + p) * lda + i0 + ir) << 2)));
+      }
+    } else {
+      for (let r = 0; r < MR; r++) {
+        if (r < rows) {
+          for (let p = 0; p < kc; p++) store<f32>(panel + ((<usize>p * MR + r) << 2), elemA(a, lda, transA, i0 + ir + r, p0 + p));
+        } else {
+          for (let p = 0; p < kc; p++) store<f32>(panel + ((<usize>p * MR + r) << 2), 0);
+        }
+      }
+    }
+  }
+}
+
+// Packs rows [p0, p0+kc) × all n columns of op(B) into NR-column panels: panel q holds, for each
+// p, the NR values of columns q*NR .. +NR (zero past the edge).
+function packB(b: usize, ldb: i32, transB: bool, p0: i32, kc: i32, n: i32, dst: usize): void {
+  for (let j0 = 0; j0 < n; j0 += NR) {
+    const cols = min(NR, n - j0);
+    const panel = dst + ((<usize>j0 * kc) << 2);
+    if (!transB && cols == NR) {
+      for (let p = 0; p < kc; p++) {
+        const src = b + ((<usize>(p0 + p) * ldb + j0) << 2);
+        const d = panel + (<usize>p << 5);
+        v128.store(d, v128.load(src));
+        v128.store(d, v128.load(src, 16), 16);
+      }
+    } else if (!transB) {
+      for (let p = 0; p < kc; p++) {
+        const src = b + ((<usize>(p0 + p) * ldb + j0) << 2);
+        const d = panel + (<usize>p << 5);
+        for (let c = 0; c < NR; c++) store<f32>(d + (<usize>c << 2), c < cols ? load<f32>(src + (<usize>c << 2)) : 0);
+      }
+    } else {
+      // op(B)(p, j) = B[j, p]: column j of op(B) is row j of B, contiguous in p.
+      for (let c = 0; c < NR; c++) {
+        if (c < cols) {
+          const src = b + ((<usize>(j0 + c) * ldb + p0) << 2);
+          for (let p = 0; p < kc; p++) store<f32>(panel + ((<usize>p * NR + c) << 2), load<f32>(src + (<usize>p << 2)));
+        } else {
+          for (let p = 0; p < kc; p++) store<f32>(panel + ((<usize>p * NR + c) << 2), 0);
+        }
+      }
+    }
+  }
+}
+
+// C tile (mr ≤ 4 rows, nr ≤ 8 columns at c, row stride ldc floats) (+)= Apanel · Bpanel over kc.
+function kernel4x8(ap: usize, bp: usize, kc: i32, c: usize, ldc: i32, accumulate: bool, mr: i32, nr: i32, tmp: usize): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  for (let p = 0; p < kc; p++) {
+    const b0 = v128.load(bp);
+    const b1 = v128.load(bp, 16);
+    const a0 = f32x4.splat(load<f32>(ap));
+    c00 = madd(a0, b0, c00);
+    c01 = madd(a0, b1, c01);
+    const a1 = f32x4.splat(load<f32>(ap, 4));
+    c10 = madd(a1, b0, c10);
+    c11 = madd(a1, b1, c11);
+    const a2 = f32x4.splat(load<f32>(ap, 8));
+    c20 = madd(a2, b0, c20);
+    c21 = madd(a2, b1, c21);
+    const a3 = f32x4.splat(load<f32>(ap, 12));
+    c30 = madd(a3, b0, c30);
+    c31 = madd(a3, b1, c31);
+    ap += 16;
+    bp += 32;
+  }
+  const rowBytes = <usize>ldc << 2;
+  if (mr == MR && nr == NR) {
+    if (accumulate) {
+      v128.store(c, f32x4.add(v128.load(c), c00));
+      v128.store(c, f32x4.add(v128.load(c, 16), c01), 16);
+      c += rowBytes;
+      v128.store(c, f32x4.add(v128.load(c), c10));
+      v128.store(c, f32x4.add(v128.load(c, 16), c11), 16);
+      c += rowBytes;
+      v128.store(c, f32x4.add(v128.load(c), c20));
+      v128.store(c, f32x4.add(v128.load(c, 16), c21), 16);
+      c += rowBytes;
+      v128.store(c, f32x4.add(v128.load(c), c30));
+      v128.store(c, f32x4.add(v128.load(c, 16), c31), 16);
+    } else {
+      v128.store(c, c00);
+      v128.store(c, c01, 16);
+      c += rowBytes;
+      v128.store(c, c10);
+      v128.store(c, c11, 16);
+      c += rowBytes;
+      v128.store(c, c20);
+      v128.store(c, c21, 16);
+      c += rowBytes;
+      v128.store(c, c30);
+      v128.store(c, c31, 16);
+    }
+    return;
+  }
+  // Edge tile: spill the accumulators to a 4×8 scratch tile, then copy the valid part.
+  v128.store(tmp, c00);
+  v128.store(tmp, c01, 16);
+  v128.store(tmp, c10, 32);
+  v128.store(tmp, c11, 48);
+  v128.store(tmp, c20, 64);
+  v128.store(tmp, c21, 80);
+  v128.store(tmp, c30, 96);
+  v128.store(tmp, c31, 112);
+  for (let r = 0; r < mr; r++) {
+    const crow = c + <usize>r * rowBytes;
+    for (let j = 0; j < nr; j++) {
+      const v = load<f32>(tmp + ((<usize>r * NR + j) << 2));
+      const dst = crow + (<usize>j << 2);
+      store<f32>(dst, accumulate ? load<f32>(dst) + v : v);
+    }
+  }
+}
+
+/** Blocked, packed gemm. `pack` must hold gemmScratchFloats(n, k) floats (16-byte aligned). */
+export function gemmPacked(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, transA: bool, transB: bool, pack: usize): void {
+  if (k == 0) {
+    memory.fill(c, 0, (<usize>m * n) << 2);
+    return;
+  }
+  const lda = transA ? m : k;
+  const ldb = transB ? k : n;
+  const kcMax = min(k, KC);
+  const packedA = pack;
+  const packedB = pack + ((<usize>MC * kcMax) << 2);
+  const nPad = (n + NR - 1) / NR * NR;
+  const tmp = packedB + ((<usize>kcMax * nPad) << 2);
+  for (let p0 = 0; p0 < k; p0 += KC) {
+    const kc = min(KC, k - p0);
+    const accumulate = p0 > 0;
+    packB(b, ldb, transB, p0, kc, n, packedB);
+    for (let i0 = 0; i0 < m; i0 += MC) {
+      const mc = min(MC, m - i0);
+      packA(a, lda, transA, i0, mc, p0, kc, packedA);
+      for (let j0 = 0; j0 < n; j0 += NR) {
+        const nr = min(NR, n - j0);
+        const bp = packedB + ((<usize>j0 * kc) << 2);
+        for (let ir = 0; ir < mc; ir += MR) {
+          const mr = min(MR, mc - ir);
+          const cTile = c + ((<usize>(i0 + ir) * n + j0) << 2);
+          kernel4x8(packedA + ((<usize>ir * kc) << 2), bp, kc, cTile, n, accumulate, mr, nr, tmp);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Unpacked gemm for tiny products, where packing would cost more than it saves. Without transB
+ * it broadcasts each element of op(A) along a row of B (SIMD over columns); with transB it takes
+ * dot products along rows of B (SIMD over k when op(A)'s rows are contiguous).
+ */
+export function gemmSmall(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, transA: bool, transB: bool): void {
+  const lda = transA ? m : k;
+  if (!transB) {
+    const n4 = n & ~3;
+    for (let i = 0; i < m; i++) {
+      const crow = c + ((<usize>i * n) << 2);
+      memory.fill(crow, 0, <usize>n << 2);
+      for (let p = 0; p < k; p++) {
+        const av = elemA(a, lda, transA, i, p);
+        const as = f32x4.splat(av);
+        const brow = b + ((<usize>p * n) << 2);
+        let j = 0;
+        for (; j < n4; j += 4) {
+          const o = <usize>j << 2;
+          v128.store(crow + o, madd(as, v128.load(brow + o), v128.load(crow + o)));
+        }
+        for (; j < n; j++) {
+          const o = <usize>j << 2;
+          store<f32>(crow + o, load<f32>(crow + o) + av * load<f32>(brow + o));
+        }
+      }
+    }
+  } else {
+    const k4 = k & ~3;
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        const brow = b + ((<usize>j * k) << 2);
+        let s: f32 = 0;
+        let p = 0;
+        if (!transA) {
+          const arow = a + ((<usize>i * k) << 2);
+          let acc = f32x4.splat(0);
+          for (; p < k4; p += 4) acc = madd(v128.load(arow + (<usize>p << 2)), v128.load(brow + (<usize>p << 2)), acc);
+          s = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+        }
+        for (; p < k; p++) s += elemA(a, lda, transA, i, p) * load<f32>(brow + (<usize>p << 2));
+        store<f32>(c + ((<usize>i * n + j) << 2), s);
+      }
+    }
+  }
+}

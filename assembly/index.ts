@@ -1,0 +1,9 @@
+// metagrad's WebAssembly kernels. Memory is managed from JavaScript: it copies operands to
+// addresses at or above heapBase() (growing memory as needed) and calls these functions.
+export { gemmPacked, gemmSmall, gemmScratchFloats } from './gemm';
+export { peakMadd } from './peak';
+
+/** First free byte address, 16-byte aligned. */
+export function heapBase(): usize {
+  return (__heap_base + 15) & ~15;
+}

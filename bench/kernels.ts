@@ -1,0 +1,57 @@
+/**
+ * Kernel throughput: the f32x4 multiply-add peak of this machine, measured in the same run, and
+ * gemm GFLOP/s (through `matmul`, so including the op's allocation and the copies into WASM
+ * memory) at 32…512 for every transpose variant and at the few-shot shapes. Each figure is also
+ * given as a fraction of the peak.
+ */
+import * as mg from '../src/index.js';
+import { wasmKernels } from '../src/kernels/backend.js';
+import { machineLine, table, time } from './harness.js';
+
+export function run(): string {
+  const w = wasmKernels();
+  if (w === null) return '## Kernels\n\nWebAssembly SIMD is not available on this runtime; nothing measured.';
+  const iters = 2_000_000;
+  let sink = 0;
+  const [peakT] = time({ peak: () => (sink += w.peak(iters)) });
+  const peak = (iters * 96) / peakT!.mean / 1e9;
+
+  const variants: [string, boolean, boolean][] = [
+    ['A·B', false, false],
+    ['A·Bᵀ', false, true],
+    ['Aᵀ·B', true, false],
+    ['Aᵀ·Bᵀ', true, true],
+  ];
+  const gflops = (m: number, n: number, k: number, tA: boolean, tB: boolean, name: string): number => {
+    const rng = new mg.Rng(m + n + k);
+    const a = mg.randn(tA ? [k, m] : [m, k], { rng });
+    const b = mg.randn(tB ? [n, k] : [k, n], { rng });
+    const [t] = time({ [name]: () => (sink += mg.matmul(a, b, tA, tB).data[0]!) }, { minTime: 0.3, maxTime: 1.5 });
+    return (2 * m * n * k) / t!.mean / 1e9;
+  };
+  const sizes = [32, 64, 128, 256, 512];
+  const squareRows = sizes.map((s) => [`${s}³`, ...variants.map(([v, tA, tB]) => gflops(s, s, s, tA, tB, `${s}³ ${v}`))]);
+  const fewShot: [string, number, number, number][] = [
+    ['[10×1]·[1×40]', 10, 40, 1],
+    ['[10×40]·[40×40]', 10, 40, 40],
+    ['[25×64]·[64×64]', 25, 64, 64],
+  ];
+  const fewRows = fewShot.map(([name, m, n, k]) => [name, ...variants.map(([v, tA, tB]) => gflops(m, n, k, tA, tB, `${name} ${v}`))]);
+  if (!Number.isFinite(sink)) throw new Error('non-finite benchmark result');
+  const cell = (g: number) => `${g.toFixed(1)} (${((100 * g) / peak).toFixed(0)}%)`;
+  const fmtRows = (rows: (string | number)[][]) => rows.map(([name, ...gs]) => [name as string, ...(gs as number[]).map(cell)]);
+  return [
+    '## Kernels (WASM SIMD, float32, single thread)',
+    '',
+    machineLine(),
+    `Kernel build: ${w.variant}.`,
+    '',
+    `Peak (12 independent f32x4 multiply-add chains): **${peak.toFixed(1)} GFLOP/s**. Figures below: GFLOP/s (fraction of that peak), through \`matmul\`, so they include the output allocation and the copies into WASM memory.`,
+    '',
+    table(['size', ...variants.map(([v]) => v)], fmtRows(squareRows)),
+    '',
+    table(['few-shot shape', ...variants.map(([v]) => v)], fmtRows(fewRows)),
+    '',
+    'Targets (issue 3): ≥ 70% of peak at 256³ for every variant; ≥ 10 GFLOP/s at [10×40]·[40×40].',
+  ].join('\n');
+}

@@ -1,0 +1,123 @@
+/**
+ * The WASM gemm against the TypeScript reference, on awkward sizes (1, 3, 5, 7, 17, 33, 63, 65,
+ * non-multiples of the 4×8 tile, k = 1, k beyond one 256-deep block, m beyond one 64-row block),
+ * every transpose flag, and batched products with broadcasting. Plus the arena's behaviour.
+ */
+import { execFileSync } from 'node:child_process';
+import fc from 'fast-check';
+import { afterEach, describe, expect, test } from 'vitest';
+import * as mg from '../src/index.js';
+import { wasmKernels } from '../src/kernels/backend.js';
+import { gemmRef } from '../src/kernels/gemm-ref.js';
+
+const awkward = fc.oneof(fc.constantFrom(1, 3, 5, 7, 8, 17, 33, 63, 65), fc.integer({ min: 1, max: 70 }));
+
+/** float64 reference of op(A)·op(B) and the elementwise bound Σ|a||b| for the rounding error. */
+function reference(a: Float32Array, b: Float32Array, m: number, n: number, k: number, tA: boolean, tB: boolean): [Float64Array, Float64Array] {
+  const ref = new Float64Array(m * n);
+  const bound = new Float64Array(m * n);
+  gemmRef(Float64Array.from(a), 0, Float64Array.from(b), 0, ref, 0, m, n, k, tA, tB);
+  gemmRef(Float64Array.from(a, Math.abs), 0, Float64Array.from(b, Math.abs), 0, bound, 0, m, n, k, tA, tB);
+  return [ref, bound];
+}
+
+function expectWithinRounding(c: Float32Array, ref: Float64Array, bound: Float64Array, k: number, label: string): void {
+  const gamma = 2 * (k + 2) * 2 ** -24; // float32 dot-product rounding, with slack
+  for (let i = 0; i < c.length; i++) {
+    if (!(Math.abs(c[i]! - ref[i]!) <= gamma * bound[i]! + 1e-30)) {
+      throw new Error(`${label}: element ${i} is ${c[i]}, reference ${ref[i]} (bound ${gamma * bound[i]!})`);
+    }
+  }
+}
+
+afterEach(() => mg.setBackend('auto'));
+
+describe('WASM gemm', () => {
+  test('is loaded here (Node 20 has WebAssembly SIMD)', () => {
+    expect(wasmKernels()).not.toBeNull();
+    expect(mg.getBackend()).toBe('wasm');
+  });
+
+  test('matches the reference for every transpose flag on awkward sizes', () => {
+    fc.assert(
+      fc.property(awkward, awkward, awkward, fc.boolean(), fc.boolean(), fc.nat(), (m, n, k, tA, tB, seed) => {
+        const rng = new mg.Rng(seed);
+        const a = mg.randn(tA ? [k, m] : [m, k], { rng });
+        const b = mg.randn(tB ? [n, k] : [k, n], { rng });
+        const c = mg.matmul(a, b, tA, tB);
+        const [ref, bound] = reference(a.data as Float32Array, b.data as Float32Array, m, n, k, tA, tB);
+        expectWithinRounding(c.data as Float32Array, ref, bound, k, `${m}×${k}·${k}×${n} tA=${tA} tB=${tB}`);
+      }),
+      { numRuns: 300, seed: 11 },
+    );
+  });
+
+  test('large products cross the 256-deep k blocks and 64-row m blocks', () => {
+    for (const [m, n, k] of [[130, 65, 300], [65, 9, 513], [200, 200, 257]] as const) {
+      for (const tA of [false, true]) {
+        for (const tB of [false, true]) {
+          const rng = new mg.Rng(m + n + k);
+          const a = mg.randn(tA ? [k, m] : [m, k], { rng });
+          const b = mg.randn(tB ? [n, k] : [k, n], { rng });
+          const [ref, bound] = reference(a.data as Float32Array, b.data as Float32Array, m, n, k, tA, tB);
+          expectWithinRounding(mg.matmul(a, b, tA, tB).data as Float32Array, ref, bound, k, `${m}×${k}·${k}×${n} tA=${tA} tB=${tB}`);
+        }
+      }
+    }
+  });
+
+  test('batched products with broadcast batch axes equal the JS backend', () => {
+    fc.assert(
+      fc.property(fc.constantFrom([[3], [3]], [[2, 1], [1, 4]], [[1], [5]], [[4], []]), awkward, awkward, awkward, fc.boolean(), fc.boolean(), (batches, m, n, k, tA, tB) => {
+        const [ba, bb] = batches as [number[], number[]];
+        const rng = new mg.Rng(m * 7 + n);
+        const a = mg.randn([...ba, ...(tA ? [k, m] : [m, k])], { rng });
+        const b = mg.randn([...bb, ...(tB ? [n, k] : [k, n])], { rng });
+        const w = mg.matmul(a, b, tA, tB);
+        mg.setBackend('js');
+        const j = mg.matmul(a, b, tA, tB);
+        mg.setBackend('auto');
+        expect(w.shape).toEqual(j.shape);
+        for (let i = 0; i < w.size; i++) expect(Math.abs(w.data[i]! - j.data[i]!)).toBeLessThan(1e-4 * Math.sqrt(k) * 4);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  test('k = 0 gives zeros', () => {
+    expect(mg.matmul(mg.zeros([3, 0]), mg.zeros([0, 5])).toArray()).toEqual(Array.from({ length: 3 }, () => [0, 0, 0, 0, 0]));
+  });
+});
+
+describe('WASM memory', () => {
+  test('the arena grows for a large product, stays correct after the grow, and does not grow in a loop', () => {
+    const w = wasmKernels()!;
+    const small = () => mg.matmul(mg.ones([10, 40]), mg.ones([40, 40]));
+    small();
+    const big = mg.matmul(mg.ones([600, 700]), mg.ones([700, 500]));
+    expect(big.data[0]).toBe(700);
+    const grown = w.memoryBytes;
+    expect(grown).toBeGreaterThan(600 * 700 * 4);
+    for (let i = 0; i < 2000; i++) expect(small().data[17]).toBe(40);
+    expect(w.memoryBytes).toBe(grown);
+  });
+});
+
+describe('backend selection', () => {
+  test('setBackend switches and validates its argument', () => {
+    mg.setBackend('js');
+    expect(mg.getBackend()).toBe('js');
+    expect(mg.backendInfo().variant).toBe('typescript');
+    mg.setBackend('wasm');
+    expect(mg.getBackend()).toBe('wasm');
+    expect(() => mg.setBackend('gpu' as never)).toThrow(/expected 'js', 'wasm' or 'auto', got 'gpu'/);
+  });
+
+  test('METAGRAD_BACKEND selects the backend for a process, and a bad value is named', () => {
+    const script = "import('./build/src/index.js').then(m => console.log(m.getBackend()))";
+    const run = (v: string) => execFileSync(process.execPath, ['-e', script], { env: { ...process.env, METAGRAD_BACKEND: v }, encoding: 'utf8', stdio: 'pipe' }).trim();
+    expect(run('js')).toBe('js');
+    expect(run('wasm')).toBe('wasm');
+    expect(() => run('cuda')).toThrow(/METAGRAD_BACKEND must be 'js', 'wasm' or 'auto', got 'cuda'/);
+  });
+});
