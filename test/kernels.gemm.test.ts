@@ -69,7 +69,7 @@ describe('WASM gemm', () => {
   test('batched products with broadcast batch axes equal the JS backend', () => {
     fc.assert(
       fc.property(fc.constantFrom([[3], [3]], [[2, 1], [1, 4]], [[1], [5]], [[4], []]), awkward, awkward, awkward, fc.boolean(), fc.boolean(), (batches, m, n, k, tA, tB) => {
-        const [ba, bb] = batches as [number[], number[]];
+        const [ba, bb] = batches as unknown as [number[], number[]];
         const rng = new mg.Rng(m * 7 + n);
         const a = mg.randn([...ba, ...(tA ? [k, m] : [m, k])], { rng });
         const b = mg.randn([...bb, ...(tB ? [n, k] : [k, n])], { rng });
