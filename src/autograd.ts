@@ -187,7 +187,7 @@ function runTape(
   // 1. Depth-first search (iterative: graphs of long inner loops are deep) marking which
   //    tensors lie on a path to a target. `useful` holds the verdict once a tensor is done.
   const useful = new Map<Tensor, boolean>();
-  const visited: Tensor[] = [];
+  const expand: Tensor[] = [];
   const reached = new Set<Tensor>();
   const stack: Tensor[] = [];
   const childIdx: number[] = [];
@@ -217,16 +217,19 @@ function runTape(
       }
       stack.pop();
       childIdx.pop();
-      let u = isTarget(t);
-      if (u) reached.add(t);
-      for (const c of inputs) if (useful.get(c) === true) u = true;
-      useful.set(t, u);
-      if (node !== null) visited.push(t);
+      let below = false;
+      for (const c of inputs) if (useful.get(c) === true) below = true;
+      const target = isTarget(t);
+      if (target) reached.add(t);
+      useful.set(t, target || below);
+      // Only a node with an input on a path to a target needs its rule run; a target's own
+      // node is not run (nor freed) unless something below it is wanted too.
+      if (below) expand.push(t);
     }
   }
 
   // 2. The sweep, latest node first.
-  const order = visited.filter((t) => useful.get(t) === true).sort((a, b) => b.node!.id - a.node!.id);
+  const order = expand.sort((a, b) => b.node!.id - a.node!.id);
   const grads = new Map<Tensor, Tensor>();
   const sweep = (): void => {
     outs.forEach((o, i) => {

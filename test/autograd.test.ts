@@ -174,3 +174,15 @@ describe('op errors name the op and the shapes', () => {
     expect(fn).toThrow(message);
   });
 });
+
+describe('computed targets', () => {
+  test('a gradient with respect to a computed tensor neither runs nor frees the graph behind it', () => {
+    const x = leaf([1, 2]);
+    const h = mg.broadcastTo(mg.unsqueeze(x, 0), [3, 2]); // like tiling parameters per task
+    const g = mg.grad(mg.sum(mg.square(h)), h); // without createGraph: frees only what it ran
+    expect(g.toArray()).toEqual([[2, 4], [2, 4], [2, 4]]);
+    expect(h.node!.vjp).not.toBeNull();
+    const adapted = mg.sub(h, mg.scale(g, 0.1));
+    expect(mg.grad(mg.sum(adapted), x).toArray()).toEqual([3, 3]);
+  });
+});

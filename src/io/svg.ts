@@ -1,0 +1,60 @@
+/** A minimal SVG line/scatter plot, enough for the sine figures. Written atomically. */
+import { renameSync, writeFileSync } from 'node:fs';
+
+export interface Series {
+  label: string;
+  x: ArrayLike<number>;
+  y: ArrayLike<number>;
+  color: string;
+  /** 'line' (default) or 'points'. */
+  style?: 'line' | 'points';
+  dashed?: boolean;
+}
+
+/** Renders series on shared axes as an SVG document. */
+export function plotSvg(series: readonly Series[], options: { title?: string; width?: number; height?: number } = {}): string {
+  const W = options.width ?? 640, H = options.height ?? 400, pad = 48;
+  let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+  for (const s of series) {
+    for (let i = 0; i < s.x.length; i++) {
+      x0 = Math.min(x0, s.x[i]!); x1 = Math.max(x1, s.x[i]!);
+      y0 = Math.min(y0, s.y[i]!); y1 = Math.max(y1, s.y[i]!);
+    }
+  }
+  if (!(x1 > x0)) { x0 -= 1; x1 += 1; }
+  if (!(y1 > y0)) { y0 -= 1; y1 += 1; }
+  const sx = (x: number) => pad + ((x - x0) / (x1 - x0)) * (W - 2 * pad);
+  const sy = (y: number) => H - pad - ((y - y0) / (y1 - y0)) * (H - 2 * pad);
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<line x1="${pad}" y1="${H - pad}" x2="${W - pad}" y2="${H - pad}" stroke="#888"/>`,
+    `<line x1="${pad}" y1="${pad}" x2="${pad}" y2="${H - pad}" stroke="#888"/>`,
+    `<text x="${pad}" y="${H - pad + 16}">${x0.toFixed(1)}</text><text x="${W - pad - 24}" y="${H - pad + 16}">${x1.toFixed(1)}</text>`,
+    `<text x="4" y="${H - pad}">${y0.toFixed(1)}</text><text x="4" y="${pad + 4}">${y1.toFixed(1)}</text>`,
+  ];
+  if (options.title) parts.push(`<text x="${W / 2}" y="20" text-anchor="middle" font-size="14">${escapeXml(options.title)}</text>`);
+  series.forEach((s, k) => {
+    if (s.style === 'points') {
+      for (let i = 0; i < s.x.length; i++) parts.push(`<circle cx="${sx(s.x[i]!).toFixed(1)}" cy="${sy(s.y[i]!).toFixed(1)}" r="4" fill="${s.color}"/>`);
+    } else {
+      const d = Array.from({ length: s.x.length }, (_, i) => `${i === 0 ? 'M' : 'L'}${sx(s.x[i]!).toFixed(1)},${sy(s.y[i]!).toFixed(1)}`).join(' ');
+      parts.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
+    }
+    const ly = pad + 16 * k;
+    parts.push(`<rect x="${W - pad - 150}" y="${ly - 9}" width="12" height="12" fill="${s.color}"/><text x="${W - pad - 132}" y="${ly + 1}">${escapeXml(s.label)}</text>`);
+  });
+  parts.push('</svg>');
+  return parts.join('\n');
+}
+
+function escapeXml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Writes `text` to `path` via a temporary file and a rename, so the file is never half-written. */
+export function writeFileAtomic(path: string, text: string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}

@@ -1,0 +1,53 @@
+/**
+ * Evaluation: adapt to new tasks with plain SGD on their support set and report the query loss
+ * after given step counts, as a mean with a 95% confidence interval over tasks.
+ */
+import { noGrad } from '../autograd.js';
+import type { Model } from '../nn/mlp.js';
+import type { RegressionBatch } from '../tasks/sine.js';
+import type { Tensor } from '../tensor.js';
+import { sgdInnerLoop, tileParams } from './inner.js';
+import { perTaskMse, summedTaskMse } from './losses.js';
+
+/** Mean and 95% confidence half-width (1.96 standard errors) of a sample. */
+export interface MeanCI {
+  mean: number;
+  ci95: number;
+  n: number;
+}
+
+export function meanCI(xs: readonly number[]): MeanCI {
+  const n = xs.length;
+  if (n === 0) throw new RangeError('meanCI: empty sample');
+  const m = xs.reduce((a, b) => a + b, 0) / n;
+  const v = n > 1 ? xs.reduce((a, b) => a + (b - m) ** 2, 0) / (n - 1) : 0;
+  return { mean: m, ci95: (1.96 * Math.sqrt(v)) / Math.sqrt(n), n };
+}
+
+/**
+ * Query MSE of every task in `batch` after each step count in `steps` (0 = no adaptation) of
+ * SGD with step size `lr` on the support set. Returns, per step count, one loss per task.
+ */
+export function adaptationCurve(model: Model, params: readonly Tensor[], batch: RegressionBatch, steps: readonly number[], lr: number): Map<number, number[]> {
+  const T = batch.xSupport.shape[0]!;
+  const maxSteps = Math.max(0, ...steps);
+  const inner = summedTaskMse(model, batch.xSupport, batch.ySupport);
+  const out = new Map<number, number[]>();
+  let phi = noGrad(() => tileParams(params, T));
+  const record = (k: number): void => {
+    if (steps.includes(k)) out.set(k, Array.from(noGrad(() => perTaskMse(model.forward(phi, batch.xQuery), batch.yQuery)).data));
+  };
+  record(0);
+  for (let k = 1; k <= maxSteps; k++) {
+    phi = sgdInnerLoop(phi, [inner], lr, 'detached').params;
+    record(k);
+  }
+  return out;
+}
+
+/** {@link adaptationCurve} over several batches, summarised as mean ± 95% CI per step count. */
+export function evaluate(model: Model, params: readonly Tensor[], batches: Iterable<RegressionBatch>, steps: readonly number[], lr: number): Map<number, MeanCI> {
+  const all = new Map<number, number[]>(steps.map((s) => [s, []]));
+  for (const b of batches) for (const [k, v] of adaptationCurve(model, params, b, steps, lr)) all.get(k)!.push(...v);
+  return new Map([...all].map(([k, v]) => [k, meanCI(v)]));
+}

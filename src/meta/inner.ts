@@ -1,0 +1,143 @@
+/**
+ * The primitives of the algorithm boxes, on one task given as a sequence of losses L₁ … L_k
+ * (functions of the parameters; for example the loss on k mini-batches). Notation as in
+ * shared/docs/theory.md: φ₁ = φ, gᵢ = Lᵢ'(φᵢ), φᵢ₊₁ = φᵢ − α gᵢ.
+ *
+ *   g_MAML    = ∂/∂φ₁ L_outer(φ_k+1)   (exact: differentiates through the inner steps)
+ *   g_FOMAML  = L_outer'(φ_k+1)        (the inner loop's Jacobian replaced by I)
+ *   g_Reptile = (φ₁ − φ_k+1) / α = Σ gᵢ
+ *
+ * A meta-batch of T tasks runs as one task: `tileParams` stacks φ along a new leading task axis,
+ * a loss that sums the tasks' own losses then has per-task gradients, and the meta-gradient
+ * w.r.t. the untiled φ is the sum over tasks (the callers divide by T for the mean).
+ */
+import { grad, noGrad } from '../autograd.js';
+import { add, sub } from '../ops/binary.js';
+import { broadcastTo, unsqueeze } from '../ops/layout.js';
+import { mean } from '../ops/reduce.js';
+import { scale } from '../ops/unary.js';
+import { Tensor } from '../tensor.js';
+
+/** A scalar loss as a function of the parameters. */
+export type LossFn = (params: Tensor[]) => Tensor;
+
+/** How the inner loop is recorded. */
+export type InnerMode =
+  /** On the tape with its gradients (createGraph): exact MAML. */
+  | 'second-order'
+  /** Gradients are constants but φ_k+1 = φ₁ − α Σ gᵢ stays on the tape: FOMAML. */
+  | 'first-order'
+  /** Nothing recorded: Reptile, evaluation, fine-tuning. */
+  | 'detached';
+
+/** The parameters, each repeated `tasks` times along a new leading axis (differentiably). */
+export function tileParams(params: readonly Tensor[], tasks: number): Tensor[] {
+  if (!Number.isInteger(tasks) || tasks < 1) throw new RangeError(`tileParams: tasks must be a positive integer, got ${tasks}`);
+  return params.map((p) => broadcastTo(unsqueeze(p, 0), [tasks, ...p.shape]));
+}
+
+function checkAlpha(alpha: number, op: string): void {
+  if (typeof alpha !== 'number' || !(alpha > 0) || !Number.isFinite(alpha)) throw new RangeError(`${op}: step size alpha must be a positive number, got ${alpha}`);
+}
+
+function asLeaves(params: readonly Tensor[]): Tensor[] {
+  return params.map((p) => (p.requiresGrad ? p : new Tensor(p.data, p.shape, true)));
+}
+
+/** Result of an inner loop. */
+export interface InnerResult {
+  /** φ_k+1. */
+  params: Tensor[];
+  /** g₁ … g_k (one list of per-parameter gradients per step). */
+  grads: Tensor[][];
+  /** L₁(φ₁) … L_k(φ_k), the inner losses seen. */
+  losses: number[];
+}
+
+/** k steps of gradient descent, one per loss: φᵢ₊₁ = φᵢ − α ∇Lᵢ(φᵢ). */
+export function sgdInnerLoop(params: readonly Tensor[], losses: readonly LossFn[], alpha: number, mode: InnerMode = 'detached'): InnerResult {
+  checkAlpha(alpha, 'sgdInnerLoop');
+  if (mode !== 'second-order' && mode !== 'first-order' && mode !== 'detached') throw new RangeError(`sgdInnerLoop: unknown mode '${String(mode)}'`);
+  let phi = asLeaves(params);
+  const grads: Tensor[][] = [];
+  const seen: number[] = [];
+  for (const L of losses) {
+    const loss = L(phi);
+    seen.push(loss.item());
+    const g = grad(loss, phi, { createGraph: mode === 'second-order', allowUnused: true });
+    grads.push(g);
+    if (mode === 'detached') phi = noGrad(() => phi.map((p, j) => new Tensor(sub(p, scale(g[j]!, alpha)).data, p.shape, true)));
+    else phi = phi.map((p, j) => sub(p, scale(g[j]!, alpha)));
+  }
+  return { params: phi, grads, losses: seen };
+}
+
+/** A meta-gradient and the outer loss it was taken from. */
+export interface MetaGradient {
+  grads: Tensor[];
+  loss: number;
+}
+
+/**
+ * The MAML meta-gradient ∂/∂φ L_outer(φ_k+1) where φ_k+1 comes from one inner SGD step per
+ * inner loss. `firstOrder` gives FOMAML. With `tasks` = T, the losses are over a meta-batch
+ * laid out along a leading task axis (see `tileParams`): each inner loss must sum the tasks'
+ * own losses and the outer loss average them.
+ */
+export function mamlGradient(
+  params: readonly Tensor[],
+  inner: readonly LossFn[],
+  outer: LossFn,
+  alpha: number,
+  options: { firstOrder?: boolean; tasks?: number } = {},
+): MetaGradient {
+  checkAlpha(alpha, 'mamlGradient');
+  const phi = params.map((p) => new Tensor(p.data, p.shape, true));
+  const start = options.tasks === undefined ? phi : tileParams(phi, options.tasks);
+  const adapted = sgdInnerLoop(start, inner, alpha, options.firstOrder ? 'first-order' : 'second-order').params;
+  const L = outer(adapted);
+  return { grads: grad(L, phi, { allowUnused: true }), loss: L.item() };
+}
+
+/**
+ * Runs the inner loop without recording and returns g₁ … g_k and φ_k+1. With `tasks` = T the
+ * gradients and final parameters carry the leading task axis.
+ */
+export function innerGradients(params: readonly Tensor[], losses: readonly LossFn[], alpha: number, options: { tasks?: number } = {}): InnerResult {
+  const start = options.tasks === undefined ? params.map((p) => new Tensor(p.data, p.shape, true)) : noGrad(() => tileParams(params, options.tasks!)).map((p) => new Tensor(p.data, p.shape, true));
+  return sgdInnerLoop(start, losses, alpha, 'detached');
+}
+
+/** Averages over the leading task axis when `tasks` is set. */
+function taskMean(ts: Tensor[], tasks: number | undefined): Tensor[] {
+  return tasks === undefined ? ts : noGrad(() => ts.map((t) => mean(t, 0)));
+}
+
+/** The Reptile gradient (φ − φ̃)/α with φ̃ from k inner SGD steps (averaged over tasks). */
+export function reptileGradient(params: readonly Tensor[], losses: readonly LossFn[], alpha: number, options: { tasks?: number } = {}): Tensor[] {
+  const { params: adapted } = innerGradients(params, losses, alpha, options);
+  const final = taskMean(adapted, options.tasks);
+  return noGrad(() => params.map((p, j) => scale(sub(p, final[j]!), 1 / alpha)));
+}
+
+/**
+ * The inner-gradient family (Reptile paper §6.2): the outer update direction Σᵢ cᵢ gᵢ for
+ * given coefficients. [0,…,0,1] is FOMAML (the last gradient), [1,…,1] is Reptile (their sum),
+ * [1/k,…,1/k] their mean, [1,0,…] joint training.
+ */
+export function combineInnerGradients(params: readonly Tensor[], losses: readonly LossFn[], alpha: number, coefficients: readonly number[], options: { tasks?: number } = {}): Tensor[] {
+  if (coefficients.length !== losses.length) throw new RangeError(`combineInnerGradients: ${coefficients.length} coefficients for ${losses.length} inner losses`);
+  const { grads } = innerGradients(params, losses, alpha, options);
+  const combined = noGrad(() =>
+    params.map((_, j) => {
+      let acc: Tensor | null = null;
+      coefficients.forEach((c, i) => {
+        if (c === 0) return;
+        const term = scale(grads[i]![j]!, c);
+        acc = acc === null ? term : add(acc, term);
+      });
+      return acc ?? scale(grads[0]![j]!, 0);
+    }),
+  );
+  return taskMean(combined, options.tasks);
+}

@@ -1,0 +1,80 @@
+/**
+ * Reptile (Nichol et al. 2018, Algorithm 1 and its batched version, eq. 5):
+ *
+ *   sample n tasks; on each, φ̃ᵢ = k steps of SGD from φ on its data;
+ *   φ ← φ + ε · (mean φ̃ᵢ − φ),  with ε annealed linearly from `metaStepSize` to
+ *   `metaStepSizeFinal` over `iterations` meta-iterations.
+ *
+ * With `outerOptimizer`, the Reptile gradient (φ − mean φ̃ᵢ)/α is fed to that optimiser instead.
+ */
+import { noGrad } from '../autograd.js';
+import type { Model } from '../nn/mlp.js';
+import { sub } from '../ops/binary.js';
+import { scale } from '../ops/unary.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import type { RegressionBatch } from '../tasks/sine.js';
+import type { Tensor } from '../tensor.js';
+import { reptileGradient } from './inner.js';
+import { summedTaskMse } from './losses.js';
+
+export interface ReptileOptions {
+  /** Inner SGD step size α. Default 0.02. */
+  innerLr?: number;
+  /** Inner steps k. Default 5. */
+  innerSteps?: number;
+  /** Initial outer step ε. Default 0.1. */
+  metaStepSize?: number;
+  /** Final outer step (reached at the last iteration). Default 0. */
+  metaStepSizeFinal?: number;
+  /** Meta-iterations the annealing spans. Required unless an outer optimiser is given. */
+  iterations?: number;
+  /** Feed (φ − φ̃)/α to this optimiser instead of the ε update. */
+  outerOptimizer?: Optimizer;
+}
+
+export class Reptile {
+  params: Tensor[];
+  readonly innerLr: number;
+  readonly innerSteps: number;
+  readonly metaStepSize: number;
+  readonly metaStepSizeFinal: number;
+  readonly iterations: number;
+  readonly outerOptimizer: Optimizer | undefined;
+  private iteration = 0;
+
+  constructor(
+    readonly model: Model,
+    params: Tensor[],
+    options: ReptileOptions = {},
+  ) {
+    this.params = params;
+    this.innerLr = options.innerLr ?? 0.02;
+    this.innerSteps = options.innerSteps ?? 5;
+    this.metaStepSize = options.metaStepSize ?? 0.1;
+    this.metaStepSizeFinal = options.metaStepSizeFinal ?? 0;
+    this.iterations = options.iterations ?? 0;
+    this.outerOptimizer = options.outerOptimizer;
+    if (this.outerOptimizer === undefined && !(this.iterations > 0)) throw new RangeError('Reptile: give iterations (for the ε annealing) or an outerOptimizer');
+  }
+
+  /** The outer step ε at the current iteration. */
+  get epsilon(): number {
+    const frac = Math.min(1, this.iteration / Math.max(1, this.iterations));
+    return this.metaStepSize + (this.metaStepSizeFinal - this.metaStepSize) * frac;
+  }
+
+  /** One meta-iteration (inner loop on each task's support set); returns the mean first inner loss. */
+  step(batch: RegressionBatch): number {
+    const T = batch.xSupport.shape[0]!;
+    const inner = summedTaskMse(this.model, batch.xSupport, batch.ySupport);
+    const g = reptileGradient(this.params, Array(this.innerSteps).fill(inner), this.innerLr, { tasks: T });
+    if (this.outerOptimizer !== undefined) this.params = this.outerOptimizer.step(this.params, g);
+    else {
+      const s = this.epsilon * this.innerLr; // φ + ε(φ̃ − φ) = φ − ε·α·g
+      this.params = noGrad(() => this.params.map((p, i) => sub(p, scale(g[i]!, s))));
+    }
+    this.iteration++;
+    return noGrad(() => inner(this.params).item()) / T;
+  }
+}
+

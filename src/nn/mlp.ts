@@ -1,0 +1,74 @@
+/**
+ * Multi-layer perceptrons as pure functions of `(params, x)`. Parameters are a flat list
+ * `[W₁, b₁, W₂, b₂, …]` with `W` of shape `[in, out]` and `b` of shape `[1, out]`.
+ *
+ * The forward pass also accepts a leading task axis: with parameters of shape `[T, in, out]` and
+ * `[T, 1, out]` and inputs `[T, n, in]`, task t's inputs meet task t's parameters through
+ * batched matmul. That is how a meta-batch of tasks, each with its own adapted parameters, runs
+ * as one computation (see `tileParams` in meta/inner.ts).
+ */
+import { add } from '../ops/binary.js';
+import { matmul } from '../ops/matmul.js';
+import { leakyRelu, relu, sigmoid, tanh } from '../ops/unary.js';
+import type { Rng } from '../random.js';
+import { fmt } from '../shape.js';
+import type { DType, Tensor } from '../tensor.js';
+import { uniformFanIn, type Initializer } from './init.js';
+
+/** A model as a function of its parameters: the form every meta-learner takes. */
+export interface Model {
+  /** Fresh parameters. */
+  init(options?: { rng?: Rng; dtype?: DType }): Tensor[];
+  /** The output for inputs `x` under `params` (never mutates either). */
+  forward(params: readonly Tensor[], x: Tensor): Tensor;
+}
+
+/** Hidden-layer activations by name. */
+export const activations = {
+  relu,
+  tanh,
+  sigmoid,
+  leakyRelu: (x: Tensor) => leakyRelu(x, 0.01),
+} as const;
+export type ActivationName = keyof typeof activations;
+
+export interface MlpOptions {
+  /** Hidden activation; default 'relu'. */
+  activation?: ActivationName;
+  /** Weight initialiser; default uniformFanIn (PyTorch's Linear). */
+  weightInit?: Initializer;
+  /** Bias initialiser; default uniformFanIn (PyTorch's Linear). */
+  biasInit?: Initializer;
+}
+
+/** An MLP with layer sizes `sizes` (e.g. [1, 40, 40, 1]: the sine network of both papers). */
+export function mlp(sizes: readonly number[], options: MlpOptions = {}): Model {
+  if (!Array.isArray(sizes) || sizes.length < 2 || sizes.some((s) => !Number.isInteger(s) || s < 1)) {
+    throw new RangeError(`mlp: sizes must list at least two positive integers, got ${JSON.stringify(sizes)}`);
+  }
+  const act = activations[options.activation ?? 'relu'];
+  if (act === undefined) throw new RangeError(`mlp: unknown activation '${String(options.activation)}' (expected ${Object.keys(activations).join(', ')})`);
+  const wInit = options.weightInit ?? uniformFanIn;
+  const bInit = options.biasInit ?? uniformFanIn;
+  const layers = sizes.length - 1;
+  return {
+    init(o = {}) {
+      const ps: Tensor[] = [];
+      for (let l = 0; l < layers; l++) {
+        const [fi, fo] = [sizes[l]!, sizes[l + 1]!];
+        ps.push(wInit([fi, fo], fi, fo, o), bInit([1, fo], fi, fo, o));
+      }
+      return ps;
+    },
+    forward(params, x) {
+      if (params.length !== 2 * layers) throw new RangeError(`mlp: expected ${2 * layers} parameter tensors for sizes ${JSON.stringify(sizes)}, got ${params.length}`);
+      if (x.shape[x.ndim - 1] !== sizes[0]) throw new RangeError(`mlp: input of shape ${fmt(x.shape)} should end in ${sizes[0]} features`);
+      let h = x;
+      for (let l = 0; l < layers; l++) {
+        h = add(matmul(h, params[2 * l]!), params[2 * l + 1]!);
+        if (l < layers - 1) h = act(h);
+      }
+      return h;
+    },
+  };
+}

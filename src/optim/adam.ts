@@ -1,0 +1,88 @@
+/**
+ * Adam (Kingma & Ba), with β1 settable down to 0 as the Reptile paper uses in its inner loop.
+ * State (first and second moments, step count) is kept per parameter index and can be saved
+ * and restored: Reptile carries it across training tasks but restores it around each
+ * evaluation task so no information leaks between test tasks.
+ */
+import { allocData, Tensor, type TypedArray } from '../tensor.js';
+import { checkStep, type Optimizer } from './optimizer.js';
+
+export interface AdamOptions {
+  lr?: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+}
+
+interface AdamState {
+  t: number;
+  m: TypedArray[];
+  v: TypedArray[];
+}
+
+export class Adam implements Optimizer {
+  lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  private t = 0;
+  private m: TypedArray[] = [];
+  private v: TypedArray[] = [];
+
+  constructor(options: AdamOptions = {}) {
+    this.lr = options.lr ?? 1e-3;
+    this.beta1 = options.beta1 ?? 0.9;
+    this.beta2 = options.beta2 ?? 0.999;
+    this.eps = options.eps ?? 1e-8;
+    if (!(this.lr > 0)) throw new RangeError(`Adam: lr must be positive, got ${this.lr}`);
+    if (!(this.beta1 >= 0 && this.beta1 < 1)) throw new RangeError(`Adam: beta1 must be in [0, 1), got ${this.beta1}`);
+    if (!(this.beta2 >= 0 && this.beta2 < 1)) throw new RangeError(`Adam: beta2 must be in [0, 1), got ${this.beta2}`);
+    if (!(this.eps > 0)) throw new RangeError(`Adam: eps must be positive, got ${this.eps}`);
+  }
+
+  step(params: readonly Tensor[], grads: readonly Tensor[]): Tensor[] {
+    checkStep(params, grads, 'Adam');
+    if (this.m.length === 0) {
+      this.m = params.map((p) => allocData(p.dtype, p.size));
+      this.v = params.map((p) => allocData(p.dtype, p.size));
+    } else if (this.m.length !== params.length || this.m.some((m, i) => m.length !== params[i]!.size)) {
+      throw new RangeError('Adam.step: the parameters changed shape or number since the first step; use a new Adam');
+    }
+    this.t++;
+    const { beta1: b1, beta2: b2, eps } = this;
+    const c1 = 1 - Math.pow(b1, this.t);
+    const c2 = 1 - Math.pow(b2, this.t);
+    const stepSize = (this.lr * Math.sqrt(c2)) / c1;
+    const epsHat = eps * Math.sqrt(c2);
+    return params.map((p, i) => {
+      const g = grads[i]!.data;
+      const m = this.m[i]!;
+      const v = this.v[i]!;
+      const pd = p.data;
+      const out = allocData(p.dtype, p.size);
+      for (let j = 0; j < out.length; j++) {
+        const gj = g[j]!;
+        const mj = b1 * m[j]! + (1 - b1) * gj;
+        const vj = b2 * v[j]! + (1 - b2) * gj * gj;
+        m[j] = mj;
+        v[j] = vj;
+        out[j] = pd[j]! - (stepSize * mj) / (Math.sqrt(vj) + epsHat);
+      }
+      return new Tensor(out, p.shape);
+    });
+  }
+
+  getState(): AdamState {
+    return { t: this.t, m: this.m.map((a) => a.slice()), v: this.v.map((a) => a.slice()) };
+  }
+
+  setState(state: unknown): void {
+    const s = state as AdamState;
+    if (s === null || typeof s !== 'object' || !Array.isArray(s.m) || !Array.isArray(s.v) || typeof s.t !== 'number') {
+      throw new TypeError('Adam.setState: expected a state from Adam.getState()');
+    }
+    this.t = s.t;
+    this.m = s.m.map((a) => a.slice());
+    this.v = s.v.map((a) => a.slice());
+  }
+}

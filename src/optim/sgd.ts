@@ -1,0 +1,28 @@
+/**
+ * Plain SGD: p ← p − lr·g. Optimisers are functional: `step(params, grads)` returns new
+ * parameter tensors and keeps only their own state, so the caller decides what to keep.
+ */
+import { axpyInto } from '../kernels/elementwise.js';
+import { allocData, Tensor } from '../tensor.js';
+import { checkStep, type Optimizer } from './optimizer.js';
+
+export class SGD implements Optimizer {
+  constructor(public lr: number) {
+    if (!(lr > 0)) throw new RangeError(`SGD: lr must be positive, got ${lr}`);
+  }
+
+  step(params: readonly Tensor[], grads: readonly Tensor[]): Tensor[] {
+    checkStep(params, grads, 'SGD');
+    return params.map((p, i) => {
+      const out = allocData(p.dtype, p.size);
+      axpyInto(p.data, -this.lr, grads[i]!.data, out);
+      return new Tensor(out, p.shape);
+    });
+  }
+
+  getState(): unknown {
+    return null;
+  }
+
+  setState(): void {}
+}

@@ -1,0 +1,99 @@
+/**
+ * Sine-wave regression tasks, in both papers' setups, seeded.
+ *
+ * - MAML (Finn et al. 2017): amplitude U[0.1, 5], phase U[0, π], inputs U[−5, 5]; K support and
+ *   K query points.
+ * - Reptile (Nichol et al. 2018): amplitude U[0.1, 5], phase U[0, 2π]; 10 sampled training
+ *   points, loss on 50 equally spaced points of [−5, 5].
+ */
+import { getDefaultRng, type Rng } from '../random.js';
+import { allocData, Tensor, type DType } from '../tensor.js';
+
+/** Which paper's task distribution. */
+export type SineSetup = 'maml' | 'reptile';
+
+/** One task: y = amplitude · sin(x + phase). */
+export interface SineTask {
+  amplitude: number;
+  phase: number;
+}
+
+/** A meta-batch laid out along a leading task axis. */
+export interface RegressionBatch {
+  /** [T, K, 1] */
+  xSupport: Tensor;
+  ySupport: Tensor;
+  /** [T, Q, 1] */
+  xQuery: Tensor;
+  yQuery: Tensor;
+  tasks: SineTask[];
+}
+
+export interface SineOptions {
+  setup?: SineSetup;
+  /** Support points per task (K). Default 10. */
+  shots?: number;
+  /** Query points per task. Default: K (MAML setup) or 50 equally spaced (Reptile setup). */
+  queryPoints?: number;
+  rng?: Rng;
+  dtype?: DType;
+}
+
+export class SineTasks {
+  readonly setup: SineSetup;
+  readonly shots: number;
+  readonly queryPoints: number;
+  readonly dtype: DType;
+  rng: Rng;
+
+  constructor(options: SineOptions = {}) {
+    this.setup = options.setup ?? 'maml';
+    if (this.setup !== 'maml' && this.setup !== 'reptile') throw new RangeError(`SineTasks: setup must be 'maml' or 'reptile', got '${String(this.setup)}'`);
+    this.shots = options.shots ?? 10;
+    this.queryPoints = options.queryPoints ?? (this.setup === 'maml' ? this.shots : 50);
+    if (!Number.isInteger(this.shots) || this.shots < 1) throw new RangeError(`SineTasks: shots must be a positive integer, got ${this.shots}`);
+    if (!Number.isInteger(this.queryPoints) || this.queryPoints < 1) throw new RangeError(`SineTasks: queryPoints must be a positive integer, got ${this.queryPoints}`);
+    this.rng = options.rng ?? getDefaultRng();
+    this.dtype = options.dtype ?? 'float32';
+  }
+
+  /** Draws one task. */
+  sampleTask(): SineTask {
+    const amplitude = this.rng.uniformIn(0.1, 5);
+    const phase = this.rng.uniformIn(0, this.setup === 'maml' ? Math.PI : 2 * Math.PI);
+    return { amplitude, phase };
+  }
+
+  /** Draws `tasks` tasks with their support and query points. */
+  sampleBatch(tasks: number): RegressionBatch {
+    if (!Number.isInteger(tasks) || tasks < 1) throw new RangeError(`SineTasks.sampleBatch: tasks must be a positive integer, got ${tasks}`);
+    const ts = Array.from({ length: tasks }, () => this.sampleTask());
+    return this.batchFor(ts);
+  }
+
+  /** Support and query points for given tasks. */
+  batchFor(ts: SineTask[]): RegressionBatch {
+    const T = ts.length, K = this.shots, Q = this.queryPoints;
+    const xs = allocData(this.dtype, T * K), ys = allocData(this.dtype, T * K);
+    const xq = allocData(this.dtype, T * Q), yq = allocData(this.dtype, T * Q);
+    ts.forEach((t, i) => {
+      for (let j = 0; j < K; j++) {
+        const x = this.rng.uniformIn(-5, 5);
+        xs[i * K + j] = x;
+        ys[i * K + j] = t.amplitude * Math.sin(x + t.phase);
+      }
+      for (let j = 0; j < Q; j++) {
+        const x = this.setup === 'reptile' ? -5 + (10 * j) / (Q - 1 || 1) : this.rng.uniformIn(-5, 5);
+        xq[i * Q + j] = x;
+        yq[i * Q + j] = t.amplitude * Math.sin(x + t.phase);
+      }
+    });
+    return {
+      xSupport: new Tensor(xs, [T, K, 1]),
+      ySupport: new Tensor(ys, [T, K, 1]),
+      xQuery: new Tensor(xq, [T, Q, 1]),
+      yQuery: new Tensor(yq, [T, Q, 1]),
+      tasks: ts,
+    };
+  }
+}
