@@ -26,7 +26,11 @@ type Vec = Tensor[];
 const axpy = (a: Vec, s: number, b: Vec): Vec => a.map((t, i) => mg.add(t, mg.scale(b[i]!, s)));
 const zeros = (a: Vec): Vec => a.map((t) => mg.zerosLike(t));
 const sumVecs = (vs: Vec[], like: Vec): Vec => vs.reduce((acc, v) => axpy(acc, 1, v), zeros(like));
-const norm = (a: Vec): number => Math.sqrt(a.reduce((s, t) => s + t.data.reduce((u, x) => u + x * x, 0), 0));
+const norm = (a: Vec): number => {
+  let s = 0;
+  for (const t of a) for (let i = 0; i < t.size; i++) s += t.data[i]! ** 2;
+  return Math.sqrt(s);
+};
 const diff = (a: Vec, b: Vec): number => norm(axpy(a, -1, b));
 
 const gbar = (L: LossFn, phi: Vec): Vec => mg.valueAndGrad(L)(phi)[1];
