@@ -4,7 +4,7 @@
  * default generator (see `manualSeed`).
  */
 import { getDefaultRng, type Rng } from './random.js';
-import { checkShape, fmt, sizeOf } from './shape.js';
+import { checkShape, flattenNested, fmt, sizeOf } from './shape.js';
 import { allocData, Tensor, type DType, type NestedArray } from './tensor.js';
 
 /** Options shared by the creation functions. */
@@ -46,26 +46,7 @@ export function tensor(
     flat = data as ArrayLike<number>;
     shape = [flat.length];
   } else if (Array.isArray(data)) {
-    shape = [];
-    let level: NestedArray = data;
-    while (Array.isArray(level)) {
-      shape.push(level.length);
-      level = level[0] as NestedArray;
-    }
-    const out: number[] = [];
-    const walk = (v: NestedArray, depth: number, path: string): void => {
-      if (depth === shape.length) {
-        if (Array.isArray(v)) throw new RangeError(`tensor: ragged nested array: element ${path} nests deeper than shape ${fmt(shape)}`);
-        out.push(v);
-        return;
-      }
-      if (!Array.isArray(v) || v.length !== shape[depth]) {
-        throw new RangeError(`tensor: ragged nested array: element ${path} should be an array of length ${shape[depth]} for shape ${fmt(shape)}`);
-      }
-      v.forEach((c, i) => walk(c, depth + 1, `${path}[${i}]`));
-    };
-    walk(data, 0, 'data');
-    flat = out;
+    ({ flat, shape } = flattenNested(data, 'tensor'));
   } else {
     throw new TypeError(`tensor: expected a number, an array or a typed array, got ${typeof data}`);
   }

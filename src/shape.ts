@@ -93,3 +93,33 @@ export function broadcastStrides(from: Shape, to: Shape, op: string): number[] {
   }
   return s;
 }
+
+/** Numbers nested in arrays, e.g. `[[1, 2], [3, 4]]`. */
+export type Nested = number | Nested[];
+
+/**
+ * Flattens rectangular nested arrays to row-major numbers and their shape; a ragged array is an
+ * error naming the first offending element.
+ */
+export function flattenNested(data: Nested, op: string): { flat: number[]; shape: number[] } {
+  const shape: number[] = [];
+  let level: Nested = data;
+  while (Array.isArray(level)) {
+    shape.push(level.length);
+    level = level[0] as Nested;
+  }
+  const flat: number[] = [];
+  const walk = (v: Nested, depth: number, path: string): void => {
+    if (depth === shape.length) {
+      if (Array.isArray(v)) throw new RangeError(`${op}: ragged nested array: element ${path} nests deeper than shape ${fmt(shape)}`);
+      flat.push(v);
+      return;
+    }
+    if (!Array.isArray(v) || v.length !== shape[depth]) {
+      throw new RangeError(`${op}: ragged nested array: element ${path} should be an array of length ${shape[depth]} for shape ${fmt(shape)}`);
+    }
+    v.forEach((c, i) => walk(c, depth + 1, `${path}[${i}]`));
+  };
+  walk(data, 0, 'data');
+  return { flat, shape };
+}

@@ -5,7 +5,7 @@
 import { record, tracks1, tracks2 } from '../autograd.js';
 import { equalRun, greaterRun, whereInto } from '../kernels/elementwise.js';
 import { splitAt } from '../kernels/layout.js';
-import { broadcastShapes, fmt, normAxis, sizeOf } from '../shape.js';
+import { broadcastShapes, flattenNested, fmt, normAxis, sizeOf } from '../shape.js';
 import { allocData, Tensor, type DType, type NestedArray, type VjpRule } from '../tensor.js';
 import { binary, expandData, operands, type TensorLike } from './binary.js';
 import { sumTo } from './layout.js';
@@ -30,20 +30,7 @@ export function toIndices(index: IndexLike, bound: number, op: string): Indices 
     data = index;
     shape = [index.length];
   } else {
-    shape = [];
-    let level: NestedArray = index;
-    while (Array.isArray(level)) {
-      shape.push(level.length);
-      level = level[0] as NestedArray;
-    }
-    const flat: number[] = [];
-    const walk = (v: NestedArray): void => {
-      if (Array.isArray(v)) v.forEach(walk);
-      else flat.push(v);
-    };
-    walk(index);
-    data = flat;
-    if (data.length !== sizeOf(shape)) throw new RangeError(`${op}: index array is ragged (expected shape ${fmt(shape)})`);
+    ({ flat: data, shape } = flattenNested(index, op));
   }
   const out = new Int32Array(data.length);
   for (let i = 0; i < data.length; i++) {
