@@ -12,6 +12,7 @@ import * as mg from '../index.js';
 import type { Model, RegressionBatch, Tensor } from '../index.js';
 import { plotSvg, writeFileAtomic } from '../io/svg.js';
 import { ProgressBar } from './progress.js';
+import { trainJoint } from './train-joint.js';
 
 const METHODS = ['maml', 'fomaml', 'reptile'] as const;
 type Method = (typeof METHODS)[number];
@@ -89,18 +90,6 @@ function main(): void {
   // Figure: one new task, before and after adaptation.
   writeFileAtomic(out, figure(model, learner.params, evalSampler, evalLr, method));
   console.log(`\nwrote ${out}`);
-}
-
-function trainJoint(model: Model, params: Tensor[], tasks: mg.SineTasks, iterations: number, metaBatch: number): Tensor[] {
-  const opt = new mg.Adam({ lr: 1e-3 });
-  const bar = new ProgressBar(iterations, 'joint');
-  for (let it = 1; it <= iterations; it++) {
-    const b = tasks.sampleBatch(metaBatch);
-    const [, g] = mg.valueAndGrad(mg.meanTaskMse(model, b.xQuery, b.yQuery))(params);
-    params = opt.step(params, g);
-    if (it % 200 === 0 || it === iterations) bar.update(it, '');
-  }
-  return params;
 }
 
 function figure(model: Model, params: Tensor[], sampler: mg.SineTasks, lr: number, method: string): string {
