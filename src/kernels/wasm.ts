@@ -25,7 +25,7 @@ interface KernelExports {
 export type WasmVariant = 'simd' | 'relaxed-simd';
 
 /** Products with at most this many multiply-adds skip packing. */
-const SMALL_GEMM_MACS = 24 * 1024;
+const SMALL_GEMM_MACS = 2048;
 
 function decode(b64: string): Uint8Array<ArrayBuffer> {
   const bin = atob(b64);
