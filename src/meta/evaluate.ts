@@ -6,6 +6,10 @@ import { noGrad } from '../autograd.js';
 import type { Model } from '../nn/mlp.js';
 import type { RegressionBatch } from '../tasks/sine.js';
 import type { Tensor } from '../tensor.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import { index } from '../ops/layout.js';
+import { mse } from '../ops/loss.js';
+import { adaptWithOptimizer } from './reptile.js';
 import { sgdInnerLoop, tileParams } from './inner.js';
 import { perTaskMse, summedTaskMse } from './losses.js';
 
@@ -50,4 +54,21 @@ export function evaluate(model: Model, params: readonly Tensor[], batches: Itera
   const all = new Map<number, number[]>(steps.map((s) => [s, []]));
   for (const b of batches) for (const [k, v] of adaptationCurve(model, params, b, steps, lr)) all.get(k)!.push(...v);
   return new Map([...all].map(([k, v]) => [k, meanCI(v)]));
+}
+
+/**
+ * Evaluation with a stateful inner optimiser (Reptile with Adam): each task adapts from
+ * `params` with `optimizer`, whose state is saved before and restored after every task so that
+ * nothing learned on one test task reaches the next. Returns the query MSE of each task.
+ */
+export function adaptationLossesWithOptimizer(model: Model, params: readonly Tensor[], batch: RegressionBatch, steps: number, optimizer: Optimizer): number[] {
+  const T = batch.xSupport.shape[0]!;
+  const out: number[] = [];
+  for (let t = 0; t < T; t++) {
+    const saved = optimizer.getState();
+    const adapted = adaptWithOptimizer(model, params, index(batch.xSupport, 0, t), index(batch.ySupport, 0, t), steps, optimizer);
+    optimizer.setState(saved);
+    out.push(noGrad(() => mse(model.forward(adapted, index(batch.xQuery, 0, t)), index(batch.yQuery, 0, t))).item());
+  }
+  return out;
 }

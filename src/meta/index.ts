@@ -2,5 +2,5 @@
 export { sgdInnerLoop, mamlGradient, reptileGradient, innerGradients, combineInnerGradients, tileParams, type LossFn, type InnerMode, type InnerResult, type MetaGradient } from './inner.js';
 export { perTaskMse, summedTaskMse, meanTaskMse } from './losses.js';
 export { MAML, type MamlOptions } from './maml.js';
-export { Reptile, type ReptileOptions } from './reptile.js';
-export { evaluate, adaptationCurve, meanCI, type MeanCI } from './evaluate.js';
+export { Reptile, adaptWithOptimizer, type ReptileOptions } from './reptile.js';
+export { evaluate, adaptationCurve, adaptationLossesWithOptimizer, meanCI, type MeanCI } from './evaluate.js';

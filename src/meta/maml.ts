@@ -25,6 +25,11 @@ export interface MamlOptions {
   firstOrder?: boolean;
   /** Outer optimiser. Default Adam(lr 1e-3). */
   optimizer?: Optimizer;
+  /**
+   * Where the meta-loss is taken (Reptile paper §6.3): 'separate' (default) on the query set,
+   * disjoint from the inner data, as MAML does; 'shared' on the support set the inner steps used.
+   */
+  tail?: 'separate' | 'shared';
 }
 
 export class MAML {
@@ -33,6 +38,7 @@ export class MAML {
   readonly innerSteps: number;
   readonly firstOrder: boolean;
   readonly optimizer: Optimizer;
+  readonly tail: 'separate' | 'shared';
 
   constructor(
     readonly model: Model,
@@ -44,15 +50,22 @@ export class MAML {
     this.innerSteps = options.innerSteps ?? 1;
     this.firstOrder = options.firstOrder ?? false;
     this.optimizer = options.optimizer ?? new Adam({ lr: 1e-3 });
+    this.tail = options.tail ?? 'separate';
+    if (this.tail !== 'separate' && this.tail !== 'shared') throw new RangeError(`MAML: tail must be 'separate' or 'shared', got '${String(this.tail)}'`);
     if (!Number.isInteger(this.innerSteps) || this.innerSteps < 1) throw new RangeError(`MAML: innerSteps must be a positive integer, got ${this.innerSteps}`);
+  }
+
+  /** The meta-gradient for a batch of tasks (mean over tasks) and the meta-loss, without stepping. */
+  metaGradient(batch: RegressionBatch): { grads: Tensor[]; loss: number } {
+    const T = batch.xSupport.shape[0]!;
+    const inner = summedTaskMse(this.model, batch.xSupport, batch.ySupport);
+    const outer = this.tail === 'shared' ? meanTaskMse(this.model, batch.xSupport, batch.ySupport) : meanTaskMse(this.model, batch.xQuery, batch.yQuery);
+    return mamlGradient(this.params, Array(this.innerSteps).fill(inner), outer, this.innerLr, { firstOrder: this.firstOrder, tasks: T });
   }
 
   /** One meta-iteration on a batch of tasks; returns the meta-loss (mean query loss after adaptation). */
   step(batch: RegressionBatch): number {
-    const T = batch.xSupport.shape[0]!;
-    const inner = summedTaskMse(this.model, batch.xSupport, batch.ySupport);
-    const outer = meanTaskMse(this.model, batch.xQuery, batch.yQuery);
-    const { grads, loss } = mamlGradient(this.params, Array(this.innerSteps).fill(inner), outer, this.innerLr, { firstOrder: this.firstOrder, tasks: T });
+    const { grads, loss } = this.metaGradient(batch);
     this.params = this.optimizer.step(this.params, grads);
     return loss;
   }

@@ -9,7 +9,10 @@
  */
 import { noGrad } from '../autograd.js';
 import type { Model } from '../nn/mlp.js';
-import { sub } from '../ops/binary.js';
+import { add, sub } from '../ops/binary.js';
+import { index } from '../ops/layout.js';
+import { mse } from '../ops/loss.js';
+import { valueAndGrad } from '../functional.js';
 import { scale } from '../ops/unary.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { RegressionBatch } from '../tasks/sine.js';
@@ -30,6 +33,12 @@ export interface ReptileOptions {
   iterations?: number;
   /** Feed (φ − φ̃)/α to this optimiser instead of the ε update. */
   outerOptimizer?: Optimizer;
+  /**
+   * Inner optimiser instead of plain SGD, e.g. `new Adam({ lr: 1e-3, beta1: 0 })` as in the
+   * paper's few-shot experiments. Tasks then run one after another and the optimiser's state
+   * (Adam's moments) carries over from task to task, as in the reference implementation.
+   */
+  innerOptimizer?: Optimizer;
 }
 
 export class Reptile {
@@ -40,6 +49,7 @@ export class Reptile {
   readonly metaStepSizeFinal: number;
   readonly iterations: number;
   readonly outerOptimizer: Optimizer | undefined;
+  readonly innerOptimizer: Optimizer | undefined;
   private iteration = 0;
 
   constructor(
@@ -54,6 +64,7 @@ export class Reptile {
     this.metaStepSizeFinal = options.metaStepSizeFinal ?? 0;
     this.iterations = options.iterations ?? 0;
     this.outerOptimizer = options.outerOptimizer;
+    this.innerOptimizer = options.innerOptimizer;
     if (this.outerOptimizer === undefined && !(this.iterations > 0)) throw new RangeError('Reptile: give iterations (for the ε annealing) or an outerOptimizer');
   }
 
@@ -67,7 +78,7 @@ export class Reptile {
   step(batch: RegressionBatch): number {
     const T = batch.xSupport.shape[0]!;
     const inner = summedTaskMse(this.model, batch.xSupport, batch.ySupport);
-    const g = reptileGradient(this.params, Array(this.innerSteps).fill(inner), this.innerLr, { tasks: T });
+    const g = this.innerOptimizer === undefined ? reptileGradient(this.params, Array(this.innerSteps).fill(inner), this.innerLr, { tasks: T }) : this.sequentialGradient(batch);
     if (this.outerOptimizer !== undefined) this.params = this.outerOptimizer.step(this.params, g);
     else {
       const s = this.epsilon * this.innerLr; // φ + ε(φ̃ − φ) = φ − ε·α·g
@@ -76,5 +87,29 @@ export class Reptile {
     this.iteration++;
     return noGrad(() => inner(this.params).item()) / T;
   }
+
+  /** (φ − mean φ̃ₜ)/α with each task adapted in turn by the inner optimiser. */
+  private sequentialGradient(batch: RegressionBatch): Tensor[] {
+    const T = batch.xSupport.shape[0]!;
+    let sumAdapted: Tensor[] | null = null;
+    for (let t = 0; t < T; t++) {
+      const adapted = adaptWithOptimizer(this.model, this.params, index(batch.xSupport, 0, t), index(batch.ySupport, 0, t), this.innerSteps, this.innerOptimizer!);
+      sumAdapted = sumAdapted === null ? adapted : noGrad(() => adapted.map((a, i) => add(a, sumAdapted![i]!)));
+    }
+    return noGrad(() => this.params.map((p, i) => scale(sub(p, scale(sumAdapted![i]!, 1 / T)), 1 / this.innerLr)));
+  }
 }
 
+/**
+ * `steps` steps of `optimizer` on the MSE of `model` on (x, y), starting from `params`; the
+ * optimiser's state is updated in place (save it with getState() to undo).
+ */
+export function adaptWithOptimizer(model: Model, params: readonly Tensor[], x: Tensor, y: Tensor, steps: number, optimizer: Optimizer): Tensor[] {
+  let phi = [...params];
+  const loss = (ps: Tensor[]) => mse(model.forward(ps, x), y);
+  for (let k = 0; k < steps; k++) {
+    const [, g] = valueAndGrad(loss)(phi.map((p) => p.detach()));
+    phi = optimizer.step(phi, g);
+  }
+  return phi;
+}

@@ -1,0 +1,101 @@
+/** The meta-learners' structure: presets of the inner-gradient family, task batching, optimiser state. */
+import { describe, expect, test } from 'vitest';
+import * as mg from '../src/index.js';
+import type { Tensor } from '../src/index.js';
+import { expectClose } from './helpers/fd.js';
+
+const f64 = { dtype: 'float64' as const };
+const model = mg.mlp([1, 8, 8, 1], { activation: 'tanh' });
+const flat = (ts: Tensor[]) => Float64Array.from(ts.flatMap((t) => Array.from(t.data)));
+
+function setup(seed: number, tasks = 4) {
+  const rng = new mg.Rng(seed);
+  const sampler = new mg.SineTasks({ rng, ...f64 });
+  return { params: model.init({ rng, ...f64 }), batch: sampler.sampleBatch(tasks) };
+}
+
+describe('presets of the inner-gradient family (Reptile paper §6.2)', () => {
+  test('shared-tail FOMAML with k inner steps is Σcᵢgᵢ with c = [0,…,0,1] over k+1 losses', () => {
+    const { params, batch } = setup(1);
+    for (const k of [1, 3]) {
+      const fomaml = new mg.MAML(model, params, { innerSteps: k, innerLr: 0.05, firstOrder: true, tail: 'shared' });
+      const { grads } = fomaml.metaGradient(batch);
+      const inner = mg.summedTaskMse(model, batch.xSupport, batch.ySupport);
+      const coeffs = [...Array(k).fill(0), 1];
+      const family = mg.combineInnerGradients(params, Array(k + 1).fill(inner), 0.05, coeffs, { tasks: 4 });
+      expectClose(flat(grads), flat(family), 1e-12, `k=${k}`);
+    }
+  });
+
+  test('Reptile is Σgᵢ: c = [1,…,1]', () => {
+    const { params, batch } = setup(2);
+    const inner = mg.summedTaskMse(model, batch.xSupport, batch.ySupport);
+    const losses = Array(5).fill(inner);
+    expectClose(flat(mg.reptileGradient(params, losses, 0.02, { tasks: 4 })), flat(mg.combineInnerGradients(params, losses, 0.02, [1, 1, 1, 1, 1], { tasks: 4 })), 1e-10, 'reptile');
+  });
+});
+
+describe('task batching', () => {
+  test('the tiled meta-batch gives the mean of the per-task meta-gradients (second order, k = 2)', () => {
+    const { params, batch } = setup(3);
+    const maml = new mg.MAML(model, params, { innerSteps: 2, innerLr: 0.05 });
+    const batched = maml.metaGradient(batch).grads;
+    const perTask = [0, 1, 2, 3].map((t) => {
+      const one = (x: Tensor) => mg.reshape(mg.index(x, 0, t), [1, ...x.shape.slice(1)]);
+      return maml.metaGradient({ xSupport: one(batch.xSupport), ySupport: one(batch.ySupport), xQuery: one(batch.xQuery), yQuery: one(batch.yQuery), tasks: [batch.tasks[t]!] }).grads;
+    });
+    const mean = perTask[0]!.map((_, i) => mg.scale(perTask.reduce((acc, g) => mg.add(acc, g[i]!), mg.zerosLike(perTask[0]![i]!)), 1 / 4));
+    expectClose(flat(batched), flat(mean), 1e-12, 'batched vs looped');
+  });
+});
+
+describe('Reptile', () => {
+  test('ε anneals linearly from metaStepSize to metaStepSizeFinal', () => {
+    const { params, batch } = setup(4);
+    const r = new mg.Reptile(model, params, { iterations: 4, metaStepSize: 1, metaStepSizeFinal: 0.2 });
+    const eps: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      eps.push(r.epsilon);
+      r.step(batch);
+    }
+    expect(eps.map((e) => +e.toFixed(12))).toEqual([1, 0.8, 0.6, 0.4, 0.2]);
+  });
+
+  test('with inner Adam: moments carry across training tasks; evaluation restores them around each task', () => {
+    const { params, batch } = setup(5, 3);
+    const inner = new mg.Adam({ lr: 1e-3, beta1: 0 });
+    const r = new mg.Reptile(model, params, { iterations: 10, innerSteps: 4, innerOptimizer: inner });
+    r.step(batch);
+    expect((inner.getState() as { t: number }).t).toBe(12); // 3 tasks × 4 steps, one shared state
+    const before = JSON.stringify(inner.getState());
+    const losses = mg.adaptationLossesWithOptimizer(model, r.params, batch, 5, inner);
+    expect(JSON.stringify(inner.getState())).toBe(before);
+    // No leakage: task 2 alone gives the same loss as task 2 after tasks 0 and 1.
+    const only2 = (x: Tensor) => mg.slice(x, 0, 2, 3);
+    const alone = mg.adaptationLossesWithOptimizer(model, r.params, { xSupport: only2(batch.xSupport), ySupport: only2(batch.ySupport), xQuery: only2(batch.xQuery), yQuery: only2(batch.yQuery), tasks: [batch.tasks[2]!] }, 5, inner);
+    expect(alone[0]).toBe(losses[2]);
+  });
+});
+
+describe('learning', () => {
+  test('300 MAML iterations on sine make 5-step adaptation clearly better than at initialisation', () => {
+    const rng = new mg.Rng(6);
+    const net = mg.mlp([1, 40, 40, 1]);
+    const tasks = new mg.SineTasks({ rng });
+    const maml = new mg.MAML(net, net.init({ rng }), { innerLr: 0.01 });
+    const evalBatch = [new mg.SineTasks({ rng: new mg.Rng(60) }).sampleBatch(100)];
+    const before = mg.evaluate(net, maml.params, evalBatch, [5], 0.01).get(5)!.mean;
+    for (let i = 0; i < 300; i++) maml.step(tasks.sampleBatch(25));
+    const after = mg.evaluate(net, maml.params, evalBatch, [5], 0.01).get(5)!.mean;
+    expect(after).toBeLessThan(0.8 * before);
+  });
+
+  test('bad options are named', () => {
+    expect(() => new mg.MAML(model, [], { innerSteps: 0 })).toThrow(/innerSteps must be a positive integer, got 0/);
+    expect(() => new mg.MAML(model, [], { tail: 'middle' as never })).toThrow(/tail must be 'separate' or 'shared', got 'middle'/);
+    expect(() => new mg.Reptile(model, [])).toThrow(/give iterations/);
+    expect(() => mg.mamlGradient([], [], () => mg.zeros([]), -1)).toThrow(/step size alpha must be a positive number, got -1/);
+    expect(() => new mg.Adam({ beta1: 1 })).toThrow(/beta1 must be in \[0, 1\), got 1/);
+    expect(() => mg.mlp([1])).toThrow(/sizes must list at least two positive integers/);
+  });
+});
