@@ -7,3 +7,4 @@ export { matmul } from './matmul.js';
 export { where, greater, less, equal, gather, scatterAdd, oneHot, type IndexLike } from './select.js';
 export { softmax, logSoftmax } from './softmax.js';
 export { crossEntropy, mse, type Reduction } from './loss.js';
+export { conv2d, conv2dInputGrad, conv2dFilterGrad, maxPool2d, batchNorm, batchMoments, type ConvOptions, type Padding, type BatchNormOptions } from './conv.js';

@@ -45,6 +45,24 @@ const axesSubset = shapeArb(0, 3).chain((shape) =>
 
 const sizeOf = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
+const convArb = fc.record({
+  n: fc.integer({ min: 1, max: 2 }),
+  h: fc.integer({ min: 1, max: 5 }),
+  w: fc.integer({ min: 1, max: 5 }),
+  c: fc.integer({ min: 1, max: 3 }),
+  o: fc.integer({ min: 1, max: 3 }),
+  kh: fc.integer({ min: 1, max: 3 }),
+  kw: fc.integer({ min: 1, max: 3 }),
+  stride: fc.constantFrom(1, 2, [2, 1] as [number, number]),
+  padding: fc.constantFrom<mg.Padding>('same', 'valid', 1, [0, 1, 2, 0]),
+  seed: seedArb,
+}).filter(({ h, w, kh, kw, padding }) => {
+  const pads = padding === 'same' ? [9, 9, 9, 9] : padding === 'valid' ? [0, 0, 0, 0] : typeof padding === 'number' ? [padding, padding, padding, padding] : padding;
+  return h + pads[0]! + pads[1]! >= kh && w + pads[2]! + pads[3]! >= kw;
+});
+const convOut = (c: { n: number; h: number; w: number; c: number; kh: number; kw: number; o: number; stride: number | [number, number]; padding: mg.Padding }) =>
+  mg.noGrad(() => mg.conv2d(mg.zeros([c.n, c.h, c.w, c.c]), mg.zeros([c.kh, c.kw, c.c, c.o]), { stride: c.stride, padding: c.padding })).shape as number[];
+
 export const opCases: Record<string, fc.Arbitrary<OpCase>> = {
   neg: unary(mg.neg),
   scale: fc.record({ c: unary((x) => x), k: fc.double({ min: -3, max: 3, noNaN: true }) }).map(({ c, k }) => ({ inputs: c.inputs, run: ([x]) => mg.scale(x!, k) })),
@@ -166,6 +184,32 @@ export const opCases: Record<string, fc.Arbitrary<OpCase>> = {
       inputs: [one(ishape, seed)],
       run: ([s]) => mg.scatterAdd(s!, axis, new mg.Tensor(Float64Array.from(idx), ishape), shape),
     })),
+  conv2d: convArb.map((c) => ({
+    inputs: [one([c.n, c.h, c.w, c.c], c.seed), one([c.kh, c.kw, c.c, c.o], c.seed + 1)],
+    run: ([x, w]) => mg.conv2d(x!, w!, { stride: c.stride, padding: c.padding }),
+  })),
+  conv2dInputGrad: convArb.map((c) => ({
+    inputs: [one(convOut(c), c.seed), one([c.kh, c.kw, c.c, c.o], c.seed + 1)],
+    run: ([dy, w]) => mg.conv2dInputGrad(dy!, w!, [c.n, c.h, c.w, c.c], { stride: c.stride, padding: c.padding }),
+  })),
+  conv2dFilterGrad: convArb.map((c) => ({
+    inputs: [one([c.n, c.h, c.w, c.c], c.seed), one(convOut(c), c.seed + 1)],
+    run: ([x, dy]) => mg.conv2dFilterGrad(x!, dy!, [c.kh, c.kw, c.c, c.o], { stride: c.stride, padding: c.padding }),
+  })),
+  maxPool2d: fc
+    .record({ n: fc.integer({ min: 1, max: 2 }), h: fc.integer({ min: 2, max: 5 }), w: fc.integer({ min: 2, max: 5 }), c: fc.integer({ min: 1, max: 3 }), size: fc.constantFrom(2, 3), seed: seedArb })
+    .filter(({ h, w, size }) => h >= size && w >= size)
+    .map(({ n, h, w, c, size, seed }) => ({ inputs: [one([n, h, w, c], seed, 'distinct')], run: ([x]) => mg.maxPool2d(x!, size) })),
+  batchNorm: fc
+    .record({ shape: shapeArb(1, 3).map((s) => [2, ...s]), seed: seedArb })
+    .map(({ shape, seed }) => {
+      const c = shape[shape.length - 1]!;
+      return { inputs: [one(shape, seed), one([c], seed + 1), one([c], seed + 2)], run: ([x, g, b]) => mg.batchNorm(x!, g!, b!) };
+    }),
+  'batchNorm with given statistics': fc.record({ shape: shapeArb(1, 3), seed: seedArb }).map(({ shape, seed }) => {
+    const c = shape[shape.length - 1]!;
+    return { inputs: [one(shape, seed), one([c], seed + 1), one([c], seed + 2), one([c], seed + 3), one([c], seed + 4, 'positive')], run: ([x, g, b, m, v]) => mg.batchNorm(x!, g!, b!, { stats: { mean: m!, variance: v! } }) };
+  }),
   'oneHot (as a constant factor)': fc
     .record({ n: fc.integer({ min: 1, max: 4 }), c: fc.integer({ min: 1, max: 4 }), seed: seedArb })
     .chain((r) => fc.record({ r: fc.constant(r), labels: fc.array(fc.nat(r.c - 1), { minLength: r.n, maxLength: r.n }) }))

@@ -1,0 +1,105 @@
+/**
+ * Convolution data movement, NHWC: im2col gathers every receptive field into a row
+ * (`[N·OH·OW, KH·KW·C]`, row-major in (kh, kw, c)), col2im scatter-adds rows back. Together with
+ * gemm they make the three convolution ops; see ops/conv.ts.
+ */
+import type { TypedArray } from '../tensor.js';
+
+/** Geometry of a 2-D convolution (or pooling window). */
+export interface ConvGeometry {
+  n: number;
+  h: number;
+  w: number;
+  c: number;
+  kh: number;
+  kw: number;
+  strideH: number;
+  strideW: number;
+  padTop: number;
+  padLeft: number;
+  oh: number;
+  ow: number;
+}
+
+export function im2col(x: TypedArray, g: ConvGeometry, cols: TypedArray): void {
+  const { n, h, w, c, kh, kw, strideH, strideW, padTop, padLeft, oh, ow } = g;
+  const rowLen = kh * kw * c;
+  let r = 0;
+  for (let b = 0; b < n; b++) {
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++, r++) {
+        let o = r * rowLen;
+        for (let ky = 0; ky < kh; ky++) {
+          const iy = oy * strideH - padTop + ky;
+          for (let kx = 0; kx < kw; kx++, o += c) {
+            const ix = ox * strideW - padLeft + kx;
+            if (iy < 0 || iy >= h || ix < 0 || ix >= w) cols.fill(0, o, o + c);
+            else {
+              const s = ((b * h + iy) * w + ix) * c;
+              cols.set(x.subarray(s, s + c), o);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** The adjoint of im2col: `x` (zeroed first) receives the sum of every row entry that read it. */
+export function col2im(cols: TypedArray, g: ConvGeometry, x: TypedArray): void {
+  const { n, h, w, c, kh, kw, strideH, strideW, padTop, padLeft, oh, ow } = g;
+  x.fill(0);
+  const rowLen = kh * kw * c;
+  let r = 0;
+  for (let b = 0; b < n; b++) {
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++, r++) {
+        let o = r * rowLen;
+        for (let ky = 0; ky < kh; ky++) {
+          const iy = oy * strideH - padTop + ky;
+          for (let kx = 0; kx < kw; kx++, o += c) {
+            const ix = ox * strideW - padLeft + kx;
+            if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+            const s = ((b * h + iy) * w + ix) * c;
+            for (let j = 0; j < c; j++) x[s + j] = x[s + j]! + cols[o + j]!;
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Max-pool argmax: for each output element, the flat index (within one sample's H·W·C) of the
+ * first maximum of its window. Padding positions never win.
+ */
+export function maxPoolArgmax(x: TypedArray, g: ConvGeometry, arg: Float64Array): void {
+  const { n, h, w, c, kh, kw, strideH, strideW, padTop, padLeft, oh, ow } = g;
+  let o = 0;
+  for (let b = 0; b < n; b++) {
+    const base = b * h * w * c;
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        for (let ch = 0; ch < c; ch++, o++) {
+          let best = -Infinity;
+          let bi = -1;
+          for (let ky = 0; ky < kh; ky++) {
+            const iy = oy * strideH - padTop + ky;
+            if (iy < 0 || iy >= h) continue;
+            for (let kx = 0; kx < kw; kx++) {
+              const ix = ox * strideW - padLeft + kx;
+              if (ix < 0 || ix >= w) continue;
+              const idx = (iy * w + ix) * c + ch;
+              const v = x[base + idx]!;
+              if (v > best || bi < 0) {
+                best = v;
+                bi = idx;
+              }
+            }
+          }
+          arg[o] = bi;
+        }
+      }
+    }
+  }
+}
