@@ -2,6 +2,7 @@
 // addresses at or above heapBase() (growing memory as needed) and calls these functions.
 export { gemmPacked, gemmSmall, gemmScratchFloats } from './gemm';
 export { peakMadd } from './peak';
+export { im2col, col2im } from './conv';
 
 /** First free byte address, 16-byte aligned. */
 export function heapBase(): usize {

@@ -29,7 +29,12 @@ function directConv(x: mg.Tensor, w: mg.Tensor, sh: number, sw: number, pt: numb
 }
 
 describe('conv2d forward', () => {
-  test.each(['float64', 'float32'] as const)('matches a direct convolution (%s)', (dtype) => {
+  test.each([
+    ['float64', 'auto'],
+    ['float32', 'wasm'],
+    ['float32', 'js'],
+  ] as const)('matches a direct convolution (%s, %s backend)', (dtype, backend) => {
+    mg.setBackend(backend);
     fc.assert(
       fc.property(
         fc.record({
@@ -60,6 +65,7 @@ describe('conv2d forward', () => {
       ),
       { numRuns: 60 },
     );
+    mg.setBackend('auto');
   });
 
   test('max-pool picks window maxima', () => {

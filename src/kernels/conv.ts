@@ -4,6 +4,8 @@
  * gemm they make the three convolution ops; see ops/conv.ts.
  */
 import type { TypedArray } from '../tensor.js';
+import { wasmKernels } from './backend.js';
+import { gemmRef } from './gemm-ref.js';
 
 /** Geometry of a 2-D convolution (or pooling window). */
 export interface ConvGeometry {
@@ -101,5 +103,36 @@ export function maxPoolArgmax(x: TypedArray, g: ConvGeometry, arg: Float64Array)
         }
       }
     }
+  }
+}
+
+/**
+ * The three convolution products (see ops/conv.ts), dispatched like gemm: float32 runs entirely
+ * in WASM memory when the WASM kernels are in use, otherwise im2col/col2im above plus the
+ * reference gemm. `o` is the number of output channels.
+ *   'forward': out[N·OH·OW, O]   = im2col(a = x) · (b = w)
+ *   'input':   out[N,H,W,C]      = col2im((a = dy) · (b = w)ᵀ)
+ *   'filter':  out[KH·KW·C, O]   = im2col(a = x)ᵀ · (b = dy)
+ */
+export function convProduct(kind: 'forward' | 'input' | 'filter', a: TypedArray, b: TypedArray, g: ConvGeometry, o: number, out: TypedArray): void {
+  if (a instanceof Float32Array && b instanceof Float32Array && out instanceof Float32Array) {
+    const w = wasmKernels();
+    if (w !== null) {
+      w.conv(kind, a, b, g, o, out);
+      return;
+    }
+  }
+  const rows = g.n * g.oh * g.ow;
+  const k = g.kh * g.kw * g.c;
+  const cols = (a instanceof Float64Array ? new Float64Array(rows * k) : new Float32Array(rows * k)) as TypedArray;
+  if (kind === 'forward') {
+    im2col(a, g, cols);
+    gemmRef(cols, 0, b, 0, out, 0, rows, o, k, false, false);
+  } else if (kind === 'input') {
+    gemmRef(a, 0, b, 0, cols, 0, rows, k, o, false, true);
+    col2im(cols, g, out);
+  } else {
+    im2col(a, g, cols);
+    gemmRef(cols, 0, b, 0, out, 0, k, o, rows, true, false);
   }
 }

@@ -19,6 +19,24 @@ interface KernelExports {
   gemmPacked(a: number, b: number, c: number, m: number, n: number, k: number, transA: number, transB: number, pack: number): void;
   gemmSmall(a: number, b: number, c: number, m: number, n: number, k: number, transA: number, transB: number): void;
   peakMadd(iters: number, x: number): number;
+  im2col(x: number, n: number, h: number, w: number, c: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, oh: number, ow: number, cols: number): void;
+  col2im(cols: number, n: number, h: number, w: number, c: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, oh: number, ow: number, x: number): void;
+}
+
+/** Geometry of a convolution, as in kernels/conv.ts. */
+interface Geometry {
+  n: number;
+  h: number;
+  w: number;
+  c: number;
+  kh: number;
+  kw: number;
+  strideH: number;
+  strideW: number;
+  padTop: number;
+  padLeft: number;
+  oh: number;
+  ow: number;
 }
 
 /** Which build of the kernels is running. */
@@ -104,6 +122,40 @@ export class WasmKernels {
     }
     const c0 = (base + cAt) >> 2;
     c.set(mem.subarray(c0, c0 + c.length));
+  }
+
+  /**
+   * The three convolution products, entirely in WASM memory (NHWC, HWIO filters, `o` output
+   * channels): 'forward' out = im2col(x)·w; 'input' out = col2im(dy·wᵀ); 'filter'
+   * out = im2col(x)ᵀ·dy. `a` and `b` are the two operands in that order.
+   */
+  conv(kind: 'forward' | 'input' | 'filter', a: Float32Array, b: Float32Array, g: Geometry, o: number, out: Float32Array): void {
+    const rows = g.n * g.oh * g.ow;
+    const k = g.kh * g.kw * g.c;
+    const aAt = 0;
+    const bAt = align16(aAt + a.length * 4);
+    const colsAt = align16(bAt + b.length * 4);
+    const outAt = align16(colsAt + rows * k * 4);
+    const packAt = align16(outAt + out.length * 4);
+    const [gm, gn, gk] = kind === 'forward' ? [rows, o, k] : kind === 'input' ? [rows, k, o] : [k, o, rows];
+    const mem = this.arena(packAt + this.ex.gemmScratchFloats(gn, gk) * 4);
+    const base = this.base;
+    mem.set(a, (base + aAt) >> 2);
+    mem.set(b, (base + bAt) >> 2);
+    const ex = this.ex;
+    const geo = [g.n, g.h, g.w, g.c, g.kh, g.kw, g.strideH, g.strideW, g.padTop, g.padLeft, g.oh, g.ow] as const;
+    if (kind === 'forward') {
+      ex.im2col(base + aAt, ...geo, base + colsAt);
+      ex.gemmPacked(base + colsAt, base + bAt, base + outAt, gm, gn, gk, 0, 0, base + packAt);
+    } else if (kind === 'input') {
+      ex.gemmPacked(base + aAt, base + bAt, base + colsAt, gm, gn, gk, 0, 1, base + packAt);
+      ex.col2im(base + colsAt, ...geo, base + outAt);
+    } else {
+      ex.im2col(base + aAt, ...geo, base + colsAt);
+      ex.gemmPacked(base + colsAt, base + bAt, base + outAt, gm, gn, gk, 1, 0, base + packAt);
+    }
+    const o0 = (base + outAt) >> 2;
+    out.set(mem.subarray(o0, o0 + out.length));
   }
 
   /** The peak microbenchmark: `iters` × 96 flops of independent f32x4 multiply-adds. */

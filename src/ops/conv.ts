@@ -12,8 +12,7 @@
  * argmax, whose derivative is gather again); batch normalisation is composed of ops.
  */
 import { record, tracks2 } from '../autograd.js';
-import { col2im, im2col, maxPoolArgmax, type ConvGeometry } from '../kernels/conv.js';
-import { gemmBatched } from '../kernels/gemm.js';
+import { convProduct, maxPoolArgmax, type ConvGeometry } from '../kernels/conv.js';
 import { fmt, shapesEqual } from '../shape.js';
 import { allocData, Tensor, type VjpRule } from '../tensor.js';
 import { add, div, mul, sub } from './binary.js';
@@ -31,8 +30,6 @@ export interface ConvOptions {
   /** Default 'valid'. */
   padding?: Padding;
 }
-
-const ZERO = new Int32Array(1);
 
 /** @internal Output size and padding of a window of kh×kw over x's spatial axes. */
 export function geometry(xShape: readonly number[], kh: number, kw: number, options: ConvOptions, op: string): ConvGeometry {
@@ -60,10 +57,6 @@ export function geometry(xShape: readonly number[], kh: number, kw: number, opti
   return { n, h, w, c, kh, kw, strideH, strideW, padTop: pads[0], padLeft: pads[2], oh, ow };
 }
 
-function gemm(a: Tensor['data'], b: Tensor['data'], c: Tensor['data'], m: number, n: number, k: number, tA: boolean, tB: boolean): void {
-  gemmBatched(a, ZERO, b, ZERO, c, 1, m, n, k, tA, tB);
-}
-
 function checkFilter(w: Tensor, c: number, op: string): [number, number, number] {
   if (w.ndim !== 4) throw new RangeError(`${op}: filter must be HWIO [KH, KW, C, O], got ${fmt(w.shape)}`);
   const [kh, kw, ci, o] = w.shape as [number, number, number, number];
@@ -81,11 +74,8 @@ export function conv2d(x: Tensor, w: Tensor, options: ConvOptions = {}): Tensor 
   if (x.ndim !== 4) throw new RangeError(`conv2d: input must be NHWC [N, H, W, C], got ${fmt(x.shape)}`);
   const [kh, kw, o] = checkFilter(w, x.shape[3]!, 'conv2d');
   const g = geometry(x.shape, kh, kw, options, 'conv2d');
-  const rows = g.n * g.oh * g.ow, k = kh * kw * g.c;
-  const cols = allocData(x.dtype, rows * k);
-  im2col(x.data, g, cols);
-  const out = allocData(x.dtype, rows * o);
-  gemm(cols, w.data, out, rows, o, k, false, false);
+  const out = allocData(x.dtype, g.n * g.oh * g.ow * o);
+  convProduct('forward', x.data, w.data, g, o, out);
   const t = new Tensor(out, [g.n, g.oh, g.ow, o]);
   return tracks2(x, w) ? record(t, 'conv2d', [x, w], conv2dVjp, options) : t;
 }
@@ -101,11 +91,8 @@ export function conv2dInputGrad(dy: Tensor, w: Tensor, xShape: readonly number[]
   const [kh, kw, o] = checkFilter(w, xShape[3]!, 'conv2dInputGrad');
   const g = geometry(xShape, kh, kw, options, 'conv2dInputGrad');
   if (!shapesEqual(dy.shape, [g.n, g.oh, g.ow, o])) throw new RangeError(`conv2dInputGrad: dy has shape ${fmt(dy.shape)}, expected ${fmt([g.n, g.oh, g.ow, o])}`);
-  const rows = g.n * g.oh * g.ow, k = kh * kw * g.c;
-  const dcols = allocData(dy.dtype, rows * k);
-  gemm(dy.data, w.data, dcols, rows, k, o, false, true);
   const out = allocData(dy.dtype, g.n * g.h * g.w * g.c);
-  col2im(dcols, g, out);
+  convProduct('input', dy.data, w.data, g, o, out);
   const t = new Tensor(out, [...xShape]);
   return tracks2(dy, w) ? record(t, 'conv2dInputGrad', [dy, w], inputGradVjp, options) : t;
 }
@@ -123,11 +110,8 @@ export function conv2dFilterGrad(x: Tensor, dy: Tensor, wShape: readonly number[
   const g = geometry(x.shape, kh, kw, options, 'conv2dFilterGrad');
   if (c !== g.c) throw new RangeError(`conv2dFilterGrad: filter shape ${fmt(wShape)} expects ${c} channels, the input has ${g.c}`);
   if (!shapesEqual(dy.shape, [g.n, g.oh, g.ow, o])) throw new RangeError(`conv2dFilterGrad: dy has shape ${fmt(dy.shape)}, expected ${fmt([g.n, g.oh, g.ow, o])}`);
-  const rows = g.n * g.oh * g.ow, k = kh * kw * c;
-  const cols = allocData(x.dtype, rows * k);
-  im2col(x.data, g, cols);
-  const out = allocData(x.dtype, k * o);
-  gemm(cols, dy.data, out, k, o, rows, true, false);
+  const out = allocData(x.dtype, kh * kw * c * o);
+  convProduct('filter', x.data, dy.data, g, o, out);
   const t = new Tensor(out, [...wShape]);
   return tracks2(x, dy) ? record(t, 'conv2dFilterGrad', [x, dy], filterGradVjp, options) : t;
 }
