@@ -4,7 +4,7 @@
  * mode and strides; in float64 (TypeScript) and float32 (WASM gemm).
  */
 import fc from 'fast-check';
-import { describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test } from 'vitest';
 import * as mg from '../src/index.js';
 import { makeTensor } from './helpers/arbitraries.js';
 
@@ -27,6 +27,8 @@ function directConv(x: mg.Tensor, w: mg.Tensor, sh: number, sw: number, pt: numb
         }
   return out;
 }
+
+afterEach(() => mg.setBackend('auto'));
 
 describe('conv2d forward', () => {
   test.each([
@@ -65,7 +67,6 @@ describe('conv2d forward', () => {
       ),
       { numRuns: 60 },
     );
-    mg.setBackend('auto');
   });
 
   test('max-pool picks window maxima', () => {
