@@ -1,8 +1,37 @@
 /**
  * Meta-learning cost on the sine MLP (1→40→40→1) with meta-batch 25: time per meta-iteration
  * of second-order MAML, FOMAML and Reptile at k inner steps, the MAML/FOMAML ratio, and the cost
- * of a Hessian-vector product relative to one gradient. Peak memory is not measured yet.
+ * of a Hessian-vector product relative to one gradient; and the memory a meta-step holds at its
+ * peak (the graph alive between the meta-loss and its gradient), measured as heap + array
+ * buffers after a forced collection, with the meta-loss held, minus the same without it.
  */
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
+const liveBytes = (): number => {
+  gc();
+  gc();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+};
+
+/** Bytes held by the graph of one meta-step's meta-loss (before its gradient frees it). */
+function graphBytes(model: mg.Model, params: mg.Tensor[], batch: mg.RegressionBatch, k: number, mode: 'second-order' | 'first-order' | 'reptile'): number {
+  const T = batch.xSupport.shape[0]!;
+  const inner = mg.summedTaskMse(model, batch.xSupport, batch.ySupport);
+  const before = liveBytes();
+  const phi = params.map((p) => new mg.Tensor(p.data, p.shape, true));
+  let held: unknown;
+  if (mode === 'reptile') held = mg.innerGradients(phi, Array(k).fill(inner), 0.02, { tasks: T }).params;
+  else {
+    const adapted = mg.sgdInnerLoop(mg.tileParams(phi, T), Array(k).fill(inner), 0.01, mode).params;
+    held = mg.meanTaskMse(model, batch.xQuery, batch.yQuery)(adapted);
+  }
+  const after = liveBytes();
+  if (held === undefined) throw new Error('unreachable');
+  return after - before;
+}
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import * as mg from '../src/index.js';
 import { fmtTime, machineLine, table, time } from './harness.js';
 
@@ -11,8 +40,9 @@ export function run(): string {
   const model = mg.mlp([1, 40, 40, 1]);
   const tasks = new mg.SineTasks({ rng });
   const batch = tasks.sampleBatch(25);
-  const ks = [1, 5, 10];
+  const ks = [1, 5, 10, 32];
   const rows: string[][] = [];
+  const memRows: string[][] = [];
   for (const k of ks) {
     const maml = new mg.MAML(model, model.init({ rng }), { innerSteps: k });
     const fomaml = new mg.MAML(model, model.init({ rng }), { innerSteps: k, firstOrder: true });
@@ -22,6 +52,9 @@ export function run(): string {
       { minTime: 0.5, maxTime: 2 },
     );
     rows.push([String(k), fmtTime(a!.mean), fmtTime(b!.mean), fmtTime(c!.mean), (a!.mean / b!.mean).toFixed(2)]);
+    const p0 = model.init({ rng });
+    const mib = (x: number) => `${(x / 2 ** 20).toFixed(2)} MiB`;
+    memRows.push([String(k), mib(graphBytes(model, p0, batch, k, 'second-order')), mib(graphBytes(model, p0, batch, k, 'first-order')), mib(graphBytes(model, p0, batch, k, 'reptile'))]);
   }
   const params = model.init({ rng });
   const f = mg.meanTaskMse(model, batch.xQuery, batch.yQuery);
@@ -33,7 +66,11 @@ export function run(): string {
     '',
     table(['k', 'MAML', 'FOMAML', 'Reptile', 'MAML / FOMAML'], rows),
     '',
+    'Memory held at the peak of a meta-step (the graph between meta-loss and gradient; Reptile: the adapted parameters):',
+    '',
+    table(['k', 'MAML', 'FOMAML', 'Reptile'], memRows),
+    '',
     `One gradient of the query loss: ${fmtTime(g!.mean)}; one hvp: ${fmtTime(h!.mean)} (${(h!.mean / g!.mean).toFixed(2)}× a gradient).`,
-    'Targets (issue 4): MAML k=1 ≤ 5 ms; MAML/FOMAML ≤ 1.5 at k=1; hvp ≤ 3× a gradient. Peak memory per k: not measured yet.',
+    'Targets (issue 4): MAML k=1 ≤ 5 ms; MAML/FOMAML ≤ 1.5 at k=1; hvp ≤ 3× a gradient.',
   ].join('\n');
 }

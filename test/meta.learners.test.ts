@@ -99,3 +99,25 @@ describe('learning', () => {
     expect(() => mg.mlp([1])).toThrow(/sizes must list at least two positive integers/);
   });
 });
+
+describe('inner-loop tape size', () => {
+  /** Number of tape nodes reachable from the tensors. */
+  function tapeSize(ts: Tensor[]): number {
+    const seen = new Set<Tensor>();
+    const stack = [...ts];
+    while (stack.length > 0) {
+      const t = stack.pop()!;
+      if (seen.has(t) || t.node === null) continue;
+      seen.add(t);
+      stack.push(...t.node.inputs);
+    }
+    return seen.size;
+  }
+  test('first-order adaptation records the same tape for any k (memory flat in k); second-order grows with k', () => {
+    const { params, batch } = setup(8);
+    const inner = mg.summedTaskMse(model, batch.xSupport, batch.ySupport);
+    const size = (k: number, mode: mg.InnerMode) => tapeSize(mg.sgdInnerLoop(mg.tileParams(params.map((p) => new mg.Tensor(p.data, p.shape, true)), 4), Array(k).fill(inner), 0.01, mode).params);
+    expect(size(1, 'first-order')).toBe(size(6, 'first-order'));
+    expect(size(6, 'second-order')).toBeGreaterThan(3 * size(1, 'second-order'));
+  });
+});

@@ -58,7 +58,8 @@ export interface InnerResult {
 export function sgdInnerLoop(params: readonly Tensor[], losses: readonly LossFn[], alpha: number, mode: InnerMode = 'detached'): InnerResult {
   checkAlpha(alpha, 'sgdInnerLoop');
   if (mode !== 'second-order' && mode !== 'first-order' && mode !== 'detached') throw new RangeError(`sgdInnerLoop: unknown mode '${String(mode)}'`);
-  let phi = asLeaves(params);
+  const start = asLeaves(params);
+  let phi = start;
   const grads: Tensor[][] = [];
   const seen: number[] = [];
   for (const L of losses) {
@@ -66,8 +67,13 @@ export function sgdInnerLoop(params: readonly Tensor[], losses: readonly LossFn[
     seen.push(loss.item());
     const g = grad(loss, phi, { createGraph: mode === 'second-order', allowUnused: true });
     grads.push(g);
-    if (mode === 'detached') phi = noGrad(() => phi.map((p, j) => new Tensor(sub(p, scale(g[j]!, alpha)).data, p.shape, true)));
-    else phi = phi.map((p, j) => sub(p, scale(g[j]!, alpha)));
+    if (mode === 'second-order') phi = phi.map((p, j) => sub(p, scale(g[j]!, alpha)));
+    else phi = noGrad(() => phi.map((p, j) => new Tensor(sub(p, scale(g[j]!, alpha)).data, p.shape, true)));
+  }
+  if (mode === 'first-order') {
+    // φ_k+1 = φ₁ + Δ with Δ = −α Σ gᵢ a constant: the identity Jacobian FOMAML wants, with one
+    // recorded op per parameter, so memory does not grow with the number of inner steps.
+    phi = phi.map((p, j) => add(start[j]!, noGrad(() => sub(p, start[j]!))));
   }
   return { params: phi, grads, losses: seen };
 }
