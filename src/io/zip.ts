@@ -1,0 +1,106 @@
+/**
+ * A minimal ZIP reader (no dependencies): the central directory, stored and deflated entries,
+ * CRC-checked. Decompression is passed in (`inflateRaw`: raw DEFLATE → bytes), so the reader
+ * runs anywhere; `src/io/node.ts` supplies Node's zlib. ZIP64 archives are rejected with a clear
+ * error. Every error names the archive (and the entry).
+ */
+import { crc32 } from './crc32.js';
+
+/** Raw-DEFLATE decompression. */
+export type InflateRaw = (data: Uint8Array) => Uint8Array;
+
+/** One file in an archive. */
+export interface ZipEntry {
+  name: string;
+  method: number;
+  compressedSize: number;
+  size: number;
+  crc: number;
+  /** Offset of the entry's local header. */
+  offset: number;
+}
+
+export class ZipArchive {
+  readonly entries: ZipEntry[];
+  private readonly byName: Map<string, ZipEntry>;
+
+  /** Parses the central directory of `bytes`; `label` (e.g. the file path) names it in errors. */
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly inflateRaw: InflateRaw,
+    readonly label = 'zip archive',
+  ) {
+    this.entries = this.readDirectory();
+    this.byName = new Map(this.entries.map((e) => [e.name, e]));
+  }
+
+  private fail(msg: string): never {
+    throw new Error(`${this.label}: ${msg}`);
+  }
+
+  private readDirectory(): ZipEntry[] {
+    const b = this.bytes;
+    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    let eocd = -1;
+    for (let i = b.length - 22; i >= Math.max(0, b.length - 22 - 65535); i--) {
+      if (dv.getUint32(i, true) === 0x06054b50) {
+        eocd = i;
+        break;
+      }
+    }
+    if (eocd < 0) this.fail('not a ZIP file (no end-of-central-directory record); the file may be truncated or corrupt');
+    const count = dv.getUint16(eocd + 10, true);
+    const dirSize = dv.getUint32(eocd + 12, true);
+    const dirOffset = dv.getUint32(eocd + 16, true);
+    if (count === 0xffff || dirOffset === 0xffffffff) this.fail('ZIP64 archives are not supported');
+    if (dirOffset + dirSize > eocd) this.fail('central directory lies outside the file (truncated or corrupt)');
+    const entries: ZipEntry[] = [];
+    let p = dirOffset;
+    const decoder = new TextDecoder();
+    for (let i = 0; i < count; i++) {
+      if (p + 46 > b.length || dv.getUint32(p, true) !== 0x02014b50) this.fail(`central directory entry ${i} is corrupt`);
+      const nameLen = dv.getUint16(p + 28, true);
+      const extraLen = dv.getUint16(p + 30, true);
+      const commentLen = dv.getUint16(p + 32, true);
+      entries.push({
+        method: dv.getUint16(p + 10, true),
+        crc: dv.getUint32(p + 16, true),
+        compressedSize: dv.getUint32(p + 20, true),
+        size: dv.getUint32(p + 24, true),
+        offset: dv.getUint32(p + 42, true),
+        name: decoder.decode(b.subarray(p + 46, p + 46 + nameLen)),
+      });
+      p += 46 + nameLen + extraLen + commentLen;
+    }
+    return entries;
+  }
+
+  /** The entry called `name`, or undefined. */
+  entry(name: string): ZipEntry | undefined {
+    return this.byName.get(name);
+  }
+
+  /** The uncompressed bytes of an entry, CRC-checked. */
+  read(entryOrName: ZipEntry | string): Uint8Array {
+    const e = typeof entryOrName === 'string' ? this.byName.get(entryOrName) : entryOrName;
+    if (e === undefined) this.fail(`no entry named '${String(entryOrName)}'`);
+    const b = this.bytes;
+    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    if (e.offset + 30 > b.length || dv.getUint32(e.offset, true) !== 0x04034b50) this.fail(`entry '${e.name}': local header is corrupt`);
+    const start = e.offset + 30 + dv.getUint16(e.offset + 26, true) + dv.getUint16(e.offset + 28, true);
+    if (start + e.compressedSize > b.length) this.fail(`entry '${e.name}': data runs past the end of the file (truncated)`);
+    const raw = b.subarray(start, start + e.compressedSize);
+    let data: Uint8Array;
+    if (e.method === 0) data = raw;
+    else if (e.method === 8) {
+      try {
+        data = this.inflateRaw(raw);
+      } catch (err) {
+        this.fail(`entry '${e.name}': cannot decompress (${err instanceof Error ? err.message : String(err)})`);
+      }
+    } else this.fail(`entry '${e.name}': compression method ${e.method} is not supported (only stored and deflate)`);
+    if (data.length !== e.size) this.fail(`entry '${e.name}': ${data.length} bytes after decompression, expected ${e.size}`);
+    if (crc32(data) !== e.crc) this.fail(`entry '${e.name}': CRC mismatch (corrupt data)`);
+    return data;
+  }
+}

@@ -1,0 +1,134 @@
+/** The dependency-free ZIP reader and PNG decoder, on images this test encodes and on the real Omniglot archive. */
+import { existsSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { deflateSync } from 'node:zlib';
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { crc32 } from '../src/io/crc32.js';
+import { decodePngNode, openZip } from '../src/io/node.js';
+
+function chunk(type: string, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(12 + body.length);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, body.length);
+  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
+  out.set(body, 8);
+  dv.setUint32(8 + body.length, crc32(out, 4, 8 + body.length));
+  return out;
+}
+
+/** Encodes 8-bit samples (grey: `channels` 1, RGB: 3) at `depth` bits with the given filter per row. */
+function encodePng(width: number, height: number, samples: number[], depth: number, channels: 1 | 3, filters: number[]): Uint8Array {
+  const bitsPerPixel = depth * channels;
+  const stride = Math.ceil((width * bitsPerPixel) / 8);
+  const bpp = Math.max(1, bitsPerPixel >> 3);
+  const rows = new Uint8Array(height * stride);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width * channels; x++) {
+      const v = samples[y * width * channels + x]!;
+      if (depth === 8) rows[y * stride + x] = v;
+      else {
+        const bit = x * depth;
+        rows[y * stride + (bit >> 3)]! |= v << (8 - depth - (bit & 7));
+      }
+    }
+  }
+  const raw = new Uint8Array(height * (stride + 1));
+  for (let y = 0; y < height; y++) {
+    const f = filters[y % filters.length]!;
+    raw[y * (stride + 1)] = f;
+    for (let i = 0; i < stride; i++) {
+      const x = rows[y * stride + i]!;
+      const a = i >= bpp ? rows[y * stride + i - bpp]! : 0;
+      const b = y > 0 ? rows[(y - 1) * stride + i]! : 0;
+      const c = i >= bpp && y > 0 ? rows[(y - 1) * stride + i - bpp]! : 0;
+      const pa = Math.abs(b - c), pb = Math.abs(a - c), pc = Math.abs(a + b - 2 * c);
+      const pred = [0, a, b, (a + b) >> 1, pa <= pb && pa <= pc ? a : pb <= pc ? b : c][f]!;
+      raw[y * (stride + 1) + 1 + i] = (x - pred) & 0xff;
+    }
+  }
+  const ihdr = new Uint8Array(13);
+  const dv = new DataView(ihdr.buffer);
+  dv.setUint32(0, width);
+  dv.setUint32(4, height);
+  ihdr[8] = depth;
+  ihdr[9] = channels === 1 ? 0 : 2;
+  const parts = [Uint8Array.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', new Uint8Array(0))];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((o, p) => (out.set(p, o), o + p.length), 0);
+  return out;
+}
+
+describe('crc32', () => {
+  test('check value of "123456789"', () => {
+    expect(crc32(new TextEncoder().encode('123456789'))).toBe(0xcbf43926);
+  });
+});
+
+describe('PNG decoder', () => {
+  test('round-trips greyscale at 1, 2, 4, 8 bits and RGB with every filter type', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 19 }),
+        fc.integer({ min: 1, max: 7 }),
+        fc.constantFrom([1, 1], [2, 1], [4, 1], [8, 1], [8, 3]),
+        fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 1, maxLength: 5 }),
+        fc.nat(),
+        (w, h, [depth, channels], filters, seed) => {
+          const maxv = (1 << depth!) - 1;
+          const samples = Array.from({ length: w * h * channels! }, (_, i) => (seed * 31 + i * 17 + ((i * i) >> 2)) % (maxv + 1));
+          const img = decodePngNode(encodePng(w, h, samples, depth!, channels as 1 | 3, filters));
+          expect([img.width, img.height]).toEqual([w, h]);
+          for (let i = 0; i < w * h; i++) {
+            const want = channels === 1 ? samples[i]! / maxv : (0.299 * samples[3 * i]! + 0.587 * samples[3 * i + 1]! + 0.114 * samples[3 * i + 2]!) / 255;
+            expect(img.data[i]).toBeCloseTo(want, 6);
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  test('corruption is reported, naming the file', () => {
+    const png = encodePng(4, 4, Array(16).fill(1), 1, 1, [0]);
+    const bad = png.slice();
+    bad[40] = bad[40]! ^ 0xff;
+    expect(() => decodePngNode(bad, 'x.png')).toThrow(/x\.png: chunk \S+: CRC mismatch/);
+    expect(() => decodePngNode(png.slice(0, png.length - 12), 'y.png')).toThrow(/y\.png: missing IEND/);
+    expect(() => decodePngNode(new Uint8Array(20), 'z.png')).toThrow(/z\.png: not a PNG file/);
+  });
+});
+
+const omniglot = join(__dirname, '..', '..', 'shared', 'data', 'omniglot', 'images_background_small1.zip');
+
+describe.runIf(existsSync(omniglot))('ZIP reader on the real Omniglot archive', () => {
+  test('lists the official layout and decodes a 105×105 1-bit image', () => {
+    const zip = openZip(omniglot);
+    const pngs = zip.entries.filter((e) => e.name.endsWith('.png'));
+    expect(pngs.length).toBe(2720);
+    expect(pngs[0]!.name).toMatch(/^images_background_small1\/[^/]+\/character\d\d\/\d{4}_\d\d\.png$/);
+    const img = decodePngNode(zip.read(pngs[0]!), pngs[0]!.name);
+    expect([img.width, img.height]).toEqual([105, 105]);
+    expect(new Set(img.data)).toEqual(new Set([0, 1]));
+  });
+
+  test('a truncated or missing archive is an error naming the path', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mg-zip-'));
+    try {
+      const bytes = readFileSync(omniglot);
+      const cut = join(dir, 'cut.zip');
+      writeFileSync(cut, bytes.subarray(0, bytes.length - 100));
+      expect(() => openZip(cut)).toThrow(new RegExp(`${cut.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: not a ZIP file`));
+      const flipped = bytes.slice();
+      const e = openZip(omniglot).entries.find((x) => x.name.endsWith('.png'))!;
+      flipped[e.offset + 30 + e.name.length + 40] ^= 0x55;
+      const bad = join(dir, 'bad.zip');
+      writeFileSync(bad, flipped);
+      expect(() => openZip(bad).read(e.name)).toThrow(/bad\.zip: entry '.*\.png': (CRC mismatch|cannot decompress|\d+ bytes after)/);
+      expect(() => openZip(join(dir, 'none.zip'))).toThrow(/none\.zip: cannot read \(ENOENT\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
