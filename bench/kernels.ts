@@ -68,7 +68,7 @@ export function run(): string {
     table(['few-shot shape', ...variants.map(([v]) => v)], fmtRows(fewRows)),
     '',
     '',
-    'conv2d, 3×3, stride 2, \'same\', [10,28,28,64] → 64 filters (NHWC, im2col in TypeScript + WASM gemm):',
+    'conv2d, 3×3, stride 2, \'same\', [10,28,28,64] → 64 filters (NHWC; im2col/col2im and gemm all in WASM memory):',
     '',
     table(
       ['op', 'time', 'GFLOP/s (fraction of peak)'],
