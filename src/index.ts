@@ -18,3 +18,6 @@ export { Adam, type AdamOptions } from './optim/adam.js';
 export { type Optimizer } from './optim/optimizer.js';
 export * from './meta/index.js';
 export { SineTasks, type SineTask, type SineSetup, type SineOptions, type RegressionBatch } from './tasks/sine.js';
+export { resizeArea, rotate, splitCharacters, classesOf, sampleEpisode, type Character, type OmniglotClass, type Episode } from './tasks/omniglot.js';
+export { ZipArchive, type ZipEntry, type InflateRaw } from './io/zip.js';
+export { decodePng, type GrayImage, type Inflate } from './io/png.js';

@@ -1,0 +1,110 @@
+/**
+ * Reading the official Omniglot distribution in Node: `images_background.zip` and
+ * `images_evaluation.zip` (layout images_{background,evaluation}/ALPHABET/characterNN/XXXX_YY.png) into characters
+ * of 20 images each, downsampled to `side`×`side` (see omniglot.ts for the filter).
+ *
+ * A decoded cache (uint8 pixels, with a CRC-32 of its contents) can be kept: a damaged or
+ * mismatched cache is detected and rebuilt, and it is written atomically.
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { crc32 } from '../io/crc32.js';
+import { decodePngNode, openZip } from '../io/node.js';
+import { resizeArea, type Character } from './omniglot.js';
+
+const ZIPS = ['images_background.zip', 'images_evaluation.zip'];
+const MAGIC = 'MGOMNI01';
+
+export interface LoadOptions {
+  /** Output side length. Default 28. */
+  side?: number;
+  /** Path of a decoded cache to read or (re)write; omit for none. */
+  cache?: string;
+  /** Called with (done, total) while decoding. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** All characters of both archives in `dir`, sorted by archive path. */
+export function loadOmniglot(dir: string, options: LoadOptions = {}): Character[] {
+  const side = options.side ?? 28;
+  if (options.cache !== undefined && existsSync(options.cache)) {
+    const cached = readCache(options.cache, side);
+    if (cached !== null) return cached;
+  }
+  const groups = new Map<string, { alphabet: string; name: string; files: [string, Uint8Array][] }>();
+  const archives = ZIPS.map((z) => {
+    const path = join(dir, z);
+    if (!existsSync(path)) throw new Error(`${path}: missing (the Omniglot directory must hold ${ZIPS.join(' and ')})`);
+    return openZip(path);
+  });
+  const total = archives.reduce((n, a) => n + a.entries.filter((e) => e.name.endsWith('.png')).length, 0);
+  let done = 0;
+  const chars: Character[] = [];
+  for (const zip of archives) {
+    for (const e of zip.entries) {
+      if (!e.name.endsWith('.png')) continue;
+      const parts = e.name.split('/');
+      if (parts.length !== 4) throw new Error(`${zip.label}: unexpected entry '${e.name}' (expected images_*/ALPHABET/characterNN/XXXX_YY.png)`);
+      const key = `${parts[0]}/${parts[1]}/${parts[2]}`;
+      let g = groups.get(key);
+      if (g === undefined) groups.set(key, (g = { alphabet: parts[1]!, name: parts[2]!, files: [] }));
+      g.files.push([e.name, zip.read(e)]);
+    }
+  }
+  for (const key of [...groups.keys()].sort()) {
+    const g = groups.get(key)!;
+    g.files.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    const images = g.files.map(([name, bytes]) => {
+      const img = decodePngNode(bytes, name);
+      if (img.width !== img.height) throw new Error(`${name}: expected a square image, got ${img.width}×${img.height}`);
+      const inked = img.data.map((v) => 1 - v);
+      options.onProgress?.(++done, total);
+      return resizeArea(inked, img.width, side);
+    });
+    chars.push({ alphabet: g.alphabet, name: g.name, images });
+  }
+  if (options.cache !== undefined) writeCache(options.cache, chars, side);
+  return chars;
+}
+
+function writeCache(path: string, chars: Character[], side: number): void {
+  const meta = new TextEncoder().encode(JSON.stringify({ side, chars: chars.map((c) => [c.alphabet, c.name, c.images.length]) }));
+  const px = side * side;
+  const count = chars.reduce((n, c) => n + c.images.length, 0);
+  const pixels = new Uint8Array(count * px);
+  let o = 0;
+  for (const c of chars) for (const img of c.images) for (let i = 0; i < px; i++) pixels[o++] = Math.round(img[i]! * 255);
+  const header = new Uint8Array(20);
+  header.set(new TextEncoder().encode(MAGIC));
+  const dv = new DataView(header.buffer);
+  dv.setUint32(8, meta.length, true);
+  dv.setUint32(12, pixels.length, true);
+  dv.setUint32(16, crc32(pixels, 0, pixels.length, crc32(meta)), true);
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, Buffer.concat([header, meta, pixels]));
+  renameSync(tmp, path);
+}
+
+/** The cached characters, or null if the cache is damaged or was made for another size. */
+function readCache(path: string, side: number): Character[] | null {
+  const b = new Uint8Array(readFileSync(path));
+  if (b.length < 20 || new TextDecoder().decode(b.subarray(0, 8)) !== MAGIC) return null;
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const metaLen = dv.getUint32(8, true), pxLen = dv.getUint32(12, true);
+  if (b.length !== 20 + metaLen + pxLen) return null;
+  const meta = b.subarray(20, 20 + metaLen), pixels = b.subarray(20 + metaLen);
+  if (crc32(pixels, 0, pixels.length, crc32(meta)) !== dv.getUint32(16, true)) return null;
+  const info = JSON.parse(new TextDecoder().decode(meta)) as { side: number; chars: [string, string, number][] };
+  if (info.side !== side) return null;
+  const px = side * side;
+  let o = 0;
+  return info.chars.map(([alphabet, name, n]) => ({
+    alphabet,
+    name,
+    images: Array.from({ length: n }, () => {
+      const img = new Float32Array(px);
+      for (let i = 0; i < px; i++) img[i] = pixels[o++]! / 255;
+      return img;
+    }),
+  }));
+}

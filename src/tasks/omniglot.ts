@@ -1,0 +1,139 @@
+/**
+ * Omniglot (Lake et al. 2015) for few-shot classification, in the standard protocol of MAML and
+ * Reptile: all 1,623 characters pooled, shuffled with a fixed seed, 1,200 for meta-training and
+ * 423 for testing; images downsampled from 105×105 to 28×28; training classes augmented with
+ * rotations by 90°, 180° and 270° (each a new class).
+ *
+ * Downsampling filter: exact area averaging (each output pixel is the mean of the input area it
+ * covers, a 3.75×3.75-pixel box with fractional edges). Pixels are inverted so ink is 1 and paper
+ * is 0.
+ *
+ * This module holds the images and samples episodes; reading the official zips lives in
+ * omniglot-node.ts (Node only).
+ */
+import type { Rng } from '../random.js';
+import { Tensor } from '../tensor.js';
+
+/** One character: its alphabet, name, and 20 images (one per drawer), each side×side. */
+export interface Character {
+  alphabet: string;
+  name: string;
+  images: Float32Array[];
+}
+
+/** A class of an episode: a character at a rotation (multiples of 90°). */
+export interface OmniglotClass {
+  character: Character;
+  rotation: 0 | 1 | 2 | 3;
+}
+
+/** An N-way episode: support and query images (NHWC) and labels 0..N−1. */
+export interface Episode {
+  xSupport: Tensor;
+  ySupport: Int32Array;
+  xQuery: Tensor;
+  yQuery: Int32Array;
+  classes: OmniglotClass[];
+}
+
+/** Area-averaging resize of a `size×size` image to `out×out`. */
+export function resizeArea(img: Float32Array, size: number, out: number): Float32Array {
+  const scale = size / out;
+  // weights[o] = list of [input index, overlap] for output index o (separable).
+  const weights: [number, number][][] = [];
+  for (let o = 0; o < out; o++) {
+    const a = o * scale, b = (o + 1) * scale;
+    const w: [number, number][] = [];
+    for (let i = Math.floor(a); i < Math.min(size, Math.ceil(b)); i++) {
+      const ov = Math.min(b, i + 1) - Math.max(a, i);
+      if (ov > 0) w.push([i, ov / scale]);
+    }
+    weights.push(w);
+  }
+  const tmp = new Float32Array(size * out);
+  for (let y = 0; y < size; y++) {
+    for (let ox = 0; ox < out; ox++) {
+      let s = 0;
+      for (const [i, wt] of weights[ox]!) s += img[y * size + i]! * wt;
+      tmp[y * out + ox] = s;
+    }
+  }
+  const res = new Float32Array(out * out);
+  for (let oy = 0; oy < out; oy++) {
+    for (let x = 0; x < out; x++) {
+      let s = 0;
+      for (const [i, wt] of weights[oy]!) s += tmp[i * out + x]! * wt;
+      res[oy * out + x] = s;
+    }
+  }
+  return res;
+}
+
+/** `img` (side×side) rotated by `quarter` × 90° counter-clockwise. */
+export function rotate(img: Float32Array, side: number, quarter: number): Float32Array {
+  const q = ((quarter % 4) + 4) % 4;
+  if (q === 0) return img;
+  const out = new Float32Array(side * side);
+  for (let y = 0; y < side; y++) {
+    for (let x = 0; x < side; x++) {
+      const v = img[y * side + x]!;
+      const [ny, nx] = q === 1 ? [side - 1 - x, y] : q === 2 ? [side - 1 - y, side - 1 - x] : [x, side - 1 - y];
+      out[ny * side + nx] = v;
+    }
+  }
+  return out;
+}
+
+/** The standard split: characters shuffled by `rng`, the first `trainCount` for meta-training. */
+export function splitCharacters(characters: readonly Character[], rng: Rng, trainCount = 1200): { train: Character[]; test: Character[] } {
+  if (!Number.isInteger(trainCount) || trainCount < 1 || trainCount >= characters.length) {
+    throw new RangeError(`splitCharacters: trainCount must be in [1, ${characters.length}), got ${trainCount}`);
+  }
+  const order = rng.shuffle([...characters]);
+  return { train: order.slice(0, trainCount), test: order.slice(trainCount) };
+}
+
+/** Classes of a split: every character, and with `rotations` also its 90°, 180°, 270° rotations. */
+export function classesOf(characters: readonly Character[], rotations: boolean): OmniglotClass[] {
+  const rots = (rotations ? [0, 1, 2, 3] : [0]) as (0 | 1 | 2 | 3)[];
+  return characters.flatMap((character) => rots.map((rotation) => ({ character, rotation })));
+}
+
+/**
+ * An N-way K-shot episode: `nWay` distinct classes, and for each `kShot` support and `queryPerClass`
+ * query images drawn without replacement from its 20 drawers (support and query never share an
+ * image). Labels are shuffled per episode.
+ */
+export function sampleEpisode(classes: readonly OmniglotClass[], nWay: number, kShot: number, queryPerClass: number, rng: Rng): Episode {
+  if (!Number.isInteger(nWay) || nWay < 1 || nWay > classes.length) throw new RangeError(`sampleEpisode: nWay must be in [1, ${classes.length}], got ${nWay}`);
+  const per = kShot + queryPerClass;
+  if (!Number.isInteger(kShot) || kShot < 1 || !Number.isInteger(queryPerClass) || queryPerClass < 0) throw new RangeError(`sampleEpisode: kShot must be ≥ 1 and queryPerClass ≥ 0, got ${kShot} and ${queryPerClass}`);
+  const picked = rng.sample(classes.length, nWay).map((i) => classes[i]!);
+  const side = Math.round(Math.sqrt(picked[0]!.character.images[0]!.length));
+  const px = side * side;
+  const xs = new Float32Array(nWay * kShot * px), xq = new Float32Array(nWay * queryPerClass * px);
+  const ys = new Int32Array(nWay * kShot), yq = new Int32Array(nWay * queryPerClass);
+  picked.forEach((cls, label) => {
+    const imgs = cls.character.images;
+    if (imgs.length < per) throw new RangeError(`sampleEpisode: character ${cls.character.alphabet}/${cls.character.name} has ${imgs.length} images, ${per} needed`);
+    const which = rng.sample(imgs.length, per);
+    which.forEach((d, j) => {
+      const img = rotate(imgs[d]!, side, cls.rotation);
+      if (j < kShot) {
+        xs.set(img, (label * kShot + j) * px);
+        ys[label * kShot + j] = label;
+      } else {
+        const q = label * queryPerClass + (j - kShot);
+        xq.set(img, q * px);
+        yq[q] = label;
+      }
+    });
+  });
+  return {
+    xSupport: new Tensor(xs, [nWay * kShot, side, side, 1]),
+    ySupport: ys,
+    xQuery: new Tensor(xq, [nWay * queryPerClass, side, side, 1]),
+    yQuery: yq,
+    classes: picked,
+  };
+}

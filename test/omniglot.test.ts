@@ -1,0 +1,107 @@
+/** Omniglot: the resize filter, rotations, the standard split, episodes without leakage, and the loader's cache. */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { describe, expect, test } from 'vitest';
+import * as mg from '../src/index.js';
+import { classesOf, resizeArea, rotate, sampleEpisode, splitCharacters, type Character } from '../src/tasks/omniglot.js';
+import { loadOmniglot } from '../src/tasks/omniglot-node.js';
+
+/** Synthetic characters whose every image is filled with a unique id, so images can be traced. */
+function fakeCharacters(count: number, side = 4): Character[] {
+  return Array.from({ length: count }, (_, c) => ({
+    alphabet: `A${c % 7}`,
+    name: `character${c}`,
+    images: Array.from({ length: 20 }, (_, d) => new Float32Array(side * side).fill(c * 20 + d + 1)),
+  }));
+}
+
+describe('image transforms', () => {
+  test('area resize preserves constants and the mean, and is exact on block images', () => {
+    const img = Float32Array.from({ length: 105 * 105 }, (_, i) => ((i * 7919) % 13) / 13);
+    const small = resizeArea(img, 105, 28);
+    const mean = (a: Float32Array) => a.reduce((s, v) => s + v, 0) / a.length;
+    expect(mean(small)).toBeCloseTo(mean(img), 5);
+    expect(new Set(resizeArea(new Float32Array(105 * 105).fill(0.25), 105, 28))).toEqual(new Set([0.25]));
+    const blocks = Float32Array.from({ length: 16 }, (_, i) => (Math.floor(i / 8) * 2 + Math.floor((i % 4) / 2)) as number);
+    expect(Array.from(resizeArea(blocks, 4, 2))).toEqual([0, 1, 2, 3]);
+  });
+
+  test('rotation by 90° four times is the identity; one quarter turn moves corners counter-clockwise', () => {
+    const img = Float32Array.from({ length: 9 }, (_, i) => i);
+    expect(Array.from(rotate(rotate(rotate(rotate(img, 3, 1), 3, 1), 3, 1), 3, 1))).toEqual(Array.from(img));
+    expect(Array.from(rotate(img, 3, 1))).toEqual([2, 5, 8, 1, 4, 7, 0, 3, 6]);
+  });
+});
+
+describe('split and episodes', () => {
+  const chars = fakeCharacters(1623);
+  const { train, test: testChars } = splitCharacters(chars, new mg.Rng(0));
+
+  test('1,200 / 423 characters, disjoint, deterministic for a seed', () => {
+    expect([train.length, testChars.length]).toEqual([1200, 423]);
+    const trainSet = new Set(train);
+    expect(testChars.some((c) => trainSet.has(c))).toBe(false);
+    expect(splitCharacters(chars, new mg.Rng(0)).train.map((c) => c.name)).toEqual(train.map((c) => c.name));
+    expect(splitCharacters(chars, new mg.Rng(1)).train.map((c) => c.name)).not.toEqual(train.map((c) => c.name));
+  });
+
+  test('rotations multiply training classes and never reach the test split', () => {
+    const trainClasses = classesOf(train, true);
+    expect(trainClasses.length).toBe(4800);
+    const testSet = new Set(testChars);
+    expect(trainClasses.some((c) => testSet.has(c.character))).toBe(false);
+  });
+
+  test('episodes: N distinct classes, labels 0..N−1, support and query never share an image', () => {
+    const rng = new mg.Rng(3);
+    const classes = classesOf(train, true);
+    for (let e = 0; e < 200; e++) {
+      const ep = sampleEpisode(classes, 5, 1, 3, rng);
+      expect(ep.xSupport.shape).toEqual([5, 4, 4, 1]);
+      expect(ep.xQuery.shape).toEqual([15, 4, 4, 1]);
+      expect(new Set(ep.classes.map((c) => `${c.character.name}/${c.rotation}`)).size).toBe(5);
+      expect(Array.from(ep.ySupport)).toEqual([0, 1, 2, 3, 4]);
+      const ids = (x: mg.Tensor, n: number) => Array.from({ length: n }, (_, i) => x.data[i * 16]!);
+      const support = new Set(ids(ep.xSupport, 5));
+      expect(ids(ep.xQuery, 15).some((v) => support.has(v))).toBe(false);
+      // every image comes from its labelled class's character
+      ids(ep.xQuery, 15).forEach((v, i) => expect(Math.floor((v - 1) / 20)).toBe(Number(ep.classes[ep.yQuery[i]!]!.character.name.slice(9))));
+    }
+  });
+
+  test('bad requests are named', () => {
+    expect(() => sampleEpisode(classesOf(train.slice(0, 3), false), 5, 1, 1, new mg.Rng(0))).toThrow(/nWay must be in \[1, 3\], got 5/);
+    expect(() => sampleEpisode(classesOf(train, false), 5, 15, 6, new mg.Rng(0))).toThrow(/has 20 images, 21 needed/);
+    expect(() => splitCharacters(chars, new mg.Rng(0), 5000)).toThrow(/trainCount must be in \[1, 1623\)/);
+  });
+});
+
+const dataDir = join(__dirname, '..', '..', 'shared', 'data', 'omniglot');
+
+describe.runIf(existsSync(join(dataDir, 'images_background.zip')))('loading the real archives', () => {
+  test('1,623 characters × 20 images of 28×28; a damaged cache is detected and rebuilt', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mg-omni-'));
+    try {
+      const cache = join(dir, 'omniglot-28.cache');
+      const chars = loadOmniglot(dataDir, { cache });
+      expect(chars.length).toBe(1623);
+      expect(chars.every((c) => c.images.length === 20 && c.images[0]!.length === 784)).toBe(true);
+      expect(new Set(chars.map((c) => c.alphabet)).size).toBe(50);
+      const bytes = readFileSync(cache);
+      bytes[bytes.length - 1000] ^= 0xff;
+      writeFileSync(cache, bytes);
+      const again = loadOmniglot(dataDir, { cache }); // damage detected: decoded afresh
+      expect(Array.from(again[700]!.images[3]!)).toEqual(Array.from(chars[700]!.images[3]!));
+      expect(readFileSync(cache).equals(bytes)).toBe(false); // and the cache rewritten
+      const cached = loadOmniglot(dataDir, { cache }); // now read from the cache (uint8 pixels)
+      cached[700]!.images[3]!.forEach((v, i) => expect(Math.abs(v - chars[700]!.images[3]![i]!)).toBeLessThanOrEqual(0.5 / 255 + 1e-6));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  test('a missing archive is named', () => {
+    expect(() => loadOmniglot(join(dataDir, 'nowhere'))).toThrow(/nowhere\/images_background\.zip: missing/);
+  });
+});
