@@ -1,0 +1,72 @@
+/**
+ * The 4-layer convolutional network of the MAML and Reptile papers, as a pure function of
+ * `(params, x)`: four blocks of [3×3 convolution with `filters` channels, batch normalisation,
+ * ReLU], each halving the resolution — by stride 2 ('strided', the Omniglot variant) or by 2×2
+ * max-pooling ('maxpool') — then a linear head to `classes` logits.
+ *
+ * Inputs are NHWC `[n, 28, 28, 1]`. Parameters per block: filter `[3,3,cin,filters]`, conv bias
+ * `[filters]`, BN scale γ and shift β `[filters]`; then head weight `[features, classes]` and
+ * bias `[1, classes]`. Batch normalisation uses the statistics of the batch it is given, so
+ * what is passed together decides transductive versus non-transductive evaluation.
+ */
+import { add } from '../ops/binary.js';
+import { batchNorm, conv2d, maxPool2d } from '../ops/conv.js';
+import { reshape } from '../ops/layout.js';
+import { matmul } from '../ops/matmul.js';
+import { relu } from '../ops/unary.js';
+import { ones, zeros } from '../creation.js';
+import { fmt } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { heNormal, uniformFanIn } from './init.js';
+import type { Model } from './mlp.js';
+
+export interface Conv4Options {
+  /** Output classes (N of N-way). */
+  classes: number;
+  /** 'strided' (stride-2 convolutions, Omniglot) or 'maxpool' (2×2 max-pooling). Default 'strided'. */
+  variant?: 'strided' | 'maxpool';
+  /** Channels per block. Default 64. */
+  filters?: number;
+  /** Input side and channels. Default 28 and 1. */
+  side?: number;
+  channels?: number;
+}
+
+export function conv4(options: Conv4Options): Model {
+  const { classes } = options;
+  const variant = options.variant ?? 'strided';
+  const filters = options.filters ?? 64;
+  const side = options.side ?? 28;
+  const channels = options.channels ?? 1;
+  if (!Number.isInteger(classes) || classes < 1) throw new RangeError(`conv4: classes must be a positive integer, got ${classes}`);
+  if (variant !== 'strided' && variant !== 'maxpool') throw new RangeError(`conv4: variant must be 'strided' or 'maxpool', got '${String(variant)}'`);
+  let s = side;
+  for (let b = 0; b < 4; b++) s = variant === 'strided' ? Math.ceil(s / 2) : Math.floor(s / 2);
+  if (s < 1) throw new RangeError(`conv4: input side ${side} is too small for four halvings`);
+  const features = s * s * filters;
+  return {
+    init(o = {}) {
+      const ps: Tensor[] = [];
+      for (let b = 0; b < 4; b++) {
+        const cin = b === 0 ? channels : filters;
+        ps.push(heNormal([3, 3, cin, filters], 9 * cin, 9 * filters, o), zeros([filters], { dtype: o.dtype }), ones([filters], { dtype: o.dtype }), zeros([filters], { dtype: o.dtype }));
+      }
+      ps.push(uniformFanIn([features, classes], features, classes, o), zeros([1, classes], { dtype: o.dtype }));
+      return ps;
+    },
+    forward(params, x) {
+      if (params.length !== 18) throw new RangeError(`conv4: expected 18 parameter tensors, got ${params.length}`);
+      if (x.ndim !== 4 || x.shape[1] !== side || x.shape[2] !== side || x.shape[3] !== channels) {
+        throw new RangeError(`conv4: input must be [n, ${side}, ${side}, ${channels}], got ${fmt(x.shape)}`);
+      }
+      let h = x;
+      for (let b = 0; b < 4; b++) {
+        const [w, bias, gamma, beta] = params.slice(4 * b, 4 * b + 4) as [Tensor, Tensor, Tensor, Tensor];
+        h = variant === 'strided' ? conv2d(h, w, { stride: 2, padding: 'same' }) : conv2d(h, w, { padding: 'same' });
+        h = relu(batchNorm(add(h, bias), gamma, beta));
+        if (variant === 'maxpool') h = maxPool2d(h, 2);
+      }
+      return add(matmul(reshape(h, [x.shape[0]!, features]), params[16]!), params[17]!);
+    },
+  };
+}
