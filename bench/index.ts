@@ -6,8 +6,9 @@ import { writeSection } from './harness.js';
 import * as engine from './engine.js';
 import * as kernels from './kernels.js';
 import * as meta from './meta.js';
+import * as omniglot from './omniglot.js';
 
-const suites: Record<string, { run: () => string }> = { engine, kernels, meta };
+const suites: Record<string, { run: () => string }> = { engine, kernels, meta, omniglot };
 
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((w) => !(w in suites));
