@@ -22,3 +22,4 @@ export { resizeArea, rotate, splitCharacters, classesOf, sampleEpisode, type Cha
 export { ZipArchive, type ZipEntry, type InflateRaw } from './io/zip.js';
 export { decodePng, type GrayImage, type Inflate } from './io/png.js';
 export { conv4, type Conv4Options } from './nn/conv4.js';
+export { encodeSafetensors, decodeSafetensors } from './io/safetensors.js';

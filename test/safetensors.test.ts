@@ -1,0 +1,74 @@
+/** Checkpoint format: safetensors encode/decode, validation, and atomic writes. */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import * as mg from '../src/index.js';
+import { loadSafetensors, saveSafetensors } from '../src/io/node.js';
+import { makeTensor, shapeArb } from './helpers/arbitraries.js';
+
+describe('safetensors', () => {
+  test('round-trips named float32 and float64 tensors and metadata exactly', () => {
+    fc.assert(
+      fc.property(fc.array(fc.record({ shape: shapeArb(0, 3), f64: fc.boolean() }), { maxLength: 5 }), fc.nat(), (specs, seed) => {
+        const tensors = Object.fromEntries(specs.map((s, i) => [`layer${i}.w`, makeTensor(s.shape, seed + i, 'any', s.f64 ? 'float64' : 'float32')]));
+        const { tensors: back, metadata } = mg.decodeSafetensors(mg.encodeSafetensors(tensors, { step: '42' }));
+        expect(metadata).toEqual({ step: '42' });
+        expect(Object.keys(back).sort()).toEqual(Object.keys(tensors).sort());
+        for (const [k, t] of Object.entries(tensors)) {
+          expect(back[k]!.dtype).toBe(t.dtype);
+          expect(back[k]!.shape).toEqual(t.shape);
+          expect(Array.from(back[k]!.data)).toEqual(Array.from(t.data));
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  test('the byte layout is the published one (u64 header length, 8-aligned JSON, little-endian data)', () => {
+    const bytes = mg.encodeSafetensors({ w: mg.tensor([1, 2], { shape: [1, 2] }) });
+    const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+    expect(n % 8).toBe(0);
+    expect(JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)))).toEqual({ w: { dtype: 'F32', shape: [1, 2], data_offsets: [0, 8] } });
+    expect(Array.from(bytes.subarray(8 + n))).toEqual([0, 0, 0x80, 0x3f, 0, 0, 0, 0x40]);
+  });
+
+  test('damage is named', () => {
+    const good = mg.encodeSafetensors({ a: mg.zeros([4]), b: mg.ones([2]) });
+    expect(() => mg.decodeSafetensors(good.subarray(0, 5), 'f')).toThrow(/f: too short/);
+    expect(() => mg.decodeSafetensors(good.subarray(0, good.length - 3), 'f')).toThrow(/f: tensor '\w': data_offsets .* do not fit/);
+    const withHeader = (h: object) => {
+      const json = new TextEncoder().encode(JSON.stringify(h));
+      const out = new Uint8Array(8 + json.length + 16);
+      new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+      out.set(json, 8);
+      return out;
+    };
+    expect(() => mg.decodeSafetensors(withHeader({ a: { dtype: 'I8', shape: [2], data_offsets: [0, 2] } }), 'f')).toThrow(/dtype 'I8' is not supported/);
+    expect(() => mg.decodeSafetensors(withHeader({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }), 'f')).toThrow(/'a' and 'b' overlap/);
+    const bad = good.slice();
+    bad[9] = 0x7b; bad[10] = 0x7b;
+    expect(() => mg.decodeSafetensors(bad, 'f')).toThrow(/f: header is not valid JSON/);
+  });
+
+  test('files are written atomically; a failed write leaves nothing behind and names the path', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mg-st-'));
+    try {
+      const path = join(dir, 'ckpt.safetensors');
+      saveSafetensors(path, { w: mg.ones([3]) }, { iteration: '7' });
+      expect(loadSafetensors(path).metadata).toEqual({ iteration: '7' });
+      const blocked = join(dir, 'is-a-dir');
+      mkdirSync(blocked);
+      writeFileSync(join(blocked, 'keep'), 'x');
+      expect(() => saveSafetensors(blocked, { w: mg.ones([3]) })).toThrow(/is-a-dir: cannot write/);
+      expect(readFileSync(join(blocked, 'keep'), 'utf8')).toBe('x');
+      expect(() => saveSafetensors(join(dir, 'missing', 'c.safetensors'), { w: mg.ones([1]) })).toThrow(/missing\/c\.safetensors: cannot write \(ENOENT\)/);
+      expect(readdirSync(dir).sort()).toEqual(['ckpt.safetensors', 'is-a-dir']);
+      expect(() => loadSafetensors(join(dir, 'nope.safetensors'))).toThrow(/nope\.safetensors: cannot read \(ENOENT\)/);
+      expect(existsSync(path)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
