@@ -4,3 +4,4 @@ export { perTaskMse, summedTaskMse, meanTaskMse } from './losses.js';
 export { MAML, type MamlOptions } from './maml.js';
 export { Reptile, adaptWithOptimizer, type ReptileOptions } from './reptile.js';
 export { evaluate, adaptationCurve, adaptationLossesWithOptimizer, meanCI, type MeanCI } from './evaluate.js';
+export { FewShotTrainer, PRESETS, type FewShotConfig } from './fewshot.js';

@@ -1,0 +1,217 @@
+/**
+ * Few-shot classification training on episodes (Omniglot), in the papers' two recipes, with a
+ * complete, serialisable state so a stopped run resumes exactly:
+ *
+ * - Reptile (Nichol et al. 2018): for each of `metaBatch` tasks, `innerSteps` Adam (β1 = 0) steps
+ *   on mini-batches of `innerBatch` images cycling through the task's `trainShots`×N images, with
+ *   one Adam state carried across tasks; then φ ← φ + ε(mean φ̃ − φ), ε annealed linearly.
+ * - MAML / FOMAML (Finn et al. 2017): for each of `metaBatch` tasks, `innerSteps` SGD steps of
+ *   size α on the K-shot support set, meta-loss on the query set; Adam on the mean meta-gradient.
+ *
+ * Evaluation adapts to new episodes and reports accuracy, in both batch-norm modes of the Reptile
+ * paper: transductive (all query images in one batch) and non-transductive (support plus one
+ * query image at a time).
+ */
+import { noGrad } from '../autograd.js';
+import { valueAndGrad } from '../functional.js';
+import type { Model } from '../nn/mlp.js';
+import { add, sub } from '../ops/binary.js';
+import { concat, slice } from '../ops/layout.js';
+import { crossEntropy } from '../ops/loss.js';
+import { scale } from '../ops/unary.js';
+import { Adam } from '../optim/adam.js';
+
+import { Rng } from '../random.js';
+import { allocData, Tensor } from '../tensor.js';
+import { sampleEpisode, type OmniglotClass } from '../tasks/omniglot.js';
+import { meanCI, type MeanCI } from './evaluate.js';
+import { mamlGradient } from './inner.js';
+
+export interface FewShotConfig {
+  method: 'reptile' | 'maml' | 'fomaml';
+  nWay: number;
+  /** Shots per class at evaluation (and MAML's training support). */
+  kShot: number;
+  /** Reptile: images per class in a training task. Default kShot. */
+  trainShots?: number;
+  /** MAML: query images per class during training. Default 1. */
+  queryPerClass?: number;
+  metaBatch: number;
+  innerSteps: number;
+  /** MAML: SGD step α. Reptile: inner Adam learning rate. */
+  innerLr: number;
+  /** Reptile: inner mini-batch size. Default nWay·trainShots. */
+  innerBatch?: number;
+  /** Reptile: ε at the start and the end of `iterations`. Defaults 1 and 0. */
+  metaStepSize?: number;
+  metaStepSizeFinal?: number;
+  /** MAML: outer Adam learning rate. Default 1e-3. */
+  outerLr?: number;
+  /** Planned meta-iterations (for the ε schedule). */
+  iterations: number;
+  /** Adaptation steps at evaluation. */
+  evalSteps: number;
+}
+
+/** The papers' Omniglot presets. */
+export const PRESETS: Record<string, FewShotConfig> = {
+  'reptile-5way-1shot': { method: 'reptile', nWay: 5, kShot: 1, trainShots: 10, metaBatch: 5, innerSteps: 5, innerBatch: 10, innerLr: 1e-3, metaStepSize: 1, metaStepSizeFinal: 0, iterations: 100_000, evalSteps: 50 },
+  'reptile-5way-5shot': { method: 'reptile', nWay: 5, kShot: 5, trainShots: 10, metaBatch: 5, innerSteps: 5, innerBatch: 10, innerLr: 1e-3, metaStepSize: 1, metaStepSizeFinal: 0, iterations: 100_000, evalSteps: 50 },
+  'maml-5way-1shot': { method: 'maml', nWay: 5, kShot: 1, queryPerClass: 1, metaBatch: 32, innerSteps: 1, innerLr: 0.4, outerLr: 1e-3, iterations: 60_000, evalSteps: 3 },
+  'maml-5way-5shot': { method: 'maml', nWay: 5, kShot: 5, queryPerClass: 5, metaBatch: 32, innerSteps: 1, innerLr: 0.4, outerLr: 1e-3, iterations: 60_000, evalSteps: 3 },
+  'fomaml-5way-1shot': { method: 'fomaml', nWay: 5, kShot: 1, queryPerClass: 1, metaBatch: 32, innerSteps: 1, innerLr: 0.4, outerLr: 1e-3, iterations: 60_000, evalSteps: 3 },
+};
+
+/** Rows `rows` of `x` along axis 0 (data plumbing, not differentiated). */
+function selectRows(x: Tensor, rows: readonly number[]): Tensor {
+  const per = x.size / x.shape[0]!;
+  const out = allocData(x.dtype, rows.length * per);
+  rows.forEach((r, i) => out.set(x.data.subarray(r * per, (r + 1) * per), i * per));
+  return new Tensor(out, [rows.length, ...x.shape.slice(1)]);
+}
+
+export class FewShotTrainer {
+  params: Tensor[];
+  iteration = 0;
+  readonly rng: Rng;
+  private readonly outer: Adam | null;
+  private readonly inner: Adam | null;
+
+  constructor(
+    readonly model: Model,
+    readonly trainClasses: readonly OmniglotClass[],
+    readonly config: FewShotConfig,
+    seed: number,
+  ) {
+    this.rng = new Rng(seed);
+    this.params = model.init({ rng: this.rng });
+    this.outer = config.method === 'reptile' ? null : new Adam({ lr: config.outerLr ?? 1e-3 });
+    this.inner = config.method === 'reptile' ? new Adam({ lr: config.innerLr, beta1: 0 }) : null;
+  }
+
+  /** One meta-iteration; returns the mean training loss it saw. */
+  step(): number {
+    const loss = this.config.method === 'reptile' ? this.reptileStep() : this.mamlStep();
+    this.iteration++;
+    return loss;
+  }
+
+  private reptileStep(): number {
+    const c = this.config;
+    const shots = c.trainShots ?? c.kShot;
+    const batch = c.innerBatch ?? c.nWay * shots;
+    const eps = (c.metaStepSize ?? 1) + ((c.metaStepSizeFinal ?? 0) - (c.metaStepSize ?? 1)) * Math.min(1, this.iteration / c.iterations);
+    let sum: Tensor[] | null = null;
+    let lossSum = 0;
+    for (let t = 0; t < c.metaBatch; t++) {
+      const ep = sampleEpisode(this.trainClasses, c.nWay, shots, 0, this.rng);
+      const order = this.rng.shuffle(Array.from({ length: ep.ySupport.length }, (_, i) => i));
+      let phi = this.params;
+      for (let k = 0; k < c.innerSteps; k++) {
+        const rows = Array.from({ length: batch }, (_, j) => order[(k * batch + j) % order.length]!);
+        const x = selectRows(ep.xSupport, rows);
+        const y = rows.map((r) => ep.ySupport[r]!);
+        const [loss, g] = valueAndGrad((p) => crossEntropy(this.model.forward(p, x), y))(phi.map((p) => p.detach()));
+        lossSum += loss.item();
+        phi = this.inner!.step(phi, g);
+      }
+      sum = sum === null ? phi : noGrad(() => phi.map((p, i) => add(p, sum![i]!)));
+    }
+    this.params = noGrad(() => this.params.map((p, i) => add(p, scale(sub(scale(sum![i]!, 1 / c.metaBatch), p), eps))));
+    return lossSum / (c.metaBatch * c.innerSteps);
+  }
+
+  private mamlStep(): number {
+    const c = this.config;
+    let sum: Tensor[] | null = null;
+    let lossSum = 0;
+    for (let t = 0; t < c.metaBatch; t++) {
+      const ep = sampleEpisode(this.trainClasses, c.nWay, c.kShot, c.queryPerClass ?? 1, this.rng);
+      const inner = (p: Tensor[]) => crossEntropy(this.model.forward(p, ep.xSupport), ep.ySupport);
+      const outerLoss = (p: Tensor[]) => crossEntropy(this.model.forward(p, ep.xQuery), ep.yQuery);
+      const { grads, loss } = mamlGradient(this.params, Array(c.innerSteps).fill(inner), outerLoss, c.innerLr, { firstOrder: c.method === 'fomaml' });
+      lossSum += loss;
+      sum = sum === null ? grads : noGrad(() => grads.map((g, i) => add(g, sum![i]!)));
+    }
+    this.params = this.outer!.step(this.params, noGrad(() => sum!.map((g) => scale(g, 1 / c.metaBatch))));
+    return lossSum / c.metaBatch;
+  }
+
+  /**
+   * Accuracy over `episodes` new N-way K-shot episodes (one query per class) from `classes`,
+   * after `evalSteps` adaptation steps; batch norm transductive or not. Reptile's inner Adam
+   * state is saved and restored around each episode; the sampler is `rng` (not the training one).
+   */
+  evaluate(classes: readonly OmniglotClass[], episodes: number, transductive: boolean, rng: Rng): MeanCI {
+    const c = this.config;
+    const accs: number[] = [];
+    for (let e = 0; e < episodes; e++) {
+      const ep = sampleEpisode(classes, c.nWay, c.kShot, 1, rng);
+      const saved = this.inner?.getState();
+      let phi = this.params;
+      const loss = (p: Tensor[]) => crossEntropy(this.model.forward(p, ep.xSupport), ep.ySupport);
+      for (let k = 0; k < c.evalSteps; k++) {
+        const [, g] = valueAndGrad(loss)(phi.map((p) => p.detach()));
+        phi = this.inner !== null ? this.inner.step(phi, g) : noGrad(() => phi.map((p, i) => sub(p, scale(g[i]!, c.innerLr))));
+      }
+      if (this.inner !== null) this.inner.setState(saved);
+      const q = ep.yQuery.length;
+      const predicted = noGrad(() => {
+        if (transductive) return argmaxRows(this.model.forward(phi, ep.xQuery));
+        const n = ep.xSupport.shape[0]!;
+        return Array.from({ length: q }, (_, i) => argmaxRows(slice(this.model.forward(phi, concat([ep.xSupport, slice(ep.xQuery, 0, i, i + 1)], 0)), 0, n, n + 1))[0]!);
+      });
+      accs.push(predicted.filter((p, i) => p === ep.yQuery[i]).length / q);
+    }
+    return meanCI(accs);
+  }
+
+  /** Everything needed to resume: tensors (parameters, optimiser moments) and string metadata. */
+  getState(): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
+    const tensors: Record<string, Tensor> = {};
+    this.params.forEach((p, i) => (tensors[`params.${i}`] = p));
+    const meta: Record<string, unknown> = { iteration: this.iteration, rng: this.rng.getState(), config: this.config };
+    for (const [name, opt] of [['outer', this.outer], ['inner', this.inner]] as const) {
+      if (opt === null) continue;
+      const s = opt.getState();
+      meta[`${name}.t`] = s.t;
+      s.m.forEach((m, i) => (tensors[`${name}.m.${i}`] = new Tensor(m, this.params[i]!.shape)));
+      s.v.forEach((v, i) => (tensors[`${name}.v.${i}`] = new Tensor(v, this.params[i]!.shape)));
+    }
+    return { tensors, metadata: { metagrad: JSON.stringify(meta) } };
+  }
+
+  /** Restores a state from {@link getState} (after a safetensors round trip, say). */
+  setState(state: { tensors: Record<string, Tensor>; metadata: Record<string, string> }): void {
+    const raw = state.metadata.metagrad;
+    if (raw === undefined) throw new Error('FewShotTrainer.setState: not a metagrad checkpoint (no metagrad metadata)');
+    const meta = JSON.parse(raw) as Record<string, unknown>;
+    if (JSON.stringify(meta.config) !== JSON.stringify(this.config)) throw new Error('FewShotTrainer.setState: the checkpoint was made with a different configuration');
+    const take = (name: string): Tensor => {
+      const t = state.tensors[name];
+      if (t === undefined) throw new Error(`FewShotTrainer.setState: checkpoint lacks tensor '${name}'`);
+      return t;
+    };
+    this.params = this.params.map((p, i) => {
+      const t = take(`params.${i}`);
+      if (t.size !== p.size || t.dtype !== p.dtype) throw new Error(`FewShotTrainer.setState: tensor 'params.${i}' does not match the model`);
+      return new Tensor(t.data, p.shape);
+    });
+    for (const [name, opt] of [['outer', this.outer], ['inner', this.inner]] as const) {
+      if (opt === null) continue;
+      opt.setState({ t: meta[`${name}.t`] as number, m: this.params.map((_, i) => take(`${name}.m.${i}`).data), v: this.params.map((_, i) => take(`${name}.v.${i}`).data) });
+    }
+    this.iteration = meta.iteration as number;
+    this.rng.setState(meta.rng as number[]);
+  }
+}
+
+function argmaxRows(logits: Tensor): number[] {
+  const [n, k] = logits.shape as [number, number];
+  return Array.from({ length: n }, (_, i) => {
+    let best = 0;
+    for (let j = 1; j < k; j++) if (logits.data[i * k + j]! > logits.data[i * k + best]!) best = j;
+    return best;
+  });
+}
+

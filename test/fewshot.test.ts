@@ -1,0 +1,59 @@
+/** Few-shot trainer: exact resume from a checkpoint, and evaluation in both batch-norm modes. */
+import { describe, expect, test } from 'vitest';
+import * as mg from '../src/index.js';
+import { classesOf, type Character } from '../src/tasks/omniglot.js';
+
+function fakeCharacters(count: number, seed: number): Character[] {
+  const rng = new mg.Rng(seed);
+  return Array.from({ length: count }, (_, c) => ({
+    alphabet: 'fake',
+    name: `character${c}`,
+    images: Array.from({ length: 20 }, () => Float32Array.from({ length: 784 }, () => (rng.uniform() < 0.2 ? 1 : 0))),
+  }));
+}
+
+const classes = classesOf(fakeCharacters(30, 1), true);
+const model = mg.conv4({ classes: 3, filters: 4 });
+const configs: Record<string, mg.FewShotConfig> = {
+  reptile: { method: 'reptile', nWay: 3, kShot: 1, trainShots: 3, metaBatch: 2, innerSteps: 2, innerBatch: 4, innerLr: 1e-3, iterations: 10, evalSteps: 3 },
+  maml: { method: 'maml', nWay: 3, kShot: 1, queryPerClass: 2, metaBatch: 2, innerSteps: 1, innerLr: 0.4, iterations: 10, evalSteps: 2 },
+};
+
+describe.each(Object.keys(configs))('%s', (name) => {
+  const config = configs[name]!;
+  test('2 iterations + checkpoint (safetensors round trip) + 2 iterations = 4 uninterrupted iterations, bit for bit', () => {
+    const straight = new mg.FewShotTrainer(model, classes, config, 7);
+    for (let i = 0; i < 4; i++) straight.step();
+    const first = new mg.FewShotTrainer(model, classes, config, 7);
+    first.step();
+    first.step();
+    const st = first.getState();
+    const bytes = mg.encodeSafetensors(st.tensors, st.metadata);
+    const resumed = new mg.FewShotTrainer(model, classes, config, 999);
+    resumed.setState(mg.decodeSafetensors(bytes));
+    expect(resumed.iteration).toBe(2);
+    resumed.step();
+    resumed.step();
+    resumed.params.forEach((p, i) => expect(Array.from(p.data)).toEqual(Array.from(straight.params[i]!.data)));
+  });
+
+  test('evaluation in both BN modes gives accuracies in [0,1] and leaves the training state untouched', () => {
+    const t = new mg.FewShotTrainer(model, classes, config, 3);
+    t.step();
+    const before = JSON.stringify(t.getState().metadata) + t.params.map((p) => Array.from(p.data).join()).join();
+    for (const transductive of [true, false]) {
+      const r = t.evaluate(classes, 4, transductive, new mg.Rng(5));
+      expect(r.n).toBe(4);
+      expect(r.mean).toBeGreaterThanOrEqual(0);
+      expect(r.mean).toBeLessThanOrEqual(1);
+    }
+    expect(JSON.stringify(t.getState().metadata) + t.params.map((p) => Array.from(p.data).join()).join()).toBe(before);
+  });
+});
+
+test('a checkpoint from another configuration is refused', () => {
+  const a = new mg.FewShotTrainer(model, classes, configs.maml!, 1);
+  const b = new mg.FewShotTrainer(model, classes, { ...configs.maml!, innerLr: 0.1 }, 1);
+  expect(() => b.setState(a.getState())).toThrow(/different configuration/);
+  expect(() => b.setState({ tensors: {}, metadata: {} })).toThrow(/not a metagrad checkpoint/);
+});
