@@ -186,7 +186,12 @@ export class FewShotTrainer {
     const raw = state.metadata.metagrad;
     if (raw === undefined) throw new Error('FewShotTrainer.setState: not a metagrad checkpoint (no metagrad metadata)');
     const meta = JSON.parse(raw) as Record<string, unknown>;
-    if (JSON.stringify(meta.config) !== JSON.stringify(this.config)) throw new Error('FewShotTrainer.setState: the checkpoint was made with a different configuration');
+    const saved = meta.config as Record<string, unknown>;
+    const current = this.config as unknown as Record<string, unknown>;
+    const differ = [...new Set([...Object.keys(saved), ...Object.keys(current)])].filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(current[k]));
+    if (differ.length > 0) {
+      throw new Error(`FewShotTrainer.setState: the checkpoint was made with a different configuration (${differ.map((k) => `${k}: ${JSON.stringify(saved[k])} there, ${JSON.stringify(current[k])} here`).join('; ')})`);
+    }
     const take = (name: string): Tensor => {
       const t = state.tensors[name];
       if (t === undefined) throw new Error(`FewShotTrainer.setState: checkpoint lacks tensor '${name}'`);
