@@ -14,14 +14,8 @@ import { parseArgs } from 'node:util';
 import * as mg from '../index.js';
 import { loadSafetensors, saveSafetensors } from '../io/node.js';
 import { loadOmniglot } from '../tasks/omniglot-node.js';
+import { intOption } from './args.js';
 import { ProgressBar } from './progress.js';
-
-function int(name: string, v: string | undefined, fallback: number): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new RangeError(`--${name} must be a non-negative integer, got '${v}'`);
-  return n;
-}
 
 function main(): void {
   const { values } = parseArgs({
@@ -39,10 +33,10 @@ function main(): void {
   });
   const preset = mg.PRESETS[values.preset!];
   if (preset === undefined) throw new RangeError(`--preset must be one of ${Object.keys(mg.PRESETS).join(', ')}, got '${values.preset}'`);
-  const config: mg.FewShotConfig = { ...preset, iterations: int('iterations', values.iterations, preset.iterations) };
-  const seed = int('seed', values.seed, 0);
-  const evalEvery = int('eval-every', values['eval-every'], 1000);
-  const evalEpisodes = int('eval-episodes', values['eval-episodes'], 200);
+  const config: mg.FewShotConfig = { ...preset, iterations: intOption('iterations', values.iterations, preset.iterations) };
+  const seed = intOption('seed', values.seed, 0, 0);
+  const evalEvery = intOption('eval-every', values['eval-every'], 1000, 0);
+  const evalEpisodes = intOption('eval-episodes', values['eval-episodes'], 200);
   const checkpoint = values.checkpoint;
   if (values.resume && (checkpoint === undefined || !existsSync(checkpoint))) throw new Error(`--resume needs an existing --checkpoint file, got ${checkpoint ?? 'none'}`);
 

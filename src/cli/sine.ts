@@ -11,18 +11,12 @@ import { parseArgs } from 'node:util';
 import * as mg from '../index.js';
 import type { Model, RegressionBatch, Tensor } from '../index.js';
 import { plotSvg, writeFileAtomic } from '../io/svg.js';
+import { intOption } from './args.js';
 import { ProgressBar } from './progress.js';
 import { trainJoint } from './train-joint.js';
 
 const METHODS = ['maml', 'fomaml', 'reptile'] as const;
 type Method = (typeof METHODS)[number];
-
-function positiveInt(name: string, v: string | undefined, fallback: number): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`--${name} must be a positive integer, got '${v}'`);
-  return n;
-}
 
 function main(): void {
   const { values } = parseArgs({
@@ -42,10 +36,10 @@ function main(): void {
   }
   const method = values.method as Method;
   if (!METHODS.includes(method)) throw new RangeError(`--method must be one of ${METHODS.join(', ')}, got '${values.method}'`);
-  const iterations = positiveInt('iterations', values.iterations, method === 'reptile' ? 6000 : 8000);
-  const metaBatch = positiveInt('meta-batch', values['meta-batch'], 25);
-  const seed = positiveInt('seed', values.seed === undefined ? undefined : String(Number(values.seed) + 1), 1) - 1;
-  const evalTasks = positiveInt('eval-tasks', values['eval-tasks'], 500);
+  const iterations = intOption('iterations', values.iterations, method === 'reptile' ? 6000 : 8000);
+  const metaBatch = intOption('meta-batch', values['meta-batch'], 25);
+  const seed = intOption('seed', values.seed, 0, 0);
+  const evalTasks = intOption('eval-tasks', values['eval-tasks'], 500);
   const out = values.out!;
   if (!out.endsWith('.svg')) throw new RangeError(`--out must name an .svg file, got '${out}'`);
 

@@ -10,6 +10,7 @@
  * the sizes the engine meets; keeping tensors in WASM memory instead would need manual freeing
  * (as TensorFlow.js's `dispose`/`tidy`), which this library avoids.
  */
+import type { ConvGeometry } from './conv.js';
 import { RELAXED_WASM_BASE64, SIMD_WASM_BASE64 } from './wasm-binary.generated.js';
 
 interface KernelExports {
@@ -23,21 +24,6 @@ interface KernelExports {
   col2im(cols: number, n: number, h: number, w: number, c: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, oh: number, ow: number, x: number): void;
 }
 
-/** Geometry of a convolution, as in kernels/conv.ts. */
-interface Geometry {
-  n: number;
-  h: number;
-  w: number;
-  c: number;
-  kh: number;
-  kw: number;
-  strideH: number;
-  strideW: number;
-  padTop: number;
-  padLeft: number;
-  oh: number;
-  ow: number;
-}
 
 /** Which build of the kernels is running. */
 export type WasmVariant = 'simd' | 'relaxed-simd';
@@ -129,7 +115,7 @@ export class WasmKernels {
    * channels): 'forward' out = im2col(x)·w; 'input' out = col2im(dy·wᵀ); 'filter'
    * out = im2col(x)ᵀ·dy. `a` and `b` are the two operands in that order.
    */
-  conv(kind: 'forward' | 'input' | 'filter', a: Float32Array, b: Float32Array, g: Geometry, o: number, out: Float32Array): void {
+  conv(kind: 'forward' | 'input' | 'filter', a: Float32Array, b: Float32Array, g: ConvGeometry, o: number, out: Float32Array): void {
     const rows = g.n * g.oh * g.ow;
     const k = g.kh * g.kw * g.c;
     const aAt = 0;

@@ -1,0 +1,9 @@
+/** Command-line option parsing shared by the CLIs. */
+
+/** An integer option at least `min`, or `fallback` when absent; a bad value names the option. */
+export function intOption(name: string, value: string | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new RangeError(`--${name} must be an integer ≥ ${min}, got '${value}'`);
+  return n;
+}
