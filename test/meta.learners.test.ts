@@ -77,6 +77,25 @@ describe('Reptile', () => {
   });
 });
 
+describe('FOMAML with an inner Adam', () => {
+  test('is the mean query gradient at Adam-adapted parameters, with one Adam state across tasks', () => {
+    const { params, batch } = setup(9, 3);
+    const inner = new mg.Adam({ lr: 0.01, beta1: 0 });
+    const fomaml = new mg.MAML(model, params, { firstOrder: true, innerSteps: 3, innerOptimizer: inner });
+    const { grads } = fomaml.metaGradient(batch);
+    expect((inner.getState() as { t: number }).t).toBe(9);
+    // the same computation by hand, from the same starting state
+    const ref = new mg.Adam({ lr: 0.01, beta1: 0 });
+    const perTask = [0, 1, 2].map((t) => {
+      const phi = mg.adaptWithOptimizer(model, params, mg.index(batch.xSupport, 0, t), mg.index(batch.ySupport, 0, t), 3, ref);
+      return mg.valueAndGrad((p) => mg.mse(model.forward(p, mg.index(batch.xQuery, 0, t)), mg.index(batch.yQuery, 0, t)))(phi)[1];
+    });
+    const mean = perTask[0]!.map((_, i) => mg.scale(mg.add(mg.add(perTask[0]![i]!, perTask[1]![i]!), perTask[2]![i]!), 1 / 3));
+    expectClose(flat(grads), flat(mean), 1e-12, 'fomaml-adam');
+    expect(() => new mg.MAML(model, params, { innerOptimizer: inner })).toThrow(/innerOptimizer needs firstOrder: true/);
+  });
+});
+
 describe('learning', () => {
   test('300 MAML iterations on sine make 5-step adaptation clearly better than at initialisation', () => {
     const rng = new mg.Rng(6);

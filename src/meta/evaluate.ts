@@ -9,8 +9,7 @@ import type { Tensor } from '../tensor.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { index } from '../ops/layout.js';
 import { mse } from '../ops/loss.js';
-import { adaptWithOptimizer } from './reptile.js';
-import { sgdInnerLoop, tileParams } from './inner.js';
+import { adaptWithOptimizer, sgdInnerLoop, tileParams } from './inner.js';
 import { perTaskMse, summedTaskMse } from './losses.js';
 
 /** Mean and 95% confidence half-width (1.96 standard errors) of a sample. */

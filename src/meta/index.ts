@@ -1,7 +1,7 @@
 /** Meta-learners and their primitives. */
-export { sgdInnerLoop, mamlGradient, reptileGradient, innerGradients, combineInnerGradients, tileParams, type LossFn, type InnerMode, type InnerResult, type MetaGradient } from './inner.js';
+export { adaptWithOptimizer, sgdInnerLoop, mamlGradient, reptileGradient, innerGradients, combineInnerGradients, tileParams, type LossFn, type InnerMode, type InnerResult, type MetaGradient } from './inner.js';
 export { perTaskMse, summedTaskMse, meanTaskMse } from './losses.js';
 export { MAML, type MamlOptions } from './maml.js';
-export { Reptile, adaptWithOptimizer, type ReptileOptions } from './reptile.js';
+export { Reptile, type ReptileOptions } from './reptile.js';
 export { evaluate, adaptationCurve, adaptationLossesWithOptimizer, meanCI, type MeanCI } from './evaluate.js';
 export { FewShotTrainer, PRESETS, type FewShotConfig } from './fewshot.js';

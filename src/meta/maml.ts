@@ -13,7 +13,13 @@ import type { Optimizer } from '../optim/optimizer.js';
 import type { Model } from '../nn/mlp.js';
 import type { Tensor } from '../tensor.js';
 import type { RegressionBatch } from '../tasks/sine.js';
-import { mamlGradient } from './inner.js';
+import { adaptWithOptimizer, mamlGradient } from './inner.js';
+import { noGrad } from '../autograd.js';
+import { valueAndGrad } from '../functional.js';
+import { add } from '../ops/binary.js';
+import { index } from '../ops/layout.js';
+import { mse } from '../ops/loss.js';
+import { scale } from '../ops/unary.js';
 import { meanTaskMse, summedTaskMse } from './losses.js';
 
 export interface MamlOptions {
@@ -30,6 +36,12 @@ export interface MamlOptions {
    * disjoint from the inner data, as MAML does; 'shared' on the support set the inner steps used.
    */
   tail?: 'separate' | 'shared';
+  /**
+   * FOMAML only: adapt with this optimiser (e.g. `new Adam({ lr: 1e-3, beta1: 0 })`) instead of
+   * SGD. Tasks then run in turn, its state carried from task to task as in the Reptile paper's
+   * experiments; the meta-gradient is the query-loss gradient at each task's adapted parameters.
+   */
+  innerOptimizer?: Optimizer;
 }
 
 export class MAML {
@@ -39,6 +51,7 @@ export class MAML {
   readonly firstOrder: boolean;
   readonly optimizer: Optimizer;
   readonly tail: 'separate' | 'shared';
+  readonly innerOptimizer: Optimizer | undefined;
 
   constructor(
     readonly model: Model,
@@ -51,6 +64,8 @@ export class MAML {
     this.firstOrder = options.firstOrder ?? false;
     this.optimizer = options.optimizer ?? new Adam({ lr: 1e-3 });
     this.tail = options.tail ?? 'separate';
+    this.innerOptimizer = options.innerOptimizer;
+    if (this.innerOptimizer !== undefined && !this.firstOrder) throw new RangeError('MAML: innerOptimizer needs firstOrder: true (second-order MAML differentiates through SGD steps)');
     if (this.tail !== 'separate' && this.tail !== 'shared') throw new RangeError(`MAML: tail must be 'separate' or 'shared', got '${String(this.tail)}'`);
     if (!Number.isInteger(this.innerSteps) || this.innerSteps < 1) throw new RangeError(`MAML: innerSteps must be a positive integer, got ${this.innerSteps}`);
   }
@@ -60,7 +75,24 @@ export class MAML {
     const T = batch.xSupport.shape[0]!;
     const inner = summedTaskMse(this.model, batch.xSupport, batch.ySupport);
     const outer = this.tail === 'shared' ? meanTaskMse(this.model, batch.xSupport, batch.ySupport) : meanTaskMse(this.model, batch.xQuery, batch.yQuery);
+    if (this.innerOptimizer !== undefined) return this.sequentialFirstOrder(batch);
     return mamlGradient(this.params, Array(this.innerSteps).fill(inner), outer, this.innerLr, { firstOrder: this.firstOrder, tasks: T });
+  }
+
+  /** FOMAML with a stateful inner optimiser: tasks in turn, mean of the tail gradients. */
+  private sequentialFirstOrder(batch: RegressionBatch): { grads: Tensor[]; loss: number } {
+    const T = batch.xSupport.shape[0]!;
+    const row = (x: Tensor, t: number) => index(x, 0, t);
+    let sum: Tensor[] | null = null;
+    let lossSum = 0;
+    for (let t = 0; t < T; t++) {
+      const adapted = adaptWithOptimizer(this.model, this.params, row(batch.xSupport, t), row(batch.ySupport, t), this.innerSteps, this.innerOptimizer!);
+      const [xt, yt] = this.tail === 'shared' ? [row(batch.xSupport, t), row(batch.ySupport, t)] : [row(batch.xQuery, t), row(batch.yQuery, t)];
+      const [loss, g] = valueAndGrad((p) => mse(this.model.forward(p, xt), yt))(adapted.map((p) => p.detach()));
+      lossSum += loss.item();
+      sum = sum === null ? g : noGrad(() => g.map((gi, i) => add(gi, sum![i]!)));
+    }
+    return { grads: noGrad(() => sum!.map((g) => scale(g, 1 / T))), loss: lossSum / T };
   }
 
   /** One meta-iteration on a batch of tasks; returns the meta-loss (mean query loss after adaptation). */

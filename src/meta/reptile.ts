@@ -11,13 +11,11 @@ import { noGrad } from '../autograd.js';
 import type { Model } from '../nn/mlp.js';
 import { add, sub } from '../ops/binary.js';
 import { index } from '../ops/layout.js';
-import { mse } from '../ops/loss.js';
-import { valueAndGrad } from '../functional.js';
 import { scale } from '../ops/unary.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { RegressionBatch } from '../tasks/sine.js';
 import type { Tensor } from '../tensor.js';
-import { reptileGradient } from './inner.js';
+import { adaptWithOptimizer, reptileGradient } from './inner.js';
 import { summedTaskMse } from './losses.js';
 
 export interface ReptileOptions {
@@ -98,18 +96,4 @@ export class Reptile {
     }
     return noGrad(() => this.params.map((p, i) => scale(sub(p, scale(sumAdapted![i]!, 1 / T)), 1 / this.innerLr)));
   }
-}
-
-/**
- * `steps` steps of `optimizer` on the MSE of `model` on (x, y), starting from `params`; the
- * optimiser's state is updated in place (save it with getState() to undo).
- */
-export function adaptWithOptimizer(model: Model, params: readonly Tensor[], x: Tensor, y: Tensor, steps: number, optimizer: Optimizer): Tensor[] {
-  let phi = [...params];
-  const loss = (ps: Tensor[]) => mse(model.forward(ps, x), y);
-  for (let k = 0; k < steps; k++) {
-    const [, g] = valueAndGrad(loss)(phi.map((p) => p.detach()));
-    phi = optimizer.step(phi, g);
-  }
-  return phi;
 }
