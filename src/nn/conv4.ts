@@ -10,7 +10,8 @@
  * what is passed together decides transductive versus non-transductive evaluation.
  */
 import { add } from '../ops/binary.js';
-import { batchNorm, conv2d, maxPool2d } from '../ops/conv.js';
+import { batchNorm } from '../ops/batchnorm.js';
+import { conv2d, maxPool2d } from '../ops/conv.js';
 import { reshape } from '../ops/layout.js';
 import { matmul } from '../ops/matmul.js';
 import { relu } from '../ops/unary.js';

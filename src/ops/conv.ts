@@ -9,17 +9,14 @@
  *   conv2dInputGrad(dy, w)   = ∂B/∂x    → ddy: conv2d(g, w),          dw: conv2dFilterGrad(g, dy)
  *   conv2dFilterGrad(x, dy)  = ∂B/∂w    → dx: conv2dInputGrad(dy, g), ddy: conv2d(x, g)
  * Max-pooling is a `gather` of the window maxima (its derivative is scatterAdd at the saved
- * argmax, whose derivative is gather again); batch normalisation is composed of ops.
+ * argmax, whose derivative is gather again). Batch normalisation is in batchnorm.ts.
  */
 import { record, tracks2 } from '../autograd.js';
 import { convProduct, maxPoolArgmax, type ConvGeometry } from '../kernels/conv.js';
 import { fmt, shapesEqual } from '../shape.js';
 import { allocData, Tensor, type VjpRule } from '../tensor.js';
-import { add, div, mul, sub } from './binary.js';
 import { reshape } from './layout.js';
-import { mean } from './reduce.js';
 import { gather } from './select.js';
-import { square, sqrt } from './unary.js';
 
 /** 'same' (output ⌈H/stride⌉, TensorFlow's split of odd padding), 'valid', or explicit [top, bottom, left, right]. */
 export type Padding = 'same' | 'valid' | number | readonly [number, number, number, number];
@@ -131,38 +128,4 @@ export function maxPool2d(x: Tensor, size: number | readonly [number, number] = 
   maxPoolArgmax(x.data, g, arg);
   const picked = gather(reshape(x, [g.n, g.h * g.w * g.c]), 1, new Tensor(arg, [g.n, per]));
   return reshape(picked, [g.n, g.oh, g.ow, g.c]);
-}
-
-/** Options of {@link batchNorm}. */
-export interface BatchNormOptions {
-  /** Added to the variance. Default 1e-5. */
-  eps?: number;
-  /** Use these statistics (shape [C] or broadcastable) instead of the batch's: evaluation with running statistics. */
-  stats?: { mean: Tensor; variance: Tensor };
-}
-
-/**
- * Batch normalisation over every axis but the last (channels): `γ·(x − μ)/√(σ² + ε) + β` with
- * the batch's mean and (biased) variance, or given `stats`. Composed of differentiable ops.
- */
-export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, options: BatchNormOptions = {}): Tensor {
-  const eps = options.eps ?? 1e-5;
-  if (!(eps > 0)) throw new RangeError(`batchNorm: eps must be positive, got ${eps}`);
-  const c = x.shape[x.ndim - 1]!;
-  for (const [name, t] of [['gamma', gamma], ['beta', beta]] as const) {
-    if (t.size !== c) throw new RangeError(`batchNorm: ${name} has shape ${fmt(t.shape)}, expected ${c} channels`);
-  }
-  const axes = x.shape.slice(0, -1).map((_, i) => i);
-  const mu = options.stats ? options.stats.mean : mean(x, axes, true);
-  const centred = sub(x, mu);
-  const variance = options.stats ? options.stats.variance : mean(square(centred), axes, true);
-  const xhat = div(centred, sqrt(add(variance, eps)));
-  return add(mul(xhat, reshape(gamma, [c])), reshape(beta, [c]));
-}
-
-/** Per-channel mean and biased variance of `x` over every axis but the last (detach them to keep running averages). */
-export function batchMoments(x: Tensor): { mean: Tensor; variance: Tensor } {
-  const axes = x.shape.slice(0, -1).map((_, i) => i);
-  const mu = mean(x, axes);
-  return { mean: mu, variance: mean(square(sub(x, mu)), axes) };
 }

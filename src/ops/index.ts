@@ -7,4 +7,5 @@ export { matmul } from './matmul.js';
 export { where, greater, less, equal, gather, scatterAdd, oneHot, type IndexLike } from './select.js';
 export { softmax, logSoftmax } from './softmax.js';
 export { crossEntropy, mse, type Reduction } from './loss.js';
-export { conv2d, conv2dInputGrad, conv2dFilterGrad, maxPool2d, batchNorm, batchMoments, type ConvOptions, type Padding, type BatchNormOptions } from './conv.js';
+export { conv2d, conv2dInputGrad, conv2dFilterGrad, maxPool2d, type ConvOptions, type Padding } from './conv.js';
+export { batchNorm, batchMoments, type BatchNormOptions } from './batchnorm.js';

@@ -1,0 +1,78 @@
+/**
+ * Batch normalisation over every axis but the last (channels). With batch statistics it is one
+ * fused op: a kernel forward, and a derivative written in ops while recording (so higher orders
+ * work) or computed by a kernel from the saved x̂ and 1/σ when nothing is recorded. With given
+ * statistics (evaluation with running averages) it is composed of ops.
+ */
+import { isGradEnabled, record, tracksAny } from '../autograd.js';
+import { batchNormBackward, batchNormForward } from '../kernels/batchnorm.js';
+import { fmt } from '../shape.js';
+import { allocData, Tensor, type TypedArray, type VjpRule } from '../tensor.js';
+import { add, div, mul, sub } from './binary.js';
+import { reshape } from './layout.js';
+import { mean, sum } from './reduce.js';
+import { square, sqrt } from './unary.js';
+
+/** Options of {@link batchNorm}. */
+export interface BatchNormOptions {
+  /** Added to the variance. Default 1e-5. */
+  eps?: number;
+  /** Use these statistics (shape [C] or broadcastable) instead of the batch's: evaluation with running statistics. */
+  stats?: { mean: Tensor; variance: Tensor };
+}
+
+/**
+ * Batch normalisation over every axis but the last (channels): `γ·(x − μ)/√(σ² + ε) + β` with
+ * the batch's mean and (biased) variance, or given `stats`. Composed of differentiable ops.
+ */
+export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, options: BatchNormOptions = {}): Tensor {
+  const eps = options.eps ?? 1e-5;
+  if (!(eps > 0)) throw new RangeError(`batchNorm: eps must be positive, got ${eps}`);
+  const c = x.shape[x.ndim - 1]!;
+  for (const [name, t] of [['gamma', gamma], ['beta', beta]] as const) {
+    if (t.size !== c) throw new RangeError(`batchNorm: ${name} has shape ${fmt(t.shape)}, expected ${c} channels`);
+    if (t.dtype !== x.dtype) throw new TypeError(`batchNorm: ${name} is ${t.dtype} but the input is ${x.dtype}`);
+  }
+  const axes = x.shape.slice(0, -1).map((_, i) => i);
+  if (options.stats) {
+    // Given statistics (evaluation with running statistics): composed of ops.
+    const xhat = div(sub(x, options.stats.mean), sqrt(add(options.stats.variance, eps)));
+    return add(mul(xhat, reshape(gamma, [c])), reshape(beta, [c]));
+  }
+  const out = allocData(x.dtype, x.size);
+  const xhat = allocData(x.dtype, x.size);
+  const invStd = allocData(x.dtype, c);
+  batchNormForward(x.data, gamma.data, beta.data, eps, c, out, xhat, invStd);
+  const t = new Tensor(out, x.shape);
+  if (!tracksAny([x, gamma, beta])) return t;
+  return record(t, 'batchNorm', [x, gamma, beta], batchNormVjp, { eps, axes, xhat, invStd });
+}
+
+/**
+ * The derivative of batch normalisation with batch statistics. While recording (higher order),
+ * it is written in ops, recomputing x̂ from x so its dependence on x is on the tape; otherwise a
+ * kernel computes the same numbers from the saved x̂ and 1/σ.
+ */
+const batchNormVjp: VjpRule = (g, _o, node, needs) => {
+  const [x, gamma, beta] = node.inputs as [Tensor, Tensor, Tensor];
+  const { eps, axes, xhat, invStd } = node.saved as { eps: number; axes: number[]; xhat: TypedArray; invStd: TypedArray };
+  const c = gamma.size;
+  if (!isGradEnabled()) {
+    const dx = allocData(x.dtype, x.size), dg = allocData(x.dtype, c), db = allocData(x.dtype, c);
+    batchNormBackward(g.data, xhat, invStd, gamma.data, c, dx, dg, db);
+    return [needs[0] ? new Tensor(dx, x.shape) : null, needs[1] ? new Tensor(dg, gamma.shape) : null, needs[2] ? new Tensor(db, beta.shape) : null];
+  }
+  const xc = sub(x, mean(x, axes, true));
+  const inv = div(1, sqrt(add(mean(square(xc), axes, true), eps)));
+  const xh = mul(xc, inv);
+  const gx = mul(g, reshape(gamma, [c]));
+  const dx = needs[0] ? mul(inv, sub(sub(gx, mean(gx, axes, true)), mul(xh, mean(mul(gx, xh), axes, true)))) : null;
+  return [dx, needs[1] ? reshape(sum(mul(g, xh), axes), gamma.shape) : null, needs[2] ? reshape(sum(g, axes), beta.shape) : null];
+};
+
+/** Per-channel mean and biased variance of `x` over every axis but the last (detach them to keep running averages). */
+export function batchMoments(x: Tensor): { mean: Tensor; variance: Tensor } {
+  const axes = x.shape.slice(0, -1).map((_, i) => i);
+  const mu = mean(x, axes);
+  return { mean: mu, variance: mean(square(sub(x, mu)), axes) };
+}
