@@ -39,12 +39,15 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, options: Batch
     const xhat = div(sub(x, options.stats.mean), sqrt(add(options.stats.variance, eps)));
     return add(mul(xhat, reshape(gamma, [c])), reshape(beta, [c]));
   }
+  const tracked = tracksAny([x, gamma, beta]);
   const out = allocData(x.dtype, x.size);
-  const xhat = allocData(x.dtype, x.size);
+  // x̂ is kept only for the derivative; otherwise the kernel may use `out` as its scratch
+  // (it writes x̂[i] and then overwrites it with γ·x̂[i] + β).
+  const xhat = tracked ? allocData(x.dtype, x.size) : out;
   const invStd = allocData(x.dtype, c);
   batchNormForward(x.data, gamma.data, beta.data, eps, c, out, xhat, invStd);
   const t = new Tensor(out, x.shape);
-  if (!tracksAny([x, gamma, beta])) return t;
+  if (!tracked) return t;
   return record(t, 'batchNorm', [x, gamma, beta], batchNormVjp, { eps, axes, xhat, invStd });
 }
 
