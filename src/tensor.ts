@@ -40,10 +40,6 @@ export function allocData(dtype: DType, n: number): TypedArray {
   return dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
 }
 
-export function dtypeOf(data: TypedArray): DType {
-  return data instanceof Float64Array ? 'float64' : 'float32';
-}
-
 export class Tensor {
   /** The elements in row-major order. Treat as read-only: tensors are values. */
   readonly data: TypedArray;

@@ -10,7 +10,7 @@ import type { TypedArray } from '../tensor.js';
  * Generic strided copy: `out` (contiguous, shape `shape`) receives `src[offset(idx)]` where the
  * source offset is `Σ idx[d] * srcStrides[d]`.
  */
-export function stridedCopy(src: TypedArray, srcStrides: readonly number[], shape: Shape, out: TypedArray): void {
+function stridedCopy(src: TypedArray, srcStrides: readonly number[], shape: Shape, out: TypedArray): void {
   const nd = shape.length;
   if (nd === 0) {
     out[0] = src[0]!;

@@ -125,8 +125,12 @@ function taskMean(ts: Tensor[], tasks: number | undefined): Tensor[] {
 
 /** The Reptile gradient (φ − φ̃)/α with φ̃ from k inner SGD steps (averaged over tasks). */
 export function reptileGradient(params: readonly Tensor[], losses: readonly LossFn[], alpha: number, options: { tasks?: number } = {}): Tensor[] {
-  const { params: adapted } = innerGradients(params, losses, alpha, options);
-  const final = taskMean(adapted, options.tasks);
+  return reptileFromInner(params, innerGradients(params, losses, alpha, options), alpha, options.tasks);
+}
+
+/** (φ − φ̃)/α from an inner loop's result (φ̃ averaged over the task axis when `tasks` is set). */
+export function reptileFromInner(params: readonly Tensor[], inner: InnerResult, alpha: number, tasks?: number): Tensor[] {
+  const final = taskMean(inner.params, tasks);
   return noGrad(() => params.map((p, j) => scale(sub(p, final[j]!), 1 / alpha)));
 }
 

@@ -15,7 +15,7 @@ import { scale } from '../ops/unary.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { RegressionBatch } from '../tasks/sine.js';
 import type { Tensor } from '../tensor.js';
-import { adaptWithOptimizer, reptileGradient } from './inner.js';
+import { adaptWithOptimizer, innerGradients, reptileFromInner } from './inner.js';
 import { summedTaskMse } from './losses.js';
 
 export interface ReptileOptions {
@@ -76,14 +76,23 @@ export class Reptile {
   step(batch: RegressionBatch): number {
     const T = batch.xSupport.shape[0]!;
     const inner = summedTaskMse(this.model, batch.xSupport, batch.ySupport);
-    const g = this.innerOptimizer === undefined ? reptileGradient(this.params, Array(this.innerSteps).fill(inner), this.innerLr, { tasks: T }) : this.sequentialGradient(batch);
+    let g: Tensor[];
+    let firstLoss: number;
+    if (this.innerOptimizer === undefined) {
+      const res = innerGradients(this.params, Array(this.innerSteps).fill(inner), this.innerLr, { tasks: T });
+      g = reptileFromInner(this.params, res, this.innerLr, T);
+      firstLoss = res.losses[0]!;
+    } else {
+      firstLoss = noGrad(() => inner(this.params).item());
+      g = this.sequentialGradient(batch);
+    }
     if (this.outerOptimizer !== undefined) this.params = this.outerOptimizer.step(this.params, g);
     else {
       const s = this.epsilon * this.innerLr; // φ + ε(φ̃ − φ) = φ − ε·α·g
       this.params = noGrad(() => this.params.map((p, i) => sub(p, scale(g[i]!, s))));
     }
     this.iteration++;
-    return noGrad(() => inner(this.params).item()) / T;
+    return firstLoss / T;
   }
 
   /** (φ − mean φ̃ₜ)/α with each task adapted in turn by the inner optimiser. */

@@ -14,8 +14,8 @@ import { sumTo } from './layout.js';
 /** A tensor, or a number standing for a constant scalar of the other operand's dtype. */
 export type TensorLike = Tensor | number;
 
-/** @internal A number as a 0-d constant of `like`'s dtype; tensors pass through. */
-export function lift(x: TensorLike, like: Tensor): Tensor {
+/** A number as a 0-d constant of `like`'s dtype; tensors pass through. */
+function lift(x: TensorLike, like: Tensor): Tensor {
   if (x instanceof Tensor) return x;
   if (typeof x !== 'number') throw new TypeError(`expected a Tensor or a number, got ${typeof x}`);
   const d = allocData(like.dtype, 1);
