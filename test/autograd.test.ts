@@ -186,3 +186,21 @@ describe('computed targets', () => {
     expect(mg.grad(mg.sum(adapted), x).toArray()).toEqual([3, 3]);
   });
 });
+
+describe('astype', () => {
+  // Finite differences through float32 are meaningless, so closed forms: with y = float64(float32(x)),
+  // f = Σ w·y³ has ∇f = float64(float32(3w·y²)) and H·v = float64(float32(6w·y·float32(v))).
+  test('first and second derivatives pass through the casts (closed forms)', () => {
+    const x = leaf([0.3, -1.7, 2.2]);
+    const w = mg.tensor([1.5, -0.5, 2], f64);
+    const v = mg.tensor([0.7, 1.1, -0.4], f64);
+    const f = ([z]: mg.Tensor[]) => mg.sum(mg.mul(w, mg.pow(mg.astype(mg.astype(z!, 'float32'), 'float64'), 3)));
+    const y = Float64Array.from(Float32Array.from(x.data));
+    const v32 = Float64Array.from(Float32Array.from(v.data));
+    const g = mg.valueAndGrad(f)([x])[1][0]!;
+    expect(g.dtype).toBe('float64');
+    expect(Array.from(g.data)).toEqual(Array.from(Float32Array.from(y, (yi, i) => 3 * w.data[i]! * yi * yi)));
+    const hv = mg.hvp(f, [x], [v])[0]!;
+    expect(Array.from(hv.data)).toEqual(Array.from(Float32Array.from(y, (yi, i) => 6 * w.data[i]! * yi * v32[i]!)));
+  });
+});
