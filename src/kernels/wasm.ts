@@ -22,7 +22,19 @@ interface KernelExports {
   peakMadd(iters: number, x: number): number;
   im2col(x: number, n: number, h: number, w: number, c: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, oh: number, ow: number, cols: number): void;
   col2im(cols: number, n: number, h: number, w: number, c: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, oh: number, ow: number, x: number): void;
+  binary2d(op: number, a: number, aRow: number, as: number, b: number, bRow: number, bs: number, out: number, rows: number, cols: number): void;
+  unary(op: number, x: number, out: number, n: number, p: number): void;
+  sumLeading(x: number, rows: number, cols: number, out: number): void;
+  sumTrailing(x: number, rows: number, cols: number, out: number): void;
+  batchNormForward(x: number, rows: number, c: number, gamma: number, beta: number, eps: number, out: number, xhat: number, invStd: number, mean: number): void;
+  batchNormBackward(g: number, xhat: number, invStd: number, gamma: number, rows: number, c: number, dx: number, dgamma: number, dbeta: number): void;
+  adam(p: number, g: number, m: number, v: number, out: number, n: number, b1: number, b2: number, stepSize: number, epsHat: number): void;
 }
+
+/** Operation codes of the WASM `binary2d` kernel. */
+export const BINARY_OPS = { add: 0, sub: 1, mul: 2, div: 3 } as const;
+/** Operation codes of the WASM `unary` kernel (`step` is x > 0 ? 1 : p, `scale` is x·p). */
+export const UNARY_OPS = { relu: 0, step: 1, neg: 2, square: 3, scale: 4, sqrt: 5 } as const;
 
 
 /** Which build of the kernels is running. */
@@ -144,10 +156,157 @@ export class WasmKernels {
     out.set(mem.subarray(o0, o0 + out.length));
   }
 
+  /**
+   * Lays out `ins` (copied in) followed by `outs[i]` floats of output space each, 16-byte
+   * aligned, in the arena; returns their byte addresses in that order.
+   */
+  private place(ins: readonly Float32Array[], outs: readonly number[]): number[] {
+    const at: number[] = [];
+    let end = 0;
+    for (const x of ins) {
+      at.push(end);
+      end = align16(end + x.length * 4);
+    }
+    for (const n of outs) {
+      at.push(end);
+      end = align16(end + n * 4);
+    }
+    const mem = this.arena(end);
+    ins.forEach((x, i) => mem.set(x, (this.base + at[i]!) >> 2));
+    return at.map((a) => this.base + a);
+  }
+
+  /** Copies `out.length` floats at byte address `addr` into `out`. */
+  private fetch(addr: number, out: Float32Array): void {
+    out.set(this.f32.subarray(addr >> 2, (addr >> 2) + out.length));
+  }
+
+  /**
+   * `out = a ∘ b` over `shape`, reading `a` and `b` through broadcast strides (0 on broadcast
+   * axes). Axes are collapsed where both operands allow; the two innermost collapsed axes run in
+   * one call, any outer ones in a loop here.
+   */
+  binary(op: keyof typeof BINARY_OPS, a: Float32Array, aStr: readonly number[], b: Float32Array, bStr: readonly number[], shape: readonly number[], out: Float32Array): void {
+    const { lens, sa, sb } = collapse(shape, aStr, bStr);
+    const [pa, pb, po] = this.place([a, b], [out.length]) as [number, number, number];
+    const m = lens.length;
+    const cols = m > 0 ? lens[m - 1]! : 1;
+    const rows = m > 1 ? lens[m - 2]! : 1;
+    const as = m > 0 ? sa[m - 1]! : 0, bs = m > 0 ? sb[m - 1]! : 0;
+    const aRow = m > 1 ? sa[m - 2]! : 0, bRow = m > 1 ? sb[m - 2]! : 0;
+    const code = BINARY_OPS[op];
+    const blocks = out.length / Math.max(1, rows * cols);
+    const idx = new Array<number>(Math.max(0, m - 2)).fill(0);
+    let ai = 0, bi = 0;
+    for (let blk = 0; blk < blocks; blk++) {
+      this.ex.binary2d(code, pa + ai * 4, aRow, as, pb + bi * 4, bRow, bs, po + blk * rows * cols * 4, rows, cols);
+      for (let d = m - 3; d >= 0; d--) {
+        idx[d]!++;
+        ai += sa[d]!;
+        bi += sb[d]!;
+        if (idx[d]! < lens[d]!) break;
+        ai -= sa[d]! * lens[d]!;
+        bi -= sb[d]! * lens[d]!;
+        idx[d] = 0;
+      }
+    }
+    this.fetch(po, out);
+  }
+
+  /** `out[i] = f(x[i])` for an op of {@link UNARY_OPS} with parameter `p`. */
+  unary(op: keyof typeof UNARY_OPS, x: Float32Array, p: number, out: Float32Array): void {
+    const [px, po] = this.place([x], [out.length]) as [number, number];
+    this.ex.unary(UNARY_OPS[op], px, po, out.length, p);
+    this.fetch(po, out);
+  }
+
+  /**
+   * Sums `x` (shape `shape`) over `axes` into `out` when the reduction collapses to alternating
+   * blocks ending in a kept axis ([…, reduced, kept]) or to [kept, reduced]; returns false
+   * (nothing written) for other patterns, which the caller computes in TypeScript.
+   */
+  sumAxes(x: Float32Array, shape: readonly number[], axes: readonly number[], out: Float32Array): boolean {
+    const lens: number[] = [];
+    const red: boolean[] = [];
+    shape.forEach((n, d) => {
+      if (n === 1) return;
+      const r = axes.includes(d);
+      if (lens.length > 0 && red[red.length - 1] === r) lens[lens.length - 1]! *= n;
+      else {
+        lens.push(n);
+        red.push(r);
+      }
+    });
+    const m = lens.length;
+    let run: (pIn: number, pOut: number) => void;
+    if (m === 1 && red[0]) run = (pi, po) => this.ex.sumTrailing(pi, 1, lens[0]!, po);
+    else if (m === 2 && red[0] && !red[1]) run = (pi, po) => this.ex.sumLeading(pi, lens[0]!, lens[1]!, po);
+    else if (m === 2 && !red[0] && red[1]) run = (pi, po) => this.ex.sumTrailing(pi, lens[0]!, lens[1]!, po);
+    else if (m === 3 && !red[0] && red[1] && !red[2]) {
+      run = (pi, po) => {
+        for (let i = 0; i < lens[0]!; i++) this.ex.sumLeading(pi + i * lens[1]! * lens[2]! * 4, lens[1]!, lens[2]!, po + i * lens[2]! * 4);
+      };
+    } else return false;
+    const [px, po] = this.place([x], [out.length]) as [number, number];
+    this.f32.fill(0, po >> 2, (po >> 2) + out.length);
+    run(px, po);
+    this.fetch(po, out);
+    return true;
+  }
+
+  /** Batch-norm forward over x[rows, c] (see kernels/batchnorm.ts); `xhat` null: not kept. */
+  batchNormForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, eps: number, c: number, out: Float32Array, xhat: Float32Array | null, invStd: Float32Array): void {
+    const [px, pg, pb, po, ph, pi, pm] = this.place([x, gamma, beta], [out.length, xhat === null ? 0 : out.length, c, c]) as [number, number, number, number, number, number, number];
+    this.ex.batchNormForward(px, x.length / c, c, pg, pb, eps, po, xhat === null ? po : ph, pi, pm);
+    this.fetch(po, out);
+    if (xhat !== null) this.fetch(ph, xhat);
+    this.fetch(pi, invStd);
+  }
+
+  /** First-order batch-norm backward from the saved x̂ and 1/σ (see kernels/batchnorm.ts). */
+  batchNormBackward(g: Float32Array, xhat: Float32Array, invStd: Float32Array, gamma: Float32Array, c: number, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void {
+    const [pg, ph, pi, pga, pdx, pdg, pdb] = this.place([g, xhat, invStd, gamma], [dx.length, c, c]) as [number, number, number, number, number, number, number];
+    this.ex.batchNormBackward(pg, ph, pi, pga, g.length / c, c, pdx, pdg, pdb);
+    this.fetch(pdx, dx);
+    this.fetch(pdg, dgamma);
+    this.fetch(pdb, dbeta);
+  }
+
+  /** One Adam step (see optim/adam.ts); updates `m` and `v` in place and writes `out`. */
+  adam(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, out: Float32Array, b1: number, b2: number, stepSize: number, epsHat: number): void {
+    const [pp, pg, pm, pv, po] = this.place([p, g, m, v], [out.length]) as [number, number, number, number, number];
+    this.ex.adam(pp, pg, pm, pv, po, out.length, b1, b2, stepSize, epsHat);
+    this.fetch(pm, m);
+    this.fetch(pv, v);
+    this.fetch(po, out);
+  }
+
   /** The peak microbenchmark: `iters` × 96 flops of independent f32x4 multiply-adds. */
   peak(iters: number): number {
     return this.ex.peakMadd(iters, 1.0001);
   }
+}
+
+/**
+ * Drops length-1 axes and merges adjacent axes wherever both operands' strides allow (stride of
+ * the outer = stride of the inner × its length, true of contiguous and of broadcast axes alike).
+ */
+function collapse(shape: readonly number[], aStr: readonly number[], bStr: readonly number[]): { lens: number[]; sa: number[]; sb: number[] } {
+  const lens: number[] = [], sa: number[] = [], sb: number[] = [];
+  shape.forEach((n, d) => {
+    if (n === 1) return;
+    const k = lens.length - 1;
+    if (k >= 0 && sa[k] === aStr[d]! * n && sb[k] === bStr[d]! * n) {
+      lens[k]! *= n;
+      sa[k] = aStr[d]!;
+      sb[k] = bStr[d]!;
+    } else {
+      lens.push(n);
+      sa.push(aStr[d]!);
+      sb.push(bStr[d]!);
+    }
+  });
+  return { lens, sa, sb };
 }
 
 function candidates(): [WasmVariant, Uint8Array<ArrayBuffer>][] {

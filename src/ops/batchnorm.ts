@@ -5,7 +5,7 @@
  * statistics (evaluation with running averages) it is composed of ops.
  */
 import { isGradEnabled, record, tracksAny } from '../autograd.js';
-import { batchNormBackward, batchNormForward } from '../kernels/batchnorm.js';
+import { batchNormBackward, batchNormForward } from '../kernels/dispatch.js';
 import { fmt } from '../shape.js';
 import { allocData, Tensor, type TypedArray, type VjpRule } from '../tensor.js';
 import { add, div, mul, sub } from './binary.js';

@@ -5,6 +5,7 @@
  */
 import { record, tracks2 } from '../autograd.js';
 import { addRun, binaryBroadcast, divRun, mulRun, subRun, type BinaryRun } from '../kernels/elementwise.js';
+import { binaryInto, isArithmetic, WASM_MIN_ELEMENTS } from '../kernels/dispatch.js';
 import { broadcastInto } from '../kernels/layout.js';
 import { broadcastShapes, broadcastStrides, shapesEqual, sizeOf } from '../shape.js';
 import { allocData, Tensor, type TypedArray, type VjpRule } from '../tensor.js';
@@ -40,19 +41,23 @@ export function expandData(x: Tensor, shape: readonly number[], size: number): T
   return out;
 }
 
-/** @internal Runs a binary kernel with NumPy broadcasting; no operand is materialised. */
+/**
+ * @internal Runs a binary kernel with NumPy broadcasting; no operand is materialised. The
+ * arithmetic ops go through the kernel dispatch (WASM SIMD for large float32 tensors).
+ */
 export function binary(a: Tensor, b: Tensor, op: string, run: BinaryRun): Tensor {
-  if (shapesEqual(a.shape, b.shape)) {
-    const out = allocData(a.dtype, a.size);
-    run(a.data, 0, 1, b.data, 0, 1, out, 0, out.length);
-    return new Tensor(out, a.shape);
-  }
-  const shape = broadcastShapes(a.shape, b.shape, op);
-  const out = allocData(a.dtype, sizeOf(shape));
-  if (b.size === 1) run(a.data, 0, a.size === 1 ? 0 : 1, b.data, 0, 0, out, 0, out.length);
+  const same = shapesEqual(a.shape, b.shape);
+  const shape = same ? a.shape : broadcastShapes(a.shape, b.shape, op);
+  const out = allocData(a.dtype, same ? a.size : sizeOf(shape));
+  if (isArithmetic(op) && out.length >= WASM_MIN_ELEMENTS) {
+    const flat = [out.length];
+    if (same) binaryInto(op, a.data, [1], b.data, [1], flat, out);
+    else binaryInto(op, a.data, broadcastStrides(a.shape, shape, op), b.data, broadcastStrides(b.shape, shape, op), shape, out);
+  } else if (same) run(a.data, 0, 1, b.data, 0, 1, out, 0, out.length);
+  else if (b.size === 1) run(a.data, 0, a.size === 1 ? 0 : 1, b.data, 0, 0, out, 0, out.length);
   else if (a.size === 1) run(a.data, 0, 0, b.data, 0, 1, out, 0, out.length);
   else binaryBroadcast(run, a.data, broadcastStrides(a.shape, shape, op), b.data, broadcastStrides(b.shape, shape, op), shape, out);
-  return new Tensor(out, shape);
+  return new Tensor(out, same ? a.shape : shape);
 }
 
 /** Elementwise `a + b` with broadcasting. */

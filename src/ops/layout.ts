@@ -5,7 +5,7 @@
  */
 import { record, tracks1, tracksAny } from '../autograd.js';
 import { broadcastInto, copySlabs, permuteInto, splitAt } from '../kernels/layout.js';
-import { sumAxesInto } from '../kernels/reduce.js';
+import { sumAxes } from '../kernels/dispatch.js';
 import { broadcastShapes, checkShape, fmt, normAxis, shapesEqual, sizeOf, type Shape } from '../shape.js';
 import { allocData, Tensor, type DType, type VjpRule } from '../tensor.js';
 
@@ -110,7 +110,7 @@ export function sumTo(x: Tensor, shape: Shape): Tensor {
     else if (want !== x.shape[i]) throw new RangeError(`sumTo: cannot reduce ${fmt(x.shape)} to ${fmt(shape)}`);
   }
   const out = allocData(x.dtype, sizeOf(shape));
-  sumAxesInto(x.data, x.shape, axes, out);
+  sumAxes(x.data, x.shape, axes, out);
   const t = new Tensor(out, [...shape]);
   return tracks1(x) ? record(t, 'sumTo', [x], sumToVjp) : t;
 }

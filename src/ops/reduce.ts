@@ -4,7 +4,8 @@
  * the (first) extremum through a constant mask.
  */
 import { record, tracks1 } from '../autograd.js';
-import { extremumInto, logsumexpInto, sumAxesInto } from '../kernels/reduce.js';
+import { sumAxes } from '../kernels/dispatch.js';
+import { extremumInto, logsumexpInto } from '../kernels/reduce.js';
 import { splitAt } from '../kernels/layout.js';
 import { fmt, normAxes, normAxis, sizeOf } from '../shape.js';
 import { allocData, Tensor, type VjpRule } from '../tensor.js';
@@ -28,7 +29,7 @@ export function sum(x: Tensor, axis?: Axes, keepdims = false): Tensor {
   const axes = normAxes(axis, x.ndim, 'sum');
   const shape = outShape(x.shape, axes, keepdims);
   const out = allocData(x.dtype, sizeOf(shape));
-  sumAxesInto(x.data, x.shape, axes, out);
+  sumAxes(x.data, x.shape, axes, out);
   const t = new Tensor(out, shape);
   return tracks1(x) ? record(t, 'sum', [x], sumVjp, axes) : t;
 }

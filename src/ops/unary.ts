@@ -5,6 +5,7 @@
  * is zero almost everywhere, as it should be.
  */
 import { record, tracks1 } from '../autograd.js';
+import { unaryInto } from '../kernels/dispatch.js';
 import * as K from '../kernels/elementwise.js';
 import { allocData, Tensor, type TypedArray, type VjpRule } from '../tensor.js';
 import { div, mul, sub } from './binary.js';
@@ -22,7 +23,7 @@ function checkNumber(v: number, op: string, what: string): void {
 
 /** `-x`. */
 export function neg(x: Tensor): Tensor {
-  const out = map(x, K.negInto);
+  const out = map(x, (d, o) => unaryInto('neg', d, 0, o));
   return tracks1(x) ? record(out, 'neg', [x], negVjp) : out;
 }
 const negVjp: VjpRule = (g) => [neg(g)];
@@ -31,7 +32,7 @@ const negVjp: VjpRule = (g) => [neg(g)];
 export function scale(x: Tensor, s: number): Tensor {
   checkNumber(s, 'scale', 'the factor');
   const out = allocData(x.dtype, x.size);
-  K.scaleInto(x.data, s, out);
+  unaryInto('scale', x.data, s, out);
   const t = new Tensor(out, x.shape);
   return tracks1(x) ? record(t, 'scale', [x], scaleVjp, s) : t;
 }
@@ -53,14 +54,14 @@ const powVjp: VjpRule = (g, _o, node) => {
 
 /** `x * x`. */
 export function square(x: Tensor): Tensor {
-  const out = map(x, K.squareInto);
+  const out = map(x, (d, o) => unaryInto('square', d, 0, o));
   return tracks1(x) ? record(out, 'square', [x], squareVjp) : out;
 }
 const squareVjp: VjpRule = (g, _o, node) => [mul(g, scale(node.inputs[0]!, 2))];
 
 /** `√x`. */
 export function sqrt(x: Tensor): Tensor {
-  const out = map(x, K.sqrtInto);
+  const out = map(x, (d, o) => unaryInto('sqrt', d, 0, o));
   return tracks1(x) ? record(out, 'sqrt', [x], sqrtVjp) : out;
 }
 const sqrtVjp: VjpRule = (g, out) => [div(g, scale(out, 2))];
@@ -128,7 +129,7 @@ const softplusVjp: VjpRule = (g, _o, node) => [mul(g, sigmoid(node.inputs[0]!))]
 
 /** `max(x, 0)` (derivative taken as 0 at 0). */
 export function relu(x: Tensor): Tensor {
-  const out = map(x, K.reluInto);
+  const out = map(x, (d, o) => unaryInto('relu', d, 0, o));
   return tracks1(x) ? record(out, 'relu', [x], reluVjp) : out;
 }
 const reluVjp: VjpRule = (g, _o, node) => [mul(g, stepMask(node.inputs[0]!, 0))];
@@ -146,6 +147,6 @@ const leakyReluVjp: VjpRule = (g, _o, node) => [mul(g, stepMask(node.inputs[0]!,
 /** Constant mask: 1 where `x > 0`, `low` elsewhere. */
 function stepMask(x: Tensor, low: number): Tensor {
   const out = allocData(x.dtype, x.size);
-  K.stepInto(x.data, low, out);
+  unaryInto('step', x.data, low, out);
   return new Tensor(out, x.shape);
 }

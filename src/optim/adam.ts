@@ -5,6 +5,7 @@
  * evaluation task so no information leaks between test tasks.
  */
 import { allocData, Tensor, type TypedArray } from '../tensor.js';
+import { adamInto } from '../kernels/dispatch.js';
 import { checkStep, type Optimizer } from './optimizer.js';
 
 export interface AdamOptions {
@@ -60,14 +61,7 @@ export class Adam implements Optimizer {
       const v = this.v[i]!;
       const pd = p.data;
       const out = allocData(p.dtype, p.size);
-      for (let j = 0; j < out.length; j++) {
-        const gj = g[j]!;
-        const mj = b1 * m[j]! + (1 - b1) * gj;
-        const vj = b2 * v[j]! + (1 - b2) * gj * gj;
-        m[j] = mj;
-        v[j] = vj;
-        out[j] = pd[j]! - (stepSize * mj) / (Math.sqrt(vj) + epsHat);
-      }
+      adamInto(pd, g, m, v, out, b1, b2, stepSize, epsHat);
       return new Tensor(out, p.shape);
     });
   }
