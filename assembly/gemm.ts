@@ -33,6 +33,37 @@ function elemA(a: usize, lda: i32, transA: bool, i: i32, p: i32): f32 {
   return transA ? load<f32>(a + ((<usize>p * lda + i) << 2)) : load<f32>(a + ((<usize>i * lda + p) << 2));
 }
 
+// Writes the transpose of the 4×4 block whose rows start at r0..r3 as four vectors at dst,
+// dst+16, dst+32, dst+48 (row p of the result holds element p of each source row).
+// @ts-ignore: decorator
+@inline
+function transpose4(r0: usize, r1: usize, r2: usize, r3: usize, dst: usize): void {
+  transpose4Strided(r0, r1, r2, r3, dst, 16);
+}
+
+// As transpose4, with the output rows `step` bytes apart.
+// @ts-ignore: decorator
+@inline
+function transpose4Strided(r0: usize, r1: usize, r2: usize, r3: usize, dst: usize, step: usize): void {
+  const x0 = v128.load(r0), x1 = v128.load(r1), x2 = v128.load(r2), x3 = v128.load(r3);
+  const t0 = i32x4.shuffle(x0, x1, 0, 4, 1, 5); // a0 b0 a1 b1
+  const t1 = i32x4.shuffle(x0, x1, 2, 6, 3, 7); // a2 b2 a3 b3
+  const t2 = i32x4.shuffle(x2, x3, 0, 4, 1, 5); // c0 d0 c1 d1
+  const t3 = i32x4.shuffle(x2, x3, 2, 6, 3, 7); // c2 d2 c3 d3
+  v128.store(dst, i64x2.shuffle(t0, t2, 0, 2));
+  v128.store(dst + step, i64x2.shuffle(t0, t2, 1, 3));
+  v128.store(dst + 2 * step, i64x2.shuffle(t1, t3, 0, 2));
+  v128.store(dst + 3 * step, i64x2.shuffle(t1, t3, 1, 3));
+}
+
+// Eight rows `stride` bytes apart, four values each: packed as four 8-float rows at dst.
+// @ts-ignore: decorator
+@inline
+function transpose4x2(r0: usize, stride: usize, dst: usize): void {
+  transpose4Strided(r0, r0 + stride, r0 + 2 * stride, r0 + 3 * stride, dst, 32);
+  transpose4Strided(r0 + 4 * stride, r0 + 5 * stride, r0 + 6 * stride, r0 + 7 * stride, dst + 16, 32);
+}
+
 // Packs rows [i0, i0+mc) × columns [p0, p0+kc) of op(A) into MR-row panels: panel q holds, for
 // each p, the MR values of rows i0+q*MR .. +MR (zero past the edge).
 function packA(a: usize, lda: i32, transA: bool, i0: i32, mc: i32, p0: i32, kc: i32, dst: usize): void {
@@ -43,6 +74,24 @@ function packA(a: usize, lda: i32, transA: bool, i0: i32, mc: i32, p0: i32, kc: 
       // The MR values of a column of op(A) are contiguous in A^T storage.
       for (let p = 0; p < kc; p++) {
         v128.store(panel + (<usize>p << 4), v128.load(a + ((<usize>(p0 + p) * lda + i0 + ir) << 2)));
+      }
+    } else if (!transA && rows == MR) {
+      // Four rows of A, four values of p at a time: a 4×4 transpose in registers.
+      const r0 = a + ((<usize>(i0 + ir) * lda + p0) << 2);
+      const stride = <usize>lda << 2;
+      const kc4 = kc & ~3;
+      let p = 0;
+      for (; p < kc4; p += 4) {
+        const o = <usize>p << 2;
+        transpose4(r0 + o, r0 + stride + o, r0 + 2 * stride + o, r0 + 3 * stride + o, panel + (<usize>p << 4));
+      }
+      for (; p < kc; p++) {
+        const o = <usize>p << 2;
+        const d = panel + (<usize>p << 4);
+        store<f32>(d, load<f32>(r0 + o));
+        store<f32>(d, load<f32>(r0 + stride + o), 4);
+        store<f32>(d, load<f32>(r0 + 2 * stride + o), 8);
+        store<f32>(d, load<f32>(r0 + 3 * stride + o), 12);
       }
     } else {
       for (let r = 0; r < MR; r++) {
@@ -75,6 +124,23 @@ function packB(b: usize, ldb: i32, transB: bool, p0: i32, kc: i32, n: i32, dst: 
         const d = panel + (<usize>p << 5);
         for (let c = 0; c < NR; c++) store<f32>(d + (<usize>c << 2), c < cols ? load<f32>(src + (<usize>c << 2)) : 0);
       }
+    } else if (cols == NR) {
+      // op(B)(p, j) = B[j, p]: rows j0..j0+7 of B, four values of p at a time, as two 4×4
+      // transposes (columns 0–3 and 4–7 of each packed row).
+      const r0 = b + ((<usize>j0 * ldb + p0) << 2);
+      const stride = <usize>ldb << 2;
+      const kc4 = kc & ~3;
+      let p = 0;
+      for (; p < kc4; p += 4) {
+        const o = <usize>p << 2;
+        const d = panel + (<usize>p << 5);
+        transpose4x2(r0 + o, stride, d);
+      }
+      for (; p < kc; p++) {
+        const o = <usize>p << 2;
+        const d = panel + (<usize>p << 5);
+        for (let c = 0; c < NR; c++) store<f32>(d + (<usize>c << 2), load<f32>(r0 + <usize>c * stride + o));
+      }
     } else {
       // op(B)(p, j) = B[j, p]: column j of op(B) is row j of B, contiguous in p.
       for (let c = 0; c < NR; c++) {
@@ -98,16 +164,16 @@ function kernel4x8(ap: usize, bp: usize, kc: i32, c: usize, ldc: i32, accumulate
   for (let p = 0; p < kc; p++) {
     const b0 = v128.load(bp);
     const b1 = v128.load(bp, 16);
-    const a0 = f32x4.splat(load<f32>(ap));
+    const a0 = v128.load32_splat(ap);
     c00 = madd(a0, b0, c00);
     c01 = madd(a0, b1, c01);
-    const a1 = f32x4.splat(load<f32>(ap, 4));
+    const a1 = v128.load32_splat(ap, 4);
     c10 = madd(a1, b0, c10);
     c11 = madd(a1, b1, c11);
-    const a2 = f32x4.splat(load<f32>(ap, 8));
+    const a2 = v128.load32_splat(ap, 8);
     c20 = madd(a2, b0, c20);
     c21 = madd(a2, b1, c21);
-    const a3 = f32x4.splat(load<f32>(ap, 12));
+    const a3 = v128.load32_splat(ap, 12);
     c30 = madd(a3, b0, c30);
     c31 = madd(a3, b1, c31);
     ap += 16;

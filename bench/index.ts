@@ -3,12 +3,13 @@
  * sections of bench/RESULTS.md.
  */
 import { writeSection } from './harness.js';
+import * as elementwise from './elementwise.js';
 import * as engine from './engine.js';
 import * as kernels from './kernels.js';
 import * as meta from './meta.js';
 import * as omniglot from './omniglot.js';
 
-const suites: Record<string, { run: () => string }> = { engine, kernels, meta, omniglot };
+const suites: Record<string, { run: () => string }> = { engine, kernels, elementwise, meta, omniglot };
 
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((w) => !(w in suites));
