@@ -3,11 +3,14 @@
  * Few-shot Omniglot training with the papers' presets:
  *
  *   npm run omniglot -- --preset reptile-5way-1shot [--iterations N] [--data DIR] [--seed N]
- *        [--eval-every N] [--eval-episodes N] [--checkpoint FILE.safetensors] [--resume]
- *        [--cache FILE]
+ *        [--eval-every N] [--eval-episodes N] [--checkpoint FILE.safetensors]
+ *        [--checkpoint-every N] [--resume] [--cache FILE]
+ *   npm run omniglot -- --evaluate --checkpoint FILE.safetensors [--eval-episodes N]
  *
  * Checkpoints (safetensors, written atomically) hold the whole training state; --resume continues
  * a stopped run and gives the same result as an uninterrupted run with the same seed.
+ * --evaluate trains nothing: it restores a checkpoint (its configuration and seed come from the
+ * file) and reports test accuracy in both batch-norm modes.
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -27,53 +30,90 @@ function main(): void {
       'eval-every': { type: 'string' },
       'eval-episodes': { type: 'string' },
       checkpoint: { type: 'string' },
+      'checkpoint-every': { type: 'string' },
       resume: { type: 'boolean', default: false },
+      evaluate: { type: 'boolean', default: false },
       cache: { type: 'string' },
     },
   });
-  const preset = mg.PRESETS[values.preset!];
-  if (preset === undefined) throw new RangeError(`--preset must be one of ${Object.keys(mg.PRESETS).join(', ')}, got '${values.preset}'`);
-  const config: mg.FewShotConfig = { ...preset, iterations: intOption('iterations', values.iterations, preset.iterations) };
-  const seed = intOption('seed', values.seed, 0, 0);
+  const checkpoint = values.checkpoint;
+  if ((values.resume || values.evaluate) && (checkpoint === undefined || !existsSync(checkpoint))) {
+    throw new Error(`--${values.resume ? 'resume' : 'evaluate'} needs an existing --checkpoint file, got ${checkpoint ?? 'none'}`);
+  }
+  const saved = values.resume || values.evaluate ? loadSafetensors(checkpoint!) : undefined;
+  const savedRun = saved === undefined ? undefined : runInfo(saved.metadata, checkpoint!);
+  let presetName = values.preset!;
+  let config: mg.FewShotConfig;
+  if (values.evaluate) {
+    // The file says what it is: its preset and configuration, so no flag can mismatch it.
+    presetName = savedRun!.preset ?? presetName;
+    config = savedRun!.config;
+  } else {
+    const preset = mg.PRESETS[presetName];
+    if (preset === undefined) throw new RangeError(`--preset must be one of ${Object.keys(mg.PRESETS).join(', ')}, got '${presetName}'`);
+    config = { ...preset, iterations: intOption('iterations', values.iterations, savedRun?.config.iterations ?? preset.iterations) };
+  }
+  // The seed also fixes the train/test character split, so a checkpoint's own seed wins.
+  const seed = savedRun?.seed ?? intOption('seed', values.seed, 0, 0);
+  if (savedRun?.seed !== undefined && values.seed !== undefined && Number(values.seed) !== savedRun.seed) {
+    throw new Error(`--seed ${values.seed} differs from the seed ${savedRun.seed} that ${checkpoint} was trained with`);
+  }
   const evalEvery = intOption('eval-every', values['eval-every'], 1000, 0);
   const evalEpisodes = intOption('eval-episodes', values['eval-episodes'], 200);
-  const checkpoint = values.checkpoint;
-  if (values.resume && (checkpoint === undefined || !existsSync(checkpoint))) throw new Error(`--resume needs an existing --checkpoint file, got ${checkpoint ?? 'none'}`);
+  const checkpointEvery = intOption('checkpoint-every', values['checkpoint-every'], evalEvery > 0 ? evalEvery : 1000);
 
-  console.error(`metagrad omniglot: ${values.preset}, ${config.iterations} iterations, seed ${seed}, kernels: ${mg.backendInfo().variant}`);
+  console.error(`metagrad omniglot: ${presetName}, ${config.iterations} iterations, seed ${seed}, kernels: ${mg.backendInfo().variant}`);
   const chars = loadOmniglot(values.data!, { cache: values.cache, onProgress: (d, t) => d % 4000 === 0 && console.error(`  decoded ${d}/${t} images`) });
   const { train, test } = mg.splitCharacters(chars, new mg.Rng(seed));
   const trainClasses = mg.classesOf(train, true);
   const testClasses = mg.classesOf(test, false);
   const model = mg.conv4({ classes: config.nWay });
   const trainer = new mg.FewShotTrainer(model, trainClasses, config, seed);
-  if (values.resume) {
-    trainer.setState(loadSafetensors(checkpoint!));
-    console.error(`resumed from ${checkpoint} at iteration ${trainer.iteration}`);
+  if (saved !== undefined) {
+    trainer.setState(saved);
+    console.error(`${values.evaluate ? 'evaluating' : 'resumed from'} ${checkpoint} at iteration ${trainer.iteration}`);
   }
-  const bar = new ProgressBar(config.iterations, values.preset!);
+  const finalReport = (): void => {
+    for (const transductive of [true, false]) {
+      const r = trainer.evaluate(testClasses, evalEpisodes, transductive, new mg.Rng(seed + 54321));
+      console.log(`${presetName} after ${trainer.iteration} iterations, ${transductive ? 'transductive' : 'non-transductive'}: ${(100 * r.mean).toFixed(2)}% ± ${(100 * r.ci95).toFixed(2)} (${r.n} episodes)`);
+    }
+  };
+  if (values.evaluate) {
+    finalReport();
+    return;
+  }
+  const save = (): void => {
+    const state = trainer.getState();
+    saveSafetensors(checkpoint!, state.tensors, { ...state.metadata, run: JSON.stringify({ preset: presetName, seed }) });
+  };
+  const bar = new ProgressBar(config.iterations, presetName, trainer.iteration);
   let avg = NaN;
   let acc = NaN;
   const report = (): void => {
     const rng = new mg.Rng(seed + 12345);
     const r = trainer.evaluate(testClasses, evalEpisodes, true, rng);
     acc = r.mean;
-    console.error(`\niteration ${trainer.iteration}: test accuracy (transductive, ${r.n} episodes) ${(100 * r.mean).toFixed(2)}% ± ${(100 * r.ci95).toFixed(2)}`);
+    console.error(`\n${new Date().toISOString()} iteration ${trainer.iteration}: test accuracy (transductive, ${r.n} episodes) ${(100 * r.mean).toFixed(2)}% ± ${(100 * r.ci95).toFixed(2)}`);
   };
   while (trainer.iteration < config.iterations) {
     const loss = trainer.step();
     avg = Number.isNaN(avg) ? loss : 0.95 * avg + 0.05 * loss;
-    if (evalEvery > 0 && trainer.iteration % evalEvery === 0) {
-      report();
-      if (checkpoint !== undefined) saveSafetensors(checkpoint, trainer.getState().tensors, trainer.getState().metadata);
-    }
+    if (evalEvery > 0 && trainer.iteration % evalEvery === 0) report();
+    if (checkpoint !== undefined && trainer.iteration % checkpointEvery === 0) save();
     bar.update(trainer.iteration, `loss ${avg.toFixed(3)}${Number.isNaN(acc) ? '' : ` acc ${(100 * acc).toFixed(1)}%`}`);
   }
-  if (checkpoint !== undefined) saveSafetensors(checkpoint, trainer.getState().tensors, trainer.getState().metadata);
-  for (const transductive of [true, false]) {
-    const r = trainer.evaluate(testClasses, evalEpisodes, transductive, new mg.Rng(seed + 54321));
-    console.log(`${values.preset} after ${trainer.iteration} iterations, ${transductive ? 'transductive' : 'non-transductive'}: ${(100 * r.mean).toFixed(2)}% ± ${(100 * r.ci95).toFixed(2)} (${r.n} episodes)`);
-  }
+  if (checkpoint !== undefined) save();
+  finalReport();
+}
+
+/** What a checkpoint says about the run that wrote it: its configuration, and (from this CLI) preset and seed. */
+function runInfo(metadata: Record<string, string>, file: string): { config: mg.FewShotConfig; preset?: string; seed?: number } {
+  const raw = metadata.metagrad;
+  if (raw === undefined) throw new Error(`${file} is not a metagrad checkpoint (no 'metagrad' metadata)`);
+  const config = (JSON.parse(raw) as { config: mg.FewShotConfig }).config;
+  const run = metadata.run === undefined ? {} : (JSON.parse(metadata.run) as { preset?: string; seed?: number });
+  return { config, preset: run.preset, seed: run.seed };
 }
 
 try {

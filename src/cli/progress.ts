@@ -1,15 +1,24 @@
 /**
  * A progress bar on stderr: `[#####.....] 50% 500/1000 loss 0.42 ETA 12s`. On a terminal it
- * redraws one line; elsewhere (CI logs) it prints a line every 10%.
+ * redraws one line; elsewhere (CI logs, background runs) it prints a line every 10% and at
+ * least once a minute.
  */
 export class ProgressBar {
   private readonly start = Date.now();
   private lastDecile = -1;
+  private lastPrint = 0;
   private readonly tty: boolean;
 
+  /**
+   * @param total - the count at which the work is complete.
+   * @param label - printed before the bar.
+   * @param startAt - the count already done when the bar starts (a resumed run), so the ETA
+   *   is computed from this session's rate only.
+   */
   constructor(
     readonly total: number,
     readonly label: string,
+    private readonly startAt = 0,
     private readonly out: NodeJS.WriteStream = process.stderr,
   ) {
     this.tty = out.isTTY === true;
@@ -18,7 +27,8 @@ export class ProgressBar {
   update(done: number, info: string): void {
     const frac = Math.min(1, done / this.total);
     const elapsed = (Date.now() - this.start) / 1000;
-    const eta = frac > 0 ? (elapsed * (1 - frac)) / frac : 0;
+    const doneHere = done - this.startAt;
+    const eta = doneHere > 0 ? (elapsed * (this.total - done)) / doneHere : 0;
     const width = 24;
     const filled = Math.round(frac * width);
     const line = `${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(frac * 100).toFixed(0).padStart(3)}% ${done}/${this.total} ${info} ETA ${eta.toFixed(0)}s`;
@@ -27,8 +37,10 @@ export class ProgressBar {
       if (done >= this.total) this.out.write('\n');
     } else {
       const decile = Math.floor(frac * 10);
-      if (decile !== this.lastDecile) {
+      const now = Date.now();
+      if (decile !== this.lastDecile || now - this.lastPrint >= 60_000) {
         this.lastDecile = decile;
+        this.lastPrint = now;
         this.out.write(`${line}\n`);
       }
     }
