@@ -266,6 +266,22 @@ export function gemmPacked(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32,
  * dot products along rows of B (SIMD over k when op(A)'s rows are contiguous).
  */
 export function gemmSmall(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, transA: bool, transB: bool): void {
+  // Vector shapes, made SIMD-friendly by relabelling (a vector's transpose has the same memory):
+  if (k == 1) {
+    // An outer product: both operands are vectors, so neither flag changes their layout.
+    transA = false;
+    transB = false;
+  } else if (n == 1 && m > 1) {
+    // A matrix-vector product C[m×1] = op(A)·b equals Cᵀ[1×m] = bᵀ·op(A)ᵀ, whose single row
+    // runs along C: SIMD over m when A is stored [k×m], dot products along k when it is [m×k].
+    const t = a;
+    a = b;
+    b = t;
+    transB = !transA;
+    transA = false;
+    n = m;
+    m = 1;
+  }
   const lda = transA ? m : k;
   if (!transB) {
     const n4 = n & ~3;

@@ -84,6 +84,23 @@ describe('WASM gemm', () => {
     );
   });
 
+  test('a batch sharing one B (run as one taller product) equals the products taken one by one', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 6 }), awkward, awkward, awkward, fc.boolean(), fc.boolean(), (batch, m, n, k, tA, tB) => {
+        const rng = new mg.Rng(batch * 1000 + m * 7 + n);
+        const a = mg.randn([batch, ...(tA ? [k, m] : [m, k])], { rng });
+        const b = mg.randn(tB ? [n, k] : [k, n], { rng });
+        const c = mg.matmul(a, b, tA, tB).data as Float32Array;
+        for (let i = 0; i < batch; i++) {
+          const ai = (a.data as Float32Array).subarray(i * m * k, (i + 1) * m * k);
+          const [ref, bound] = reference(ai, b.data as Float32Array, m, n, k, tA, tB);
+          expectWithinRounding(c.subarray(i * m * n, (i + 1) * m * n), ref, bound, k, `batch ${i} of ${batch}: ${m}×${k}·${k}×${n} tA=${tA} tB=${tB}`);
+        }
+      }),
+      { numRuns: 80, seed: 5 },
+    );
+  });
+
   test('k = 0 gives zeros', () => {
     expect(mg.matmul(mg.zeros([3, 0]), mg.zeros([0, 5])).toArray()).toEqual(Array.from({ length: 3 }, () => [0, 0, 0, 0, 0]));
   });

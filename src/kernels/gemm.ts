@@ -24,6 +24,12 @@ export function gemmBatched(
   transA: boolean,
   transB: boolean,
 ): void {
+  if (batch > 1 && stacksRows(aOffs, bOffs, batch, m * k, transA)) {
+    // Every product shares one B and the A matrices lie end to end: they are the row blocks
+    // of one taller product, which packs B once and keeps the micro-kernel's tiles full.
+    gemmBatched(a, aOffs.subarray(0, 1), b, bOffs.subarray(0, 1), c, 1, batch * m, n, k, false, transB);
+    return;
+  }
   if (a instanceof Float32Array && b instanceof Float32Array && c instanceof Float32Array) {
     const w = wasmKernels();
     if (w !== null) {
@@ -32,4 +38,12 @@ export function gemmBatched(
     }
   }
   for (let i = 0; i < batch; i++) gemmRef(a, aOffs[i]!, b, bOffs[i]!, c, i * m * n, m, n, k, transA, transB);
+}
+
+/** Whether the batch is one product with `batch` row blocks: shared B, consecutive untransposed A. */
+function stacksRows(aOffs: Int32Array, bOffs: Int32Array, batch: number, aSize: number, transA: boolean): boolean {
+  if (transA) return false;
+  const a0 = aOffs[0]!, b0 = bOffs[0]!;
+  for (let i = 1; i < batch; i++) if (bOffs[i] !== b0 || aOffs[i] !== a0 + i * aSize) return false;
+  return true;
 }
