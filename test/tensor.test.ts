@@ -1,6 +1,8 @@
 /** Tensor creation, conversion and the seeded generator. */
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import * as mg from '../src/index.js';
+import { stridesOf } from '../src/shape.js';
 
 describe('creation', () => {
   test('from nested arrays: shape inferred, float32 by default', () => {
@@ -102,6 +104,45 @@ describe('layout results', () => {
     expect(mg.max(x, 1, true).toArray()).toEqual([[3], [6]]);
     expect(mg.oneHot([2, 0], 3).toArray()).toEqual([[0, 0, 1], [1, 0, 0]]);
     expect(mg.where(mg.greater(x, 3), x, 0).toArray()).toEqual([[0, 0, 0], [4, 5, 6]]);
+  });
+
+  test('broadcastTo and permute agree with element-by-element indexing on random shapes', () => {
+    // Shapes up to 4 axes, with size-1 and size-0 axes, broadcast by prepending axes and
+    // stretching size-1 ones: covers the tiled fast path (stride-0 leading axes over a
+    // contiguous block), short and long inner runs, and stride-0 inner axes.
+    const dims = fc.array(fc.oneof(fc.constantFrom(1, 1, 2, 3, 65), fc.integer({ min: 0, max: 6 })), { minLength: 0, maxLength: 4 });
+    fc.assert(
+      fc.property(dims, fc.array(fc.integer({ min: 1, max: 4 }), { maxLength: 2 }), fc.array(fc.integer({ min: 1, max: 5 }), { maxLength: 4 }), fc.nat(), (shape, lead, stretch, seed) => {
+        const x = mg.randn(shape, { rng: new mg.Rng(seed) });
+        const target = [...lead, ...shape.map((d, i) => (d === 1 ? stretch[i] ?? 1 : d))];
+        const y = mg.broadcastTo(x, target);
+        expect(y.shape).toEqual(target);
+        const xs = stridesOf(shape);
+        const off = target.length - shape.length;
+        for (let flat = 0; flat < y.size; flat++) {
+          let rem = flat, src = 0;
+          for (let d = target.length - 1; d >= 0; d--) {
+            const i = rem % target[d]!;
+            rem = Math.floor(rem / target[d]!);
+            if (d >= off && shape[d - off] !== 1) src += i * xs[d - off]!;
+          }
+          if (y.data[flat] !== x.data[src]) throw new Error(`broadcast ${JSON.stringify(shape)} → ${JSON.stringify(target)}: element ${flat} is ${y.data[flat]}, expected x[${src}] = ${x.data[src]}`);
+        }
+        const perm = shape.map((_, i) => i).reverse();
+        const p = mg.permute(x, perm);
+        const ps = stridesOf(p.shape);
+        for (let flat = 0; flat < x.size; flat++) {
+          let rem = flat, dst = 0;
+          for (let d = shape.length - 1; d >= 0; d--) {
+            const i = rem % shape[d]!;
+            rem = Math.floor(rem / shape[d]!);
+            dst += i * ps[shape.length - 1 - d]!;
+          }
+          if (p.data[dst] !== x.data[flat]) throw new Error(`permute ${JSON.stringify(shape)}: element ${flat} misplaced`);
+        }
+      }),
+      { numRuns: 300, seed: 3 },
+    );
   });
 
   test('stable softmax and logsumexp on huge logits', () => {

@@ -16,14 +16,22 @@ function stridedCopy(src: TypedArray, srcStrides: readonly number[], shape: Shap
     out[0] = src[0]!;
     return;
   }
+  if (out.length === 0) return;
+  const tile = tiledBlock(srcStrides, shape);
+  if (tile > 0) {
+    // Leading axes of stride 0 over a contiguous block: one copy of the block, then doubling.
+    out.set(src.subarray(0, tile));
+    for (let have = tile; have < out.length; have *= 2) out.copyWithin(have, 0, Math.min(have, out.length - have));
+    return;
+  }
   const inner = shape[nd - 1]!;
   const innerStride = srcStrides[nd - 1]!;
-  const outer = inner === 0 ? 0 : out.length / inner;
+  const outer = out.length / inner;
   const idx = new Array<number>(nd).fill(0);
   let srcOff = 0;
   let o = 0;
   for (let r = 0; r < outer; r++) {
-    if (innerStride === 1) {
+    if (innerStride === 1 && inner >= 64) {
       out.set(src.subarray(srcOff, srcOff + inner), o);
     } else if (innerStride === 0) {
       out.fill(src[srcOff]!, o, o + inner);
@@ -40,6 +48,18 @@ function stridedCopy(src: TypedArray, srcStrides: readonly number[], shape: Shap
       idx[d] = 0;
     }
   }
+}
+
+/**
+ * If the strides read a contiguous block (trailing axes laid out row-major from offset 0)
+ * repeated along leading axes of stride 0, the block's length; otherwise 0.
+ */
+function tiledBlock(strides: readonly number[], shape: Shape): number {
+  let d = shape.length - 1;
+  let block = 1;
+  while (d >= 0 && (strides[d] === block || shape[d] === 1)) block *= shape[d--]!;
+  while (d >= 0 && (strides[d] === 0 || shape[d] === 1)) d--;
+  return d < 0 ? block : 0;
 }
 
 /** Copies `src` (shape `from`) broadcast to shape `to` into `out`. */
