@@ -9,6 +9,10 @@ import type { TypedArray } from '../tensor.js';
 /**
  * Generic strided copy: `out` (contiguous, shape `shape`) receives `src[offset(idx)]` where the
  * source offset is `Σ idx[d] * srcStrides[d]`.
+ *
+ * Broadcasts are fast: the trailing axes that read a contiguous block of the source, and the
+ * stride-0 axes just outside them, become one block copied once and then doubled in place
+ * (`copyWithin`), so [40] → [25,10,40] or [25,1,40] → [25,10,40] move no element by loop.
  */
 function stridedCopy(src: TypedArray, srcStrides: readonly number[], shape: Shape, out: TypedArray): void {
   const nd = shape.length;
@@ -17,49 +21,47 @@ function stridedCopy(src: TypedArray, srcStrides: readonly number[], shape: Shap
     return;
   }
   if (out.length === 0) return;
-  const tile = tiledBlock(srcStrides, shape);
-  if (tile > 0) {
-    // Leading axes of stride 0 over a contiguous block: one copy of the block, then doubling.
-    out.set(src.subarray(0, tile));
-    for (let have = tile; have < out.length; have *= 2) out.copyWithin(have, 0, Math.min(have, out.length - have));
+  let d = nd - 1;
+  let block = 1;
+  while (d >= 0 && (srcStrides[d] === block || shape[d] === 1)) block *= shape[d--]!;
+  let rep = 1;
+  while (d >= 0 && (srcStrides[d] === 0 || shape[d] === 1)) rep *= shape[d--]!;
+  if (block > 1 || rep > 1) {
+    // Axes 0..d remain: iterate over them, one (block × rep) run each.
+    const run = block * rep;
+    forEachOffset(srcStrides, shape, d, out.length / run, (srcOff, o) => {
+      if (block >= 64) out.set(src.subarray(srcOff, srcOff + block), o);
+      else for (let j = 0; j < block; j++) out[o + j] = src[srcOff + j]!;
+      for (let have = block; have < run; have *= 2) out.copyWithin(o + have, o, o + Math.min(have, run - have));
+    });
     return;
   }
+  // No contiguous block (a permutation moving the last axis): element by element.
   const inner = shape[nd - 1]!;
   const innerStride = srcStrides[nd - 1]!;
-  const outer = out.length / inner;
-  const idx = new Array<number>(nd).fill(0);
-  let srcOff = 0;
-  let o = 0;
-  for (let r = 0; r < outer; r++) {
-    if (innerStride === 1 && inner >= 64) {
-      out.set(src.subarray(srcOff, srcOff + inner), o);
-    } else if (innerStride === 0) {
-      out.fill(src[srcOff]!, o, o + inner);
-    } else {
-      for (let j = 0, s = srcOff; j < inner; j++, s += innerStride) out[o + j] = src[s]!;
-    }
-    o += inner;
-    // advance the counter over the outer axes
-    for (let d = nd - 2; d >= 0; d--) {
-      idx[d]!++;
-      srcOff += srcStrides[d]!;
-      if (idx[d]! < shape[d]!) break;
-      srcOff -= srcStrides[d]! * shape[d]!;
-      idx[d] = 0;
-    }
-  }
+  forEachOffset(srcStrides, shape, nd - 2, out.length / inner, (srcOff, o) => {
+    for (let j = 0, s = srcOff; j < inner; j++, s += innerStride) out[o + j] = src[s]!;
+  });
 }
 
 /**
- * If the strides read a contiguous block (trailing axes laid out row-major from offset 0)
- * repeated along leading axes of stride 0, the block's length; otherwise 0.
+ * Calls `body(srcOffset, outOffset)` for each of the `count` index combinations of axes
+ * 0..last (row-major), where each call's output run is `out.length / count` long.
  */
-function tiledBlock(strides: readonly number[], shape: Shape): number {
-  let d = shape.length - 1;
-  let block = 1;
-  while (d >= 0 && (strides[d] === block || shape[d] === 1)) block *= shape[d--]!;
-  while (d >= 0 && (strides[d] === 0 || shape[d] === 1)) d--;
-  return d < 0 ? block : 0;
+function forEachOffset(srcStrides: readonly number[], shape: Shape, last: number, count: number, body: (srcOff: number, o: number) => void): void {
+  const run = count === 0 ? 0 : sizeOf(shape.slice(last + 1));
+  const idx = new Array<number>(last + 1).fill(0);
+  let srcOff = 0;
+  for (let r = 0, o = 0; r < count; r++, o += run) {
+    body(srcOff, o);
+    for (let a = last; a >= 0; a--) {
+      idx[a]!++;
+      srcOff += srcStrides[a]!;
+      if (idx[a]! < shape[a]!) break;
+      srcOff -= srcStrides[a]! * shape[a]!;
+      idx[a] = 0;
+    }
+  }
 }
 
 /** Copies `src` (shape `from`) broadcast to shape `to` into `out`. */
