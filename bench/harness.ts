@@ -36,6 +36,49 @@ export function time(cases: Record<string, () => void>, options: { minTime?: num
   return out;
 }
 
+/** A ratio of two costs measured in alternating rounds: its median and range over the rounds. */
+export interface Ratio {
+  median: number;
+  low: number;
+  high: number;
+  rounds: number;
+}
+
+/**
+ * The cost of `a` over the cost of `b`, timed in alternating rounds (a, b, a, b, ...) of about
+ * `roundSeconds` each, so load from other processes on a shared machine falls on both sides of
+ * every round's ratio; the median over rounds is reported with its range.
+ */
+export function pairedRatio(a: () => void, b: () => void, rounds = 15, roundSeconds = 0.1): Ratio {
+  const calls = (f: () => void): number => {
+    const t0 = performance.now();
+    let n = 0;
+    while (performance.now() - t0 < roundSeconds * 1e3) {
+      f();
+      n++;
+    }
+    return n;
+  };
+  a();
+  b();
+  const na = Math.max(1, calls(a));
+  const nb = Math.max(1, calls(b));
+  const per = (f: () => void, n: number): number => {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) f();
+    return (performance.now() - t0) / n;
+  };
+  const ratios: number[] = [];
+  for (let r = 0; r < rounds; r++) ratios.push(per(a, na) / per(b, nb));
+  ratios.sort((x, y) => x - y);
+  return { median: ratios[rounds >> 1]!, low: ratios[0]!, high: ratios[rounds - 1]!, rounds };
+}
+
+/** `1.52 (1.48–1.57)`. */
+export function fmtRatio(r: Ratio): string {
+  return `${r.median.toFixed(2)} (${r.low.toFixed(2)}–${r.high.toFixed(2)})`;
+}
+
 export function fmtTime(seconds: number): string {
   if (seconds < 1e-3) return `${(seconds * 1e6).toFixed(2)} µs`;
   if (seconds < 1) return `${(seconds * 1e3).toFixed(2)} ms`;
