@@ -14,8 +14,17 @@ const liveBytes = (): number => {
   return m.heapUsed + m.arrayBuffers;
 };
 
-/** Bytes held by the graph of one meta-step's meta-loss (before its gradient frees it). */
+/**
+ * Bytes held by the graph of one meta-step's meta-loss (before its gradient frees it): the
+ * median of five measurements, since compiled code of a first run and array buffers that V8
+ * frees on a background thread land in the same counters.
+ */
 function graphBytes(model: mg.Model, params: mg.Tensor[], batch: mg.RegressionBatch, k: number, mode: 'second-order' | 'first-order' | 'reptile'): number {
+  const runs = [0, 1, 2, 3, 4].map(() => graphBytesOnce(model, params, batch, k, mode)).sort((a, b) => a - b);
+  return runs[2]!;
+}
+
+function graphBytesOnce(model: mg.Model, params: mg.Tensor[], batch: mg.RegressionBatch, k: number, mode: 'second-order' | 'first-order' | 'reptile'): number {
   const T = batch.xSupport.shape[0]!;
   const inner = mg.summedTaskMse(model, batch.xSupport, batch.ySupport);
   const before = liveBytes();
