@@ -57,3 +57,19 @@ test('a checkpoint from another configuration is refused', () => {
   expect(() => b.setState(a.getState())).toThrow(/different configuration \(innerLr: 0.4 there, 0.1 here\)/);
   expect(() => b.setState({ tensors: {}, metadata: {} })).toThrow(/not a metagrad checkpoint/);
 });
+
+test('evalBatch adapts on mini-batches cycling through the support set; the default uses all of it', () => {
+  const seen: number[][] = [];
+  const spy: mg.Model = { ...model, forward: (p, x) => (seen.at(-1)!.push(x.shape[0]!), model.forward(p, x)) };
+  const base: mg.FewShotConfig = { method: 'reptile', nWay: 3, kShot: 3, trainShots: 3, metaBatch: 1, innerSteps: 1, innerBatch: 4, innerLr: 1e-3, iterations: 10, evalSteps: 4 };
+  for (const [config, adaptBatches] of [
+    [{ ...base, evalBatch: 4 }, [4, 4, 4, 4]],
+    [base, [9, 9, 9, 9]],
+  ] as const) {
+    seen.push([]);
+    new mg.FewShotTrainer(spy, classes, config, 2).evaluate(classes, 1, true, new mg.Rng(3));
+    // four adaptation steps, then one transductive prediction on the 3 query images
+    expect(seen.at(-1)).toEqual([...adaptBatches, 3]);
+  }
+  expect(mg.PRESETS['reptile-20way-1shot']).toMatchObject({ nWay: 20, innerBatch: 20, innerSteps: 10, evalBatch: 10 });
+});

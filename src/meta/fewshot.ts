@@ -51,12 +51,26 @@ export interface FewShotConfig {
   iterations: number;
   /** Adaptation steps at evaluation. */
   evalSteps: number;
+  /**
+   * Reptile: mini-batch size of the evaluation steps, cycling through the shuffled support set
+   * as training does. Default: the whole support set at every step.
+   */
+  evalBatch?: number;
 }
 
-/** The papers' Omniglot presets. */
+/**
+ * The papers' Omniglot presets. Reptile: the hyper-parameters of the Reptile paper's appendix
+ * (5-way: Adam 1e-3, 5 inner steps on batches of 10, 10 training shots, meta-batch 5, ε 1 → 0,
+ * 100k iterations, 50 evaluation steps on batches of 5; 20-way: Adam 5e-4, 10 inner steps on
+ * batches of 20, 200k iterations, evaluation batches of 10). In 5-way 1-shot the evaluation batch
+ * is the whole support set, so it is left at its default. MAML: the MAML paper (meta-batch 32,
+ * one step of α = 0.4, Adam 1e-3 outside).
+ */
 export const PRESETS: Record<string, FewShotConfig> = {
   'reptile-5way-1shot': { method: 'reptile', nWay: 5, kShot: 1, trainShots: 10, metaBatch: 5, innerSteps: 5, innerBatch: 10, innerLr: 1e-3, metaStepSize: 1, metaStepSizeFinal: 0, iterations: 100_000, evalSteps: 50 },
-  'reptile-5way-5shot': { method: 'reptile', nWay: 5, kShot: 5, trainShots: 10, metaBatch: 5, innerSteps: 5, innerBatch: 10, innerLr: 1e-3, metaStepSize: 1, metaStepSizeFinal: 0, iterations: 100_000, evalSteps: 50 },
+  'reptile-5way-5shot': { method: 'reptile', nWay: 5, kShot: 5, trainShots: 10, metaBatch: 5, innerSteps: 5, innerBatch: 10, innerLr: 1e-3, metaStepSize: 1, metaStepSizeFinal: 0, iterations: 100_000, evalSteps: 50, evalBatch: 5 },
+  'reptile-20way-1shot': { method: 'reptile', nWay: 20, kShot: 1, trainShots: 10, metaBatch: 5, innerSteps: 10, innerBatch: 20, innerLr: 5e-4, metaStepSize: 1, metaStepSizeFinal: 0, iterations: 200_000, evalSteps: 50, evalBatch: 10 },
+  'reptile-20way-5shot': { method: 'reptile', nWay: 20, kShot: 5, trainShots: 10, metaBatch: 5, innerSteps: 10, innerBatch: 20, innerLr: 5e-4, metaStepSize: 1, metaStepSizeFinal: 0, iterations: 200_000, evalSteps: 50, evalBatch: 10 },
   'maml-5way-1shot': { method: 'maml', nWay: 5, kShot: 1, queryPerClass: 1, metaBatch: 32, innerSteps: 1, innerLr: 0.4, outerLr: 1e-3, iterations: 60_000, evalSteps: 3 },
   'maml-5way-5shot': { method: 'maml', nWay: 5, kShot: 5, queryPerClass: 5, metaBatch: 32, innerSteps: 1, innerLr: 0.4, outerLr: 1e-3, iterations: 60_000, evalSteps: 3 },
   'fomaml-5way-1shot': { method: 'fomaml', nWay: 5, kShot: 1, queryPerClass: 1, metaBatch: 32, innerSteps: 1, innerLr: 0.4, outerLr: 1e-3, iterations: 60_000, evalSteps: 3 },
@@ -149,16 +163,24 @@ export class FewShotTrainer {
       const ep = sampleEpisode(classes, c.nWay, c.kShot, 1, rng);
       const saved = this.inner?.getState();
       let phi = this.params;
-      const loss = (p: Tensor[]) => crossEntropy(this.model.forward(p, ep.xSupport), ep.ySupport);
+      const n = ep.ySupport.length;
+      const b = c.evalBatch ?? n;
+      const order = b < n ? rng.shuffle(Array.from({ length: n }, (_, i) => i)) : null;
       for (let k = 0; k < c.evalSteps; k++) {
-        const [, g] = valueAndGrad(loss)(phi.map((p) => p.detach()));
+        let x = ep.xSupport;
+        let y: Int32Array | number[] = ep.ySupport;
+        if (order !== null) {
+          const rows = Array.from({ length: b }, (_, j) => order[(k * b + j) % n]!);
+          x = selectRows(ep.xSupport, rows);
+          y = rows.map((r) => ep.ySupport[r]!);
+        }
+        const [, g] = valueAndGrad((p) => crossEntropy(this.model.forward(p, x), y))(phi.map((p) => p.detach()));
         phi = this.inner !== null ? this.inner.step(phi, g) : noGrad(() => phi.map((p, i) => sub(p, scale(g[i]!, c.innerLr))));
       }
       if (this.inner !== null) this.inner.setState(saved);
       const q = ep.yQuery.length;
       const predicted = noGrad(() => {
         if (transductive) return argmaxRows(this.model.forward(phi, ep.xQuery));
-        const n = ep.xSupport.shape[0]!;
         return Array.from({ length: q }, (_, i) => argmaxRows(slice(this.model.forward(phi, concat([ep.xSupport, slice(ep.xQuery, 0, i, i + 1)], 0)), 0, n, n + 1))[0]!);
       });
       accs.push(predicted.filter((p, i) => p === ep.yQuery[i]).length / q);
