@@ -217,6 +217,11 @@ function kernel4x8(ap: usize, bp: usize, kc: i32, c: usize, ldc: i32, accumulate
   v128.store(tmp, c21, 80);
   v128.store(tmp, c30, 96);
   v128.store(tmp, c31, 112);
+  flushTile(tmp, c, rowBytes, accumulate, mr, nr);
+}
+
+// Copies (or adds) the valid mr×nr corner of a 4×8 scratch tile into C.
+function flushTile(tmp: usize, c: usize, rowBytes: usize, accumulate: bool, mr: i32, nr: i32): void {
   for (let r = 0; r < mr; r++) {
     const crow = c + <usize>r * rowBytes;
     for (let j = 0; j < nr; j++) {
@@ -225,6 +230,30 @@ function kernel4x8(ap: usize, bp: usize, kc: i32, c: usize, ldc: i32, accumulate
       store<f32>(dst, accumulate ? load<f32>(dst) + v : v);
     }
   }
+}
+
+// The micro-kernel for an edge tile of one or two rows (m ≡ 1, 2 mod 4, as in a [10×k] batch of
+// ten): the same packed panels, half the arithmetic of running kernel4x8 on zero rows.
+function kernel2x8(ap: usize, bp: usize, kc: i32, c: usize, ldc: i32, accumulate: bool, mr: i32, nr: i32, tmp: usize): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  for (let p = 0; p < kc; p++) {
+    const b0 = v128.load(bp);
+    const b1 = v128.load(bp, 16);
+    const a0 = v128.load32_splat(ap);
+    c00 = madd(a0, b0, c00);
+    c01 = madd(a0, b1, c01);
+    const a1 = v128.load32_splat(ap, 4);
+    c10 = madd(a1, b0, c10);
+    c11 = madd(a1, b1, c11);
+    ap += 16;
+    bp += 32;
+  }
+  v128.store(tmp, c00);
+  v128.store(tmp, c01, 16);
+  v128.store(tmp, c10, 32);
+  v128.store(tmp, c11, 48);
+  flushTile(tmp, c, <usize>ldc << 2, accumulate, mr, nr);
 }
 
 /** Blocked, packed gemm. `pack` must hold gemmScratchFloats(n, k) floats (16-byte aligned). */
@@ -253,7 +282,8 @@ export function gemmPacked(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32,
         for (let ir = 0; ir < mc; ir += MR) {
           const mr = min(MR, mc - ir);
           const cTile = c + ((<usize>(i0 + ir) * n + j0) << 2);
-          kernel4x8(packedA + ((<usize>ir * kc) << 2), bp, kc, cTile, n, accumulate, mr, nr, tmp);
+          if (mr <= 2) kernel2x8(packedA + ((<usize>ir * kc) << 2), bp, kc, cTile, n, accumulate, mr, nr, tmp);
+          else kernel4x8(packedA + ((<usize>ir * kc) << 2), bp, kc, cTile, n, accumulate, mr, nr, tmp);
         }
       }
     }
