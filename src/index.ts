@@ -21,5 +21,6 @@ export { SineTasks, type SineTask, type SineSetup, type SineOptions, type Regres
 export { resizeArea, rotate, splitCharacters, classesOf, sampleEpisode, type Character, type OmniglotClass, type Episode } from './tasks/omniglot.js';
 export { ZipArchive, type ZipEntry, type InflateRaw } from './io/zip.js';
 export { decodePng, type GrayImage, type Inflate } from './io/png.js';
+export { inflateRaw, inflateZlib, adler32 } from './io/inflate.js';
 export { conv4, type Conv4Options } from './nn/conv4.js';
 export { encodeSafetensors, decodeSafetensors } from './io/safetensors.js';

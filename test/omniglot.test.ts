@@ -6,6 +6,7 @@ import { describe, expect, test } from 'vitest';
 import * as mg from '../src/index.js';
 import { classesOf, resizeArea, rotate, sampleEpisode, splitCharacters, type Character } from '../src/tasks/omniglot.js';
 import { loadOmniglot } from '../src/tasks/omniglot-node.js';
+import { decodePngNode, openZip } from '../src/io/node.js';
 
 /** Synthetic characters whose every image is filled with a unique id, so images can be traced. */
 function fakeCharacters(count: number, side = 4): Character[] {
@@ -100,6 +101,19 @@ describe.runIf(existsSync(join(dataDir, 'images_background.zip')))('loading the 
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+
+  test('the portable inflate (the browser path) decodes the real images exactly as Node\'s zlib', () => {
+    const bytes = readFileSync(join(dataDir, 'images_evaluation.zip'));
+    const portable = new mg.ZipArchive(bytes);
+    const node = openZip(join(dataDir, 'images_evaluation.zip'));
+    const pngs = portable.entries.filter((e) => e.name.endsWith('.png'));
+    for (const e of pngs.filter((_, i) => i % 37 === 0)) {
+      const a = mg.decodePng(portable.read(e.name), undefined, e.name);
+      const b = decodePngNode(node.read(e.name), e.name);
+      expect([a.width, a.height]).toEqual([b.width, b.height]);
+      expect(Buffer.from(a.data.buffer).equals(Buffer.from(b.data.buffer))).toBe(true);
+    }
+  });
 
   test('a missing archive is named', () => {
     expect(() => loadOmniglot(join(dataDir, 'nowhere'))).toThrow(/nowhere\/images_background\.zip: missing/);

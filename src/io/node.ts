@@ -1,8 +1,7 @@
 /**
- * Node-only helpers: zlib-backed decompression for the ZIP reader and PNG decoder. (In browsers,
- * pass any raw-DEFLATE / zlib decompressor with the same signature, e.g. a small inflate
- * library or a wrapper around DecompressionStream.) Not exported from the package's main entry,
- * so the library itself stays free of Node built-ins.
+ * Node-only helpers: zlib-backed decompression for the ZIP reader and PNG decoder (faster than
+ * the portable inflate they default to), and atomic file writes. Not exported from the
+ * package's main entry, so the library itself stays free of Node built-ins.
  */
 import { inflateRawSync, inflateSync } from 'node:zlib';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';

@@ -2,9 +2,11 @@
  * A minimal PNG decoder (no dependencies) to grayscale floats in [0, 1]: greyscale, grey+alpha,
  * RGB and RGBA at 8 bits, and greyscale at 1, 2, 4 and 8 bits (Omniglot's images are 1-bit
  * greyscale); every scanline filter; chunk CRCs checked. Interlaced and 16-bit images are
- * rejected with a clear error. Decompression (`inflate`: zlib stream → bytes) is passed in.
+ * rejected with a clear error. Decompression (`inflate`: zlib stream → bytes) defaults to the
+ * portable `inflateZlib` of inflate.ts; `src/io/node.ts` passes Node's zlib.
  */
 import { crc32 } from './crc32.js';
+import { inflateZlib } from './inflate.js';
 
 /** zlib-stream decompression. */
 export type Inflate = (data: Uint8Array) => Uint8Array;
@@ -18,7 +20,8 @@ export interface GrayImage {
 
 const SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
 
-export function decodePng(bytes: Uint8Array, inflate: Inflate, label = 'PNG'): GrayImage {
+/** Decodes a PNG file to grey levels; errors name `label` (a file or archive entry). */
+export function decodePng(bytes: Uint8Array, inflate: Inflate = inflateZlib, label = 'PNG'): GrayImage {
   const fail = (msg: string): never => {
     throw new Error(`${label}: ${msg}`);
   };

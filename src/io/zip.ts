@@ -1,13 +1,14 @@
 /**
  * A minimal ZIP reader (no dependencies): the central directory, stored and deflated entries,
- * CRC-checked. Decompression is passed in (`inflateRaw`: raw DEFLATE → bytes), so the reader
- * runs anywhere; `src/io/node.ts` supplies Node's zlib. ZIP64 archives are rejected with a clear
+ * CRC-checked. Decompression defaults to the portable `inflateRaw` of inflate.ts, so the reader
+ * runs anywhere; `src/io/node.ts` passes Node's faster zlib instead. ZIP64 archives are rejected with a clear
  * error. Every error names the archive (and the entry).
  */
 import { crc32 } from './crc32.js';
+import { inflateRaw as portableInflateRaw } from './inflate.js';
 
-/** Raw-DEFLATE decompression. */
-export type InflateRaw = (data: Uint8Array) => Uint8Array;
+/** Raw-DEFLATE decompression; `size` is the expected output length. */
+export type InflateRaw = (data: Uint8Array, size: number) => Uint8Array;
 
 /** One file in an archive. */
 export interface ZipEntry {
@@ -27,7 +28,7 @@ export class ZipArchive {
   /** Parses the central directory of `bytes`; `label` (e.g. the file path) names it in errors. */
   constructor(
     private readonly bytes: Uint8Array,
-    private readonly inflateRaw: InflateRaw,
+    private readonly inflateRaw: InflateRaw = portableInflateRaw,
     readonly label = 'zip archive',
   ) {
     this.entries = this.readDirectory();
@@ -94,7 +95,7 @@ export class ZipArchive {
     if (e.method === 0) data = raw;
     else if (e.method === 8) {
       try {
-        data = this.inflateRaw(raw);
+        data = this.inflateRaw(raw, e.size);
       } catch (err) {
         this.fail(`entry '${e.name}': cannot decompress (${err instanceof Error ? err.message : String(err)})`);
       }
