@@ -55,13 +55,14 @@ export function run(): string {
   if (!Number.isFinite(sink)) throw new Error('non-finite benchmark result');
   const cell = (g: number) => `${g.toFixed(1)} (${((100 * g) / peak).toFixed(0)}%)`;
   const fmtRows = (rows: (string | number)[][]) => rows.map(([name, ...gs]) => [name as string, ...(gs as number[]).map(cell)]);
+  const relaxed = w.variant === 'relaxed-simd';
   return [
-    '## Kernels (WASM SIMD, float32, single thread)',
+    relaxed ? '## Kernels, relaxed-SIMD build (fused multiply-add; `node --experimental-wasm-relaxed-simd`)' : '## Kernels (WASM SIMD, float32, single thread)',
     '',
     machineLine(),
     `Kernel build: ${w.variant}.`,
     '',
-    `Peak (12 independent f32x4 multiply-add chains): **${peak.toFixed(1)} GFLOP/s**. Figures below: GFLOP/s (fraction of that peak), through \`matmul\`, so they include the output allocation and the copies into WASM memory.`,
+    `Peak (12 independent f32x4 ${relaxed ? 'fused multiply-add' : 'multiply-add'} chains): **${peak.toFixed(1)} GFLOP/s**. Figures below: GFLOP/s (fraction of that peak), through \`matmul\`, so they include the output allocation and the copies into WASM memory.`,
     '',
     table(['size', ...variants.map(([v]) => v)], fmtRows(squareRows)),
     '',

@@ -35,8 +35,9 @@ export function run(): string {
     { minTime: 3, maxTime: 20 },
   );
   const ratio = pairedRatio(() => maml.step(), () => fomaml.step(), 7, 1);
+  const variant = mg.backendInfo().variant;
   return [
-    '## Omniglot meta-iterations (Conv4, 28×28, float32)',
+    `## Omniglot meta-iterations (Conv4, 28×28, float32, ${variant === 'relaxed-simd' ? 'relaxed-SIMD build, as `npm run omniglot` runs' : 'plain SIMD build'})`,
     '',
     machineLine(),
     '',

@@ -130,6 +130,40 @@ describe('backend selection', () => {
     expect(() => mg.setBackend('gpu' as never)).toThrow(/expected 'js', 'wasm' or 'auto', got 'gpu'/);
   });
 
+  test('the relaxed-SIMD build, where the runtime takes it, matches the float64 reference; without the flag the plain build loads', () => {
+    // In a child Node: products on awkward shapes for every transpose flag, and a strided,
+    // padded convolution with both gradients, each against float64 with a rounding bound.
+    const script = `
+      import('./build/src/index.js').then((mg) => {
+        const rng = new mg.Rng(4);
+        let worst = 0;
+        const check = (got, ref, bound, k) => {
+          for (let i = 0; i < got.size; i++) worst = Math.max(worst, Math.abs(got.data[i] - ref.data[i]) / (2 * (k + 2) * 2 ** -24 * bound.data[i] + 1e-30));
+        };
+        const f64 = (t) => mg.astype(t, 'float64');
+        for (const [m, n, k] of [[1, 1, 1], [7, 5, 3], [17, 33, 65], [64, 65, 300], [10, 40, 40]]) {
+          for (const tA of [false, true]) for (const tB of [false, true]) {
+            const a = mg.randn(tA ? [k, m] : [m, k], { rng }), b = mg.randn(tB ? [n, k] : [k, n], { rng });
+            check(mg.matmul(a, b, tA, tB), mg.matmul(f64(a), f64(b), tA, tB), mg.matmul(mg.abs(f64(a)), mg.abs(f64(b)), tA, tB), k);
+          }
+        }
+        const x = mg.randn([3, 9, 7, 5], { rng }), w = mg.randn([3, 3, 5, 6], { rng }), o = { stride: 2, padding: 'same' };
+        const y = mg.conv2d(x, w, o), dy = mg.randn(y.shape, { rng });
+        check(y, mg.conv2d(f64(x), f64(w), o), mg.conv2d(mg.abs(f64(x)), mg.abs(f64(w)), o), 45);
+        check(mg.conv2dInputGrad(dy, w, x.shape, o), mg.conv2dInputGrad(f64(dy), f64(w), x.shape, o), mg.conv2dInputGrad(mg.abs(f64(dy)), mg.abs(f64(w)), x.shape, o), 54);
+        check(mg.conv2dFilterGrad(x, dy, w.shape, o), mg.conv2dFilterGrad(f64(x), f64(dy), w.shape, o), mg.conv2dFilterGrad(mg.abs(f64(x)), mg.abs(f64(dy)), w.shape, o), 60);
+        console.log(JSON.stringify({ variant: mg.backendInfo().variant, worst }));
+      });`;
+    const run = (flags: string[]) => JSON.parse(execFileSync(process.execPath, [...flags, '-e', script], { encoding: 'utf8', stdio: 'pipe' })) as { variant: string; worst: number };
+    const plain = run([]);
+    expect(plain.variant).toBe('simd');
+    expect(plain.worst).toBeLessThanOrEqual(1);
+    const relaxed = run(['--experimental-wasm-relaxed-simd']);
+    expect(['relaxed-simd', 'simd']).toContain(relaxed.variant); // never fails where it is missing
+    expect(relaxed.worst).toBeLessThanOrEqual(1);
+    expect(relaxed.variant).toBe('relaxed-simd'); // Node 20 takes it with the flag
+  });
+
   test('METAGRAD_BACKEND selects the backend for a process, and a bad value is named', () => {
     const script = "import('./build/src/index.js').then(m => console.log(m.getBackend()))";
     const run = (v: string) => execFileSync(process.execPath, ['-e', script], { env: { ...process.env, METAGRAD_BACKEND: v }, encoding: 'utf8', stdio: 'pipe' }).trim();
