@@ -73,3 +73,11 @@ test('evalBatch adapts on mini-batches cycling through the support set; the defa
   }
   expect(mg.PRESETS['reptile-20way-1shot']).toMatchObject({ nWay: 20, innerBatch: 20, innerSteps: 10, evalBatch: 10 });
 });
+
+test('a bad configuration is refused with the field named', () => {
+  const ok = configs.reptile!;
+  expect(() => new mg.FewShotTrainer(model, classes, { ...ok, evalBatch: 0 }, 1)).toThrow(/FewShotConfig.evalBatch must be a positive integer, got 0/);
+  expect(() => new mg.FewShotTrainer(model, classes, { ...ok, nWay: 2.5 }, 1)).toThrow(/FewShotConfig.nWay must be a positive integer, got 2.5/);
+  expect(() => new mg.FewShotTrainer(model, classes, { ...ok, innerLr: -1 }, 1)).toThrow(/FewShotConfig.innerLr must be a positive number, got -1/);
+  expect(() => new mg.FewShotTrainer(model, classes, { ...ok, method: 'sgd' as 'maml' }, 1)).toThrow(/FewShotConfig.method must be/);
+});

@@ -52,10 +52,32 @@ export interface FewShotConfig {
   /** Adaptation steps at evaluation. */
   evalSteps: number;
   /**
-   * Reptile: mini-batch size of the evaluation steps, cycling through the shuffled support set
-   * as training does. Default: the whole support set at every step.
+   * Mini-batch size of the evaluation steps, cycling through the shuffled support set as
+   * Reptile's training does. Default: the whole support set at every step.
    */
   evalBatch?: number;
+}
+
+/** Throws an error naming the first field of `c` that is not a valid setting. */
+function checkConfig(c: FewShotConfig): void {
+  if (c.method !== 'reptile' && c.method !== 'maml' && c.method !== 'fomaml') throw new RangeError(`FewShotConfig.method must be 'reptile', 'maml' or 'fomaml', got '${String(c.method)}'`);
+  const counts: [string, number | undefined, boolean][] = [
+    ['nWay', c.nWay, true], ['kShot', c.kShot, true], ['metaBatch', c.metaBatch, true], ['innerSteps', c.innerSteps, true],
+    ['iterations', c.iterations, true], ['evalSteps', c.evalSteps, true], ['trainShots', c.trainShots, false],
+    ['queryPerClass', c.queryPerClass, false], ['innerBatch', c.innerBatch, false], ['evalBatch', c.evalBatch, false],
+  ];
+  for (const [name, v, required] of counts) {
+    if (v === undefined && !required) continue;
+    if (!Number.isInteger(v) || v! < (name === 'evalSteps' ? 0 : 1)) throw new RangeError(`FewShotConfig.${name} must be a ${name === 'evalSteps' ? 'non-negative' : 'positive'} integer, got ${String(v)}`);
+  }
+  for (const [name, v] of [['innerLr', c.innerLr], ['outerLr', c.outerLr]] as const) {
+    if (v !== undefined && !(typeof v === 'number' && v > 0 && Number.isFinite(v))) throw new RangeError(`FewShotConfig.${name} must be a positive number, got ${String(v)}`);
+  }
+}
+
+/** Row indices of mini-batch `step` of size `size`, cycling through `order`. */
+function cyclingBatch(order: readonly number[], step: number, size: number): number[] {
+  return Array.from({ length: size }, (_, j) => order[(step * size + j) % order.length]!);
 }
 
 /**
@@ -97,6 +119,7 @@ export class FewShotTrainer {
     readonly config: FewShotConfig,
     seed: number,
   ) {
+    checkConfig(config);
     this.rng = new Rng(seed);
     this.params = model.init({ rng: this.rng });
     this.outer = config.method === 'reptile' ? null : new Adam({ lr: config.outerLr ?? 1e-3 });
@@ -122,7 +145,7 @@ export class FewShotTrainer {
       const order = this.rng.shuffle(Array.from({ length: ep.ySupport.length }, (_, i) => i));
       let phi = this.params;
       for (let k = 0; k < c.innerSteps; k++) {
-        const rows = Array.from({ length: batch }, (_, j) => order[(k * batch + j) % order.length]!);
+        const rows = cyclingBatch(order, k, batch);
         const x = selectRows(ep.xSupport, rows);
         const y = rows.map((r) => ep.ySupport[r]!);
         const [loss, g] = valueAndGrad((p) => crossEntropy(this.model.forward(p, x), y))(phi.map((p) => p.detach()));
@@ -170,7 +193,7 @@ export class FewShotTrainer {
         let x = ep.xSupport;
         let y: Int32Array | number[] = ep.ySupport;
         if (order !== null) {
-          const rows = Array.from({ length: b }, (_, j) => order[(k * b + j) % n]!);
+          const rows = cyclingBatch(order, k, b);
           x = selectRows(ep.xSupport, rows);
           y = rows.map((r) => ep.ySupport[r]!);
         }
