@@ -7,8 +7,9 @@
 // into column panels of NR = 8 (a panel row is 8 contiguous floats), and each block of MC rows
 // of op(A) into row panels of MR = 4. The 4×8 micro-kernel keeps its 8 f32x4 accumulators in
 // registers (a 6×8 tile would need 12 and spills on x86's 16 XMM registers), loads two vectors
-// of B and broadcasts four scalars of A per step. Packing absorbs the transposes, so every
-// transpose variant runs the same micro-kernel.
+// of B and broadcasts four scalars of A per step (see kernel4x8 for how, per build). Packing
+// absorbs the transposes, so every transpose variant runs the same micro-kernel. Unrolling the
+// k loop was measured slower (V8 spills), so it stays one step per trip.
 //
 // Tiny products (few-shot layers such as [10×1]·[1×40]) skip packing: see gemmSmall.
 
@@ -161,23 +162,48 @@ function kernel4x8(ap: usize, bp: usize, kc: i32, c: usize, ldc: i32, accumulate
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
   let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  for (let p = 0; p < kc; p++) {
-    const b0 = v128.load(bp);
-    const b1 = v128.load(bp, 16);
-    const a0 = v128.load32_splat(ap);
-    c00 = madd(a0, b0, c00);
-    c01 = madd(a0, b1, c01);
-    const a1 = v128.load32_splat(ap, 4);
-    c10 = madd(a1, b0, c10);
-    c11 = madd(a1, b1, c11);
-    const a2 = v128.load32_splat(ap, 8);
-    c20 = madd(a2, b0, c20);
-    c21 = madd(a2, b1, c21);
-    const a3 = v128.load32_splat(ap, 12);
-    c30 = madd(a3, b0, c30);
-    c31 = madd(a3, b1, c31);
-    ap += 16;
-    bp += 32;
+  // Broadcasting A: with fused multiply-add (relaxed build) four broadcast loads are fastest;
+  // with separate mul and add the loop is issue-bound, and one load plus four lane shuffles
+  // (fewer instructions: no address arithmetic per broadcast) runs ~6% faster. Measured, 256³.
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    for (let p = 0; p < kc; p++) {
+      const b0 = v128.load(bp);
+      const b1 = v128.load(bp, 16);
+      const a0 = v128.load32_splat(ap);
+      c00 = madd(a0, b0, c00);
+      c01 = madd(a0, b1, c01);
+      const a1 = v128.load32_splat(ap, 4);
+      c10 = madd(a1, b0, c10);
+      c11 = madd(a1, b1, c11);
+      const a2 = v128.load32_splat(ap, 8);
+      c20 = madd(a2, b0, c20);
+      c21 = madd(a2, b1, c21);
+      const a3 = v128.load32_splat(ap, 12);
+      c30 = madd(a3, b0, c30);
+      c31 = madd(a3, b1, c31);
+      ap += 16;
+      bp += 32;
+    }
+  } else {
+    for (let p = 0; p < kc; p++) {
+      const b0 = v128.load(bp);
+      const b1 = v128.load(bp, 16);
+      const a = v128.load(ap);
+      const a0 = v128.shuffle<f32>(a, a, 0, 0, 0, 0);
+      c00 = madd(a0, b0, c00);
+      c01 = madd(a0, b1, c01);
+      const a1 = v128.shuffle<f32>(a, a, 1, 1, 1, 1);
+      c10 = madd(a1, b0, c10);
+      c11 = madd(a1, b1, c11);
+      const a2 = v128.shuffle<f32>(a, a, 2, 2, 2, 2);
+      c20 = madd(a2, b0, c20);
+      c21 = madd(a2, b1, c21);
+      const a3 = v128.shuffle<f32>(a, a, 3, 3, 3, 3);
+      c30 = madd(a3, b0, c30);
+      c31 = madd(a3, b1, c31);
+      ap += 16;
+      bp += 32;
+    }
   }
   const rowBytes = <usize>ldc << 2;
   if (mr == MR && nr == NR) {
