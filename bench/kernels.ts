@@ -29,8 +29,20 @@ export function run(): string {
     const [t] = time({ [name]: () => (sink += mg.matmul(a, b, tA, tB).data[0]!) }, { minTime: 0.3, maxTime: 1.5 });
     return (2 * m * n * k) / t!.mean / 1e9;
   };
+  // The kernel call alone: operands in JS arrays copied in and the result copied out, into an
+  // output array allocated once (what `matmul` adds on top is allocating that output).
+  const kernelGflops = (n: number, tA: boolean, tB: boolean, name: string): number => {
+    const rng = new mg.Rng(n);
+    const a = mg.randn([n, n], { rng }).data as Float32Array;
+    const b = mg.randn([n, n], { rng }).data as Float32Array;
+    const c = new Float32Array(n * n);
+    const zero = new Int32Array(1);
+    const [t] = time({ [name]: () => (w.gemm(a, zero, b, zero, c, 1, n, n, n, tA, tB), (sink += c[0]!)) }, { minTime: 0.3, maxTime: 1.5 });
+    return (2 * n * n * n) / t!.mean / 1e9;
+  };
   const sizes = [32, 64, 128, 256, 512];
   const squareRows = sizes.map((s) => [`${s}³`, ...variants.map(([v, tA, tB]) => gflops(s, s, s, tA, tB, `${s}³ ${v}`))]);
+  const kernelRows = [128, 256, 512].map((s) => [`${s}³`, ...variants.map(([v, tA, tB]) => kernelGflops(s, tA, tB, `${s}³ ${v} kernel`))]);
   const fewShot: [string, number, number, number][] = [
     ['[10×1]·[1×40]', 10, 40, 1],
     ['[10×40]·[40×40]', 10, 40, 40],
@@ -65,6 +77,12 @@ export function run(): string {
     `Peak (12 independent f32x4 ${relaxed ? 'fused multiply-add' : 'multiply-add'} chains): **${peak.toFixed(1)} GFLOP/s**. Figures below: GFLOP/s (fraction of that peak), through \`matmul\`, so they include the output allocation and the copies into WASM memory.`,
     '',
     table(['size', ...variants.map(([v]) => v)], fmtRows(squareRows)),
+    '',
+    'The kernel call alone (copies into and out of WASM memory included, output array allocated once):',
+    '',
+    table(['size', ...variants.map(([v]) => v)], fmtRows(kernelRows)),
+    '',
+    'The gap between the two tables is allocating the result: V8 takes a zeroed buffer from glibc, which for arrays above its mmap threshold (128 kB at first) maps fresh pages each time, and every page faults on first write (≈ 0.2 ms for 256 kB). Running Node with `GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824` keeps freed buffers in the heap and closes most of that gap (1.23 → 1.10 ms for a 256³ `matmul`, measured by hand).',
     '',
     table(['few-shot shape', ...variants.map(([v]) => v)], fmtRows(fewRows)),
     '',
