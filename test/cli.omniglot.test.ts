@@ -1,0 +1,49 @@
+/**
+ * The Omniglot training CLI end to end on the real archives (skipped where they are absent):
+ * a short run with checkpoints, `--evaluate` of its checkpoint reproducing the run's own final
+ * report, `--resume`, and the refusals that protect a run (another length or seed, a missing file).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+
+const root = join(__dirname, '..');
+const dataDir = join(root, '..', 'shared', 'data', 'omniglot');
+const dir = mkdtempSync(join(tmpdir(), 'mg-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function cli(args: string[]): { out: string; err: string } {
+  try {
+    const out = execFileSync(process.execPath, [join(root, 'build', 'src', 'cli', 'omniglot.js'), '--data', dataDir, '--cache', join(dir, 'omniglot.cache'), ...args], { encoding: 'utf8', stdio: 'pipe' });
+    return { out, err: '' };
+  } catch (e) {
+    const x = e as { stdout: string; stderr: string };
+    return { out: x.stdout, err: x.stderr };
+  }
+}
+
+describe.runIf(existsSync(join(dataDir, 'images_background.zip')))('npm run omniglot', () => {
+  const ckpt = join(dir, 'run.safetensors');
+  test('a short run, then --evaluate of its checkpoint prints the same accuracies, and so does --resume of the finished run', () => {
+    const run = cli(['--preset', 'reptile-5way-1shot', '--iterations', '2', '--eval-every', '0', '--eval-episodes', '3', '--checkpoint', ckpt, '--checkpoint-every', '1']);
+    expect(run.err).toBe('');
+    const lines = run.out.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^reptile-5way-1shot after 2 iterations, transductive: \d+\.\d\d% ± \d+\.\d\d \(3 episodes\)$/);
+    expect(lines[1]).toMatch(/non-transductive/);
+    const again = cli(['--evaluate', '--checkpoint', ckpt, '--eval-episodes', '3']);
+    expect(again.out.trim().split('\n')).toEqual(lines);
+    // Resuming a finished run trains nothing more and reports the same; a different length is
+    // refused, since the iteration count sets Reptile's annealing schedule.
+    const resumed = cli(['--preset', 'reptile-5way-1shot', '--resume', '--eval-every', '0', '--eval-episodes', '3', '--checkpoint', ckpt]);
+    expect(resumed.out.trim().split('\n')).toEqual(lines);
+    expect(cli(['--preset', 'reptile-5way-1shot', '--resume', '--iterations', '3', '--checkpoint', ckpt]).err).toMatch(/different configuration \(iterations: 2 there, 3 here\)/);
+  }, 180_000);
+
+  test('a checkpoint is not evaluated or resumed with another seed, and a missing one is named', () => {
+    expect(cli(['--evaluate', '--checkpoint', ckpt, '--seed', '5']).err).toMatch(/--seed 5 differs from the seed 0 that .*run\.safetensors was trained with/);
+    expect(cli(['--evaluate', '--checkpoint', join(dir, 'nope.safetensors')]).err).toMatch(/--evaluate needs an existing --checkpoint file, got .*nope\.safetensors/);
+  }, 60_000);
+});
