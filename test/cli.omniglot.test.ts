@@ -1,7 +1,7 @@
 /**
  * The Omniglot training CLI end to end on the real archives (skipped where they are absent):
  * a short run with checkpoints, `--evaluate` of its checkpoint reproducing the run's own final
- * report, `--resume`, and the refusals that protect a run (another length or seed, a missing file).
+ * report, `--resume`, and the refusals that protect a run (another preset, length or seed; a missing file).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -37,12 +37,13 @@ describe.runIf(existsSync(join(dataDir, 'images_background.zip')))('npm run omni
     expect(again.out.trim().split('\n')).toEqual(lines);
     // Resuming a finished run trains nothing more and reports the same; a different length is
     // refused, since the iteration count sets Reptile's annealing schedule.
-    const resumed = cli(['--preset', 'reptile-5way-1shot', '--resume', '--eval-every', '0', '--eval-episodes', '3', '--checkpoint', ckpt]);
+    const resumed = cli(['--resume', '--eval-every', '0', '--eval-episodes', '3', '--checkpoint', ckpt]);
     expect(resumed.out.trim().split('\n')).toEqual(lines);
     expect(cli(['--preset', 'reptile-5way-1shot', '--resume', '--iterations', '3', '--checkpoint', ckpt]).err).toMatch(/different configuration \(iterations: 2 there, 3 here\)/);
   }, 180_000);
 
-  test('a checkpoint is not evaluated or resumed with another seed, and a missing one is named', () => {
+  test('a checkpoint is not evaluated or resumed with another preset or seed, and a missing one is named', () => {
+    expect(cli(['--resume', '--checkpoint', ckpt, '--preset', 'maml-5way-1shot']).err).toMatch(/--preset maml-5way-1shot differs from the preset reptile-5way-1shot that .*run\.safetensors was trained with/);
     expect(cli(['--evaluate', '--checkpoint', ckpt, '--seed', '5']).err).toMatch(/--seed 5 differs from the seed 0 that .*run\.safetensors was trained with/);
     expect(cli(['--evaluate', '--checkpoint', join(dir, 'nope.safetensors')]).err).toMatch(/--evaluate needs an existing --checkpoint file, got .*nope\.safetensors/);
   }, 60_000);

@@ -23,7 +23,7 @@ import { ProgressBar } from './progress.js';
 function main(): void {
   const { values } = parseArgs({
     options: {
-      preset: { type: 'string', default: 'reptile-5way-1shot' },
+      preset: { type: 'string' },
       iterations: { type: 'string' },
       data: { type: 'string', default: '../shared/data/omniglot' },
       seed: { type: 'string' },
@@ -42,11 +42,14 @@ function main(): void {
   }
   const saved = values.resume || values.evaluate ? loadSafetensors(checkpoint!) : undefined;
   const savedRun = saved === undefined ? undefined : runInfo(saved.metadata, checkpoint!);
-  let presetName = values.preset!;
+  // A checkpoint names its preset; a different --preset is refused rather than mixed in.
+  if (savedRun?.preset !== undefined && values.preset !== undefined && values.preset !== savedRun.preset) {
+    throw new Error(`--preset ${values.preset} differs from the preset ${savedRun.preset} that ${checkpoint} was trained with`);
+  }
+  const presetName = values.preset ?? savedRun?.preset ?? 'reptile-5way-1shot';
   let config: mg.FewShotConfig;
   if (values.evaluate) {
-    // The file says what it is: its preset and configuration, so no flag can mismatch it.
-    presetName = savedRun!.preset ?? presetName;
+    // The file says what it is: its configuration, so no flag can mismatch it.
     config = savedRun!.config;
   } else {
     const preset = mg.PRESETS[presetName];
