@@ -10,7 +10,7 @@ import { record, tracks2 } from '../autograd.js';
 import { gemmBatched } from '../kernels/gemm.js';
 import { broadcastShapes, broadcastStrides, fmt, sizeOf } from '../shape.js';
 import { allocData, Tensor, type VjpRule } from '../tensor.js';
-import { sumTo } from './layout.js';
+import { reshape, sumTo } from './layout.js';
 
 /**
  * `op(a)·op(b)` for tensors of at least 2 dimensions. `a` is `[..., m, k]` (`[..., k, m]` with
@@ -79,7 +79,20 @@ const matmulVjp: VjpRule = (g, _o, node, needs) => {
   const [tA, tB] = node.saved as [boolean, boolean];
   // dA' = G·B'ᵀ; if A' = Aᵀ then dA = (G·B'ᵀ)ᵀ = B'·Gᵀ.
   const da = needs[0] ? sumTo(tA ? matmul(b, g, tB, true) : matmul(g, b, false, !tB), a.shape) : null;
-  // dB' = A'ᵀ·G; if B' = Bᵀ then dB = Gᵀ·A'.
-  const db = needs[1] ? sumTo(tB ? matmul(g, a, true, tA) : matmul(a, g, !tA, false), b.shape) : null;
-  return [da, db];
+  return [da, needs[1] ? sharedOperandGrad(a, b, g, tA, tB) : null];
 };
+
+/**
+ * dB. dB' = A'ᵀ·G, and if B' = Bᵀ then dB = Gᵀ·A'. When one matrix B serves a whole batch of
+ * untransposed A (x·W with x [..., m, k]), Σᵢ Aᵢᵀ·Gᵢ is a single product of the stacked rows,
+ * [rows, k]ᵀ·[rows, n], rather than a batch of small products summed afterwards.
+ */
+function sharedOperandGrad(a: Tensor, b: Tensor, g: Tensor, tA: boolean, tB: boolean): Tensor {
+  if (b.ndim === 2 && a.ndim > 2 && !tA && a.shape[a.ndim - 1]! > 0) {
+    const k = a.shape[a.ndim - 1]!, n = g.shape[g.ndim - 1]!;
+    const rows = a.size / k;
+    const a2 = reshape(a, [rows, k]), g2 = reshape(g, [rows, n]);
+    return tB ? matmul(g2, a2, true, false) : matmul(a2, g2, true, false);
+  }
+  return sumTo(tB ? matmul(g, a, true, tA) : matmul(a, g, !tA, false), b.shape);
+}
