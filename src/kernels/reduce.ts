@@ -7,10 +7,11 @@ import type { Shape } from '../shape.js';
 import type { TypedArray } from '../tensor.js';
 
 /** Sums `x` (shape `shape`) over `axes` (sorted, distinct) into `out` (kept axes, row-major). */
-export function sumAxesInto(x: TypedArray, shape: Shape, axes: readonly number[], out: TypedArray): void {
-  out.fill(0);
-  if (x.length === 0) return;
-  // Collapse adjacent axes of the same kind, dropping length-1 axes.
+/**
+ * A reduction's shape in its simplest form: length-1 axes dropped and adjacent axes of the same
+ * kind (reduced or kept) merged. `lens[i]` is a merged length, `red[i]` whether it is reduced.
+ */
+export function collapseAxes(shape: Shape, axes: readonly number[]): { lens: number[]; red: boolean[] } {
   const lens: number[] = [];
   const red: boolean[] = [];
   for (let d = 0; d < shape.length; d++) {
@@ -23,6 +24,13 @@ export function sumAxesInto(x: TypedArray, shape: Shape, axes: readonly number[]
       red.push(r);
     }
   }
+  return { lens, red };
+}
+
+export function sumAxesInto(x: TypedArray, shape: Shape, axes: readonly number[], out: TypedArray): void {
+  out.fill(0);
+  if (x.length === 0) return;
+  const { lens, red } = collapseAxes(shape, axes);
   const m = lens.length;
   if (m === 0) {
     out[0] = x[0]!;

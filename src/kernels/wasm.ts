@@ -11,6 +11,7 @@
  * (as TensorFlow.js's `dispose`/`tidy`), which this library avoids.
  */
 import type { ConvGeometry } from './conv.js';
+import { collapseAxes } from './reduce.js';
 import { RELAXED_WASM_BASE64, SIMD_WASM_BASE64 } from './wasm-binary.generated.js';
 
 interface KernelExports {
@@ -226,17 +227,7 @@ export class WasmKernels {
    * (nothing written) for other patterns, which the caller computes in TypeScript.
    */
   sumAxes(x: Float32Array, shape: readonly number[], axes: readonly number[], out: Float32Array): boolean {
-    const lens: number[] = [];
-    const red: boolean[] = [];
-    shape.forEach((n, d) => {
-      if (n === 1) return;
-      const r = axes.includes(d);
-      if (lens.length > 0 && red[red.length - 1] === r) lens[lens.length - 1]! *= n;
-      else {
-        lens.push(n);
-        red.push(r);
-      }
-    });
+    const { lens, red } = collapseAxes(shape, axes);
     const m = lens.length;
     let run: (pIn: number, pOut: number) => void;
     if (m === 1 && red[0]) run = (pi, po) => this.ex.sumTrailing(pi, 1, lens[0]!, po);
