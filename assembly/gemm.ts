@@ -19,6 +19,8 @@ const MR: i32 = 4;
 const NR: i32 = 8;
 const KC: i32 = 256;
 const MC: i32 = 64;
+/** Largest op(B) (in floats) the kernels read in place instead of packing. */
+const DIRECT_B_FLOATS: usize = 4096;
 
 /** Floats of scratch gemm needs at `pack` for an n-column product. */
 export function gemmScratchFloats(n: i32, k: i32): i32 {
@@ -157,7 +159,7 @@ function packB(b: usize, ldb: i32, transB: bool, p0: i32, kc: i32, n: i32, dst: 
 }
 
 // C tile (mr ≤ 4 rows, nr ≤ 8 columns at c, row stride ldc floats) (+)= Apanel · Bpanel over kc.
-function kernel4x8(ap: usize, bp: usize, kc: i32, c: usize, ldc: i32, accumulate: bool, mr: i32, nr: i32, tmp: usize): void {
+function kernel4x8(ap: usize, bp: usize, bStep: usize, kc: i32, c: usize, ldc: i32, accumulate: bool, mr: i32, nr: i32, tmp: usize): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
@@ -183,7 +185,7 @@ function kernel4x8(ap: usize, bp: usize, kc: i32, c: usize, ldc: i32, accumulate
       c30 = madd(a3, b0, c30);
       c31 = madd(a3, b1, c31);
       ap += 16;
-      bp += 32;
+      bp += bStep;
     }
   } else {
     for (let p = 0; p < kc; p++) {
@@ -203,7 +205,7 @@ function kernel4x8(ap: usize, bp: usize, kc: i32, c: usize, ldc: i32, accumulate
       c30 = madd(a3, b0, c30);
       c31 = madd(a3, b1, c31);
       ap += 16;
-      bp += 32;
+      bp += bStep;
     }
   }
   const rowBytes = <usize>ldc << 2;
@@ -261,7 +263,7 @@ function flushTile(tmp: usize, c: usize, rowBytes: usize, accumulate: bool, mr: 
 
 // The micro-kernel for an edge tile of one or two rows (m ≡ 1, 2 mod 4, as in a [10×k] batch of
 // ten): the same packed panels, half the arithmetic of running kernel4x8 on zero rows.
-function kernel2x8(ap: usize, bp: usize, kc: i32, c: usize, ldc: i32, accumulate: bool, mr: i32, nr: i32, tmp: usize): void {
+function kernel2x8(ap: usize, bp: usize, bStep: usize, kc: i32, c: usize, ldc: i32, accumulate: bool, mr: i32, nr: i32, tmp: usize): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   for (let p = 0; p < kc; p++) {
@@ -274,7 +276,7 @@ function kernel2x8(ap: usize, bp: usize, kc: i32, c: usize, ldc: i32, accumulate
     c10 = madd(a1, b0, c10);
     c11 = madd(a1, b1, c11);
     ap += 16;
-    bp += 32;
+    bp += bStep;
   }
   v128.store(tmp, c00);
   v128.store(tmp, c01, 16);
@@ -296,21 +298,25 @@ export function gemmPacked(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32,
   const packedB = pack + ((<usize>MC * kcMax) << 2);
   const nPad = (n + NR - 1) / NR * NR;
   const tmp = packedB + ((<usize>kcMax * nPad) << 2);
+  // A small untransposed B whose rows are whole panels is read in place: its rows are already
+  // 8-float runs, and at this size it stays in L1, which is all packing would buy.
+  const direct = !transB && (n & (NR - 1)) == 0 && k <= KC && <usize>k * n <= DIRECT_B_FLOATS;
+  const bStep: usize = direct ? <usize>n << 2 : <usize>NR << 2;
   for (let p0 = 0; p0 < k; p0 += KC) {
     const kc = min(KC, k - p0);
     const accumulate = p0 > 0;
-    packB(b, ldb, transB, p0, kc, n, packedB);
+    if (!direct) packB(b, ldb, transB, p0, kc, n, packedB);
     for (let i0 = 0; i0 < m; i0 += MC) {
       const mc = min(MC, m - i0);
       packA(a, lda, transA, i0, mc, p0, kc, packedA);
       for (let j0 = 0; j0 < n; j0 += NR) {
         const nr = min(NR, n - j0);
-        const bp = packedB + ((<usize>j0 * kc) << 2);
+        const bp = direct ? b + (<usize>j0 << 2) : packedB + ((<usize>j0 * kc) << 2);
         for (let ir = 0; ir < mc; ir += MR) {
           const mr = min(MR, mc - ir);
           const cTile = c + ((<usize>(i0 + ir) * n + j0) << 2);
-          if (mr <= 2) kernel2x8(packedA + ((<usize>ir * kc) << 2), bp, kc, cTile, n, accumulate, mr, nr, tmp);
-          else kernel4x8(packedA + ((<usize>ir * kc) << 2), bp, kc, cTile, n, accumulate, mr, nr, tmp);
+          if (mr <= 2) kernel2x8(packedA + ((<usize>ir * kc) << 2), bp, bStep, kc, cTile, n, accumulate, mr, nr, tmp);
+          else kernel4x8(packedA + ((<usize>ir * kc) << 2), bp, bStep, kc, cTile, n, accumulate, mr, nr, tmp);
         }
       }
     }

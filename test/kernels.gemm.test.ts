@@ -101,6 +101,28 @@ describe('WASM gemm', () => {
     );
   });
 
+  test('a small untransposed B is read in place (n a multiple of 8, k·n ≤ 4096), single and batched', () => {
+    // Either side of the in-place limit (64·64 floats), edge rows (m mod 4 = 1, 2, 3), and a
+    // batch whose products each have their own B.
+    const shapes = [[1, 8, 1], [2, 8, 7], [3, 16, 33], [10, 40, 40], [5, 64, 64], [6, 64, 65], [9, 8, 256], [4, 8, 512], [13, 24, 100]];
+    for (const [m, n, k] of shapes as [number, number, number][]) {
+      for (const tA of [false, true]) {
+        for (const batch of [1, 3]) {
+          const rng = new mg.Rng(m * 131 + n * 7 + k + batch);
+          const a = mg.randn([batch, ...(tA ? [k, m] : [m, k])], { rng });
+          const b = mg.randn([batch, k, n], { rng });
+          const c = mg.matmul(a, b, tA, false).data as Float32Array;
+          for (let i = 0; i < batch; i++) {
+            const ai = (a.data as Float32Array).subarray(i * m * k, (i + 1) * m * k);
+            const bi = (b.data as Float32Array).subarray(i * k * n, (i + 1) * k * n);
+            const [ref, bound] = reference(ai, bi, m, n, k, tA, false);
+            expectWithinRounding(c.subarray(i * m * n, (i + 1) * m * n), ref, bound, k, `product ${i} of ${batch}: ${m}×${k}·${k}×${n} tA=${tA}`);
+          }
+        }
+      }
+    }
+  });
+
   test('k = 0 gives zeros', () => {
     expect(mg.matmul(mg.zeros([3, 0]), mg.zeros([0, 5])).toArray()).toEqual(Array.from({ length: 3 }, () => [0, 0, 0, 0, 0]));
   });
@@ -141,7 +163,7 @@ describe('backend selection', () => {
           for (let i = 0; i < got.size; i++) worst = Math.max(worst, Math.abs(got.data[i] - ref.data[i]) / (2 * (k + 2) * 2 ** -24 * bound.data[i] + 1e-30));
         };
         const f64 = (t) => mg.astype(t, 'float64');
-        for (const [m, n, k] of [[1, 1, 1], [7, 5, 3], [17, 33, 65], [64, 65, 300], [10, 40, 40]]) {
+        for (const [m, n, k] of [[1, 1, 1], [7, 5, 3], [17, 33, 65], [64, 65, 300], [10, 40, 40], [5, 64, 64], [6, 64, 65]]) {
           for (const tA of [false, true]) for (const tB of [false, true]) {
             const a = mg.randn(tA ? [k, m] : [m, k], { rng }), b = mg.randn(tB ? [n, k] : [k, n], { rng });
             check(mg.matmul(a, b, tA, tB), mg.matmul(f64(a), f64(b), tA, tB), mg.matmul(mg.abs(f64(a)), mg.abs(f64(b)), tA, tB), k);
