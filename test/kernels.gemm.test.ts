@@ -1,6 +1,6 @@
 /**
  * The WASM gemm against the TypeScript reference, on awkward sizes (1, 3, 5, 7, 17, 33, 63, 65,
- * non-multiples of the 4×8 tile, k = 1, k beyond one 256-deep block, m beyond one 64-row block),
+ * non-multiples of the 5×8 tile, k = 1, k beyond one 256-deep block, m beyond one 60-row block),
  * every transpose flag, and batched products with broadcasting. Plus the arena's behaviour.
  */
 import { execFileSync } from 'node:child_process';
@@ -52,7 +52,7 @@ describe('WASM gemm', () => {
     );
   });
 
-  test('large products cross the 256-deep k blocks and 64-row m blocks', () => {
+  test('large products cross the 256-deep k blocks and 60-row m blocks', () => {
     for (const [m, n, k] of [[130, 65, 300], [65, 9, 513], [200, 200, 257]] as const) {
       for (const tA of [false, true]) {
         for (const tB of [false, true]) {
