@@ -10,9 +10,9 @@
 // multiply-adds for 7 loads. It measured 7% faster than a 4×8 kernel in the plain build and 10%
 // faster with fused multiply-add (256³, this machine); a 6×8 tile needs 12 accumulators plus
 // the B vectors and spills on x86's 16 XMM registers (measured with fused multiply-add too:
-// 22 GFLOP/s against 46). Five also divides the few-shot row counts
-// (10 support images, 250 stacked sine points, 1960 conv pixels). Packing absorbs the transposes, so every
-// transpose variant runs the same micro-kernel; a small untransposed B is read in place.
+// 22 GFLOP/s against 46). Five also divides the few-shot row counts (10 support images, 250
+// stacked sine points, 1960 conv pixels). Packing absorbs the transposes, so every transpose
+// variant runs the same micro-kernel; a small untransposed B is read in place.
 // Unrolling the k loop was measured slower (V8 spills), so it stays one step per trip.
 //
 // Tiny products (few-shot layers such as [10×1]·[1×40]) skip packing: see gemmSmall.
@@ -40,15 +40,8 @@ function elemA(a: usize, lda: i32, transA: bool, i: i32, p: i32): f32 {
   return transA ? load<f32>(a + ((<usize>p * lda + i) << 2)) : load<f32>(a + ((<usize>i * lda + p) << 2));
 }
 
-// Writes the transpose of the 4×4 block whose rows start at r0..r3 as four vectors at dst,
-// dst+16, dst+32, dst+48 (row p of the result holds element p of each source row).
-// @ts-ignore: decorator
-@inline
-function transpose4(r0: usize, r1: usize, r2: usize, r3: usize, dst: usize): void {
-  transpose4Strided(r0, r1, r2, r3, dst, 16);
-}
-
-// As transpose4, with the output rows `step` bytes apart.
+// Writes the transpose of the 4×4 block whose rows start at r0..r3 as four vectors `step` bytes
+// apart from dst (row p of the result holds element p of each source row).
 // @ts-ignore: decorator
 @inline
 function transpose4Strided(r0: usize, r1: usize, r2: usize, r3: usize, dst: usize, step: usize): void {
@@ -266,50 +259,28 @@ function kernel5x8(ap: usize, bp: usize, bStep: usize, kc: i32, c: usize, ldc: i
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
   let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
   let c40 = f32x4.splat(0), c41 = f32x4.splat(0);
-  if (ASC_FEATURE_RELAXED_SIMD) {
-    for (let p = 0; p < kc; p++) {
-      const b0 = v128.load(bp);
-      const b1 = v128.load(bp, 16);
-      const a0 = v128.load32_splat(ap);
-      c00 = madd(a0, b0, c00);
-      c01 = madd(a0, b1, c01);
-      const a1 = v128.load32_splat(ap, 4);
-      c10 = madd(a1, b0, c10);
-      c11 = madd(a1, b1, c11);
-      const a2 = v128.load32_splat(ap, 8);
-      c20 = madd(a2, b0, c20);
-      c21 = madd(a2, b1, c21);
-      const a3 = v128.load32_splat(ap, 12);
-      c30 = madd(a3, b0, c30);
-      c31 = madd(a3, b1, c31);
-      const a4 = v128.load32_splat(ap, 16);
-      c40 = madd(a4, b0, c40);
-      c41 = madd(a4, b1, c41);
-      ap += MR << 2;
-      bp += bStep;
-    }
-  } else {
-    for (let p = 0; p < kc; p++) {
-      const b0 = v128.load(bp);
-      const b1 = v128.load(bp, 16);
-      const a0 = v128.load32_splat(ap);
-      c00 = madd(a0, b0, c00);
-      c01 = madd(a0, b1, c01);
-      const a1 = v128.load32_splat(ap, 4);
-      c10 = madd(a1, b0, c10);
-      c11 = madd(a1, b1, c11);
-      const a2 = v128.load32_splat(ap, 8);
-      c20 = madd(a2, b0, c20);
-      c21 = madd(a2, b1, c21);
-      const a3 = v128.load32_splat(ap, 12);
-      c30 = madd(a3, b0, c30);
-      c31 = madd(a3, b1, c31);
-      const a4 = v128.load32_splat(ap, 16);
-      c40 = madd(a4, b0, c40);
-      c41 = madd(a4, b1, c41);
-      ap += MR << 2;
-      bp += bStep;
-    }
+  // Both builds broadcast A with loads here: one load and lane shuffles, as kernel4x8 does in the
+  // plain build, measured 33 against 36 GFLOP/s at 256³ for five rows.
+  for (let p = 0; p < kc; p++) {
+    const b0 = v128.load(bp);
+    const b1 = v128.load(bp, 16);
+    const a0 = v128.load32_splat(ap);
+    c00 = madd(a0, b0, c00);
+    c01 = madd(a0, b1, c01);
+    const a1 = v128.load32_splat(ap, 4);
+    c10 = madd(a1, b0, c10);
+    c11 = madd(a1, b1, c11);
+    const a2 = v128.load32_splat(ap, 8);
+    c20 = madd(a2, b0, c20);
+    c21 = madd(a2, b1, c21);
+    const a3 = v128.load32_splat(ap, 12);
+    c30 = madd(a3, b0, c30);
+    c31 = madd(a3, b1, c31);
+    const a4 = v128.load32_splat(ap, 16);
+    c40 = madd(a4, b0, c40);
+    c41 = madd(a4, b1, c41);
+    ap += MR << 2;
+    bp += bStep;
   }
   const rowBytes = <usize>ldc << 2;
   if (nr == NR && accumulate) {
@@ -359,7 +330,7 @@ function kernel5x8(ap: usize, bp: usize, bStep: usize, kc: i32, c: usize, ldc: i
   flushTile(tmp, c, rowBytes, accumulate, MR, nr);
 }
 
-// Copies (or adds) the valid mr×nr corner of a 4×8 scratch tile into C.
+// Copies (or adds) the valid mr×nr corner of a scratch tile (rows of NR floats) into C.
 function flushTile(tmp: usize, c: usize, rowBytes: usize, accumulate: bool, mr: i32, nr: i32): void {
   for (let r = 0; r < mr; r++) {
     const crow = c + <usize>r * rowBytes;
@@ -371,8 +342,8 @@ function flushTile(tmp: usize, c: usize, rowBytes: usize, accumulate: bool, mr: 
   }
 }
 
-// The micro-kernel for an edge tile of one or two rows (m ≡ 1, 2 mod 4, as in a [10×k] batch of
-// ten): the same packed panels, half the arithmetic of running kernel4x8 on zero rows.
+// The micro-kernel for an edge tile of one or two rows (m ≡ 1, 2 mod 5): the same packed
+// panels, half the arithmetic of running kernel4x8 on zero rows.
 function kernel2x8(ap: usize, bp: usize, bStep: usize, kc: i32, c: usize, ldc: i32, accumulate: bool, mr: i32, nr: i32, tmp: usize): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
