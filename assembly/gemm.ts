@@ -211,45 +211,16 @@ function kernel4x8(ap: usize, bp: usize, bStep: usize, kc: i32, c: usize, ldc: i
       bp += bStep;
     }
   }
-  const rowBytes = <usize>ldc << 2;
-  if (mr == 4 && nr == NR) {
-    if (accumulate) {
-      v128.store(c, f32x4.add(v128.load(c), c00));
-      v128.store(c, f32x4.add(v128.load(c, 16), c01), 16);
-      c += rowBytes;
-      v128.store(c, f32x4.add(v128.load(c), c10));
-      v128.store(c, f32x4.add(v128.load(c, 16), c11), 16);
-      c += rowBytes;
-      v128.store(c, f32x4.add(v128.load(c), c20));
-      v128.store(c, f32x4.add(v128.load(c, 16), c21), 16);
-      c += rowBytes;
-      v128.store(c, f32x4.add(v128.load(c), c30));
-      v128.store(c, f32x4.add(v128.load(c, 16), c31), 16);
-    } else {
-      v128.store(c, c00);
-      v128.store(c, c01, 16);
-      c += rowBytes;
-      v128.store(c, c10);
-      v128.store(c, c11, 16);
-      c += rowBytes;
-      v128.store(c, c20);
-      v128.store(c, c21, 16);
-      c += rowBytes;
-      v128.store(c, c30);
-      v128.store(c, c31, 16);
-    }
-    return;
-  }
-  // Edge tile: spill the accumulators to a 4×8 scratch tile, then copy the valid part.
-  v128.store(tmp, c00);
-  v128.store(tmp, c01, 16);
-  v128.store(tmp, c10, 32);
-  v128.store(tmp, c11, 48);
-  v128.store(tmp, c20, 64);
-  v128.store(tmp, c21, 80);
-  v128.store(tmp, c30, 96);
-  v128.store(tmp, c31, 112);
-  flushTile(tmp, c, rowBytes, accumulate, mr, nr);
+  // A full tile goes straight to C; an edge tile through a scratch tile, copying the valid part.
+  const full = mr == 4 && nr == NR;
+  const dst = full ? c : tmp;
+  const step: usize = full ? <usize>ldc << 2 : <usize>NR << 2;
+  const acc = full && accumulate;
+  storeRow(dst, c00, c01, acc);
+  storeRow(dst + step, c10, c11, acc);
+  storeRow(dst + 2 * step, c20, c21, acc);
+  storeRow(dst + 3 * step, c30, c31, acc);
+  if (!full) flushTile(tmp, c, <usize>ldc << 2, accumulate, mr, nr);
 }
 
 // The main micro-kernel: a full 5-row panel times an 8-column panel, ten f32x4 accumulators.
@@ -282,52 +253,29 @@ function kernel5x8(ap: usize, bp: usize, bStep: usize, kc: i32, c: usize, ldc: i
     ap += MR << 2;
     bp += bStep;
   }
-  const rowBytes = <usize>ldc << 2;
-  if (nr == NR && accumulate) {
-    v128.store(c, f32x4.add(v128.load(c), c00));
-    v128.store(c, f32x4.add(v128.load(c, 16), c01), 16);
-    c += rowBytes;
-    v128.store(c, f32x4.add(v128.load(c), c10));
-    v128.store(c, f32x4.add(v128.load(c, 16), c11), 16);
-    c += rowBytes;
-    v128.store(c, f32x4.add(v128.load(c), c20));
-    v128.store(c, f32x4.add(v128.load(c, 16), c21), 16);
-    c += rowBytes;
-    v128.store(c, f32x4.add(v128.load(c), c30));
-    v128.store(c, f32x4.add(v128.load(c, 16), c31), 16);
-    c += rowBytes;
-    v128.store(c, f32x4.add(v128.load(c), c40));
-    v128.store(c, f32x4.add(v128.load(c, 16), c41), 16);
-    return;
+  const full = nr == NR;
+  const dst = full ? c : tmp;
+  const step: usize = full ? <usize>ldc << 2 : <usize>NR << 2;
+  const acc = full && accumulate;
+  storeRow(dst, c00, c01, acc);
+  storeRow(dst + step, c10, c11, acc);
+  storeRow(dst + 2 * step, c20, c21, acc);
+  storeRow(dst + 3 * step, c30, c31, acc);
+  storeRow(dst + 4 * step, c40, c41, acc);
+  if (!full) flushTile(tmp, c, <usize>ldc << 2, accumulate, 5, nr);
+}
+
+// Stores (or adds) one 8-float row of a tile, given as two vectors, at `dst`.
+// @ts-ignore: decorator
+@inline
+function storeRow(dst: usize, lo: v128, hi: v128, accumulate: bool): void {
+  if (accumulate) {
+    v128.store(dst, f32x4.add(v128.load(dst), lo));
+    v128.store(dst, f32x4.add(v128.load(dst, 16), hi), 16);
+  } else {
+    v128.store(dst, lo);
+    v128.store(dst, hi, 16);
   }
-  if (nr == NR) {
-    v128.store(c, c00);
-    v128.store(c, c01, 16);
-    c += rowBytes;
-    v128.store(c, c10);
-    v128.store(c, c11, 16);
-    c += rowBytes;
-    v128.store(c, c20);
-    v128.store(c, c21, 16);
-    c += rowBytes;
-    v128.store(c, c30);
-    v128.store(c, c31, 16);
-    c += rowBytes;
-    v128.store(c, c40);
-    v128.store(c, c41, 16);
-    return;
-  }
-  v128.store(tmp, c00);
-  v128.store(tmp, c01, 16);
-  v128.store(tmp, c10, 32);
-  v128.store(tmp, c11, 48);
-  v128.store(tmp, c20, 64);
-  v128.store(tmp, c21, 80);
-  v128.store(tmp, c30, 96);
-  v128.store(tmp, c31, 112);
-  v128.store(tmp, c40, 128);
-  v128.store(tmp, c41, 144);
-  flushTile(tmp, c, rowBytes, accumulate, MR, nr);
 }
 
 // Copies (or adds) the valid mr×nr corner of a scratch tile (rows of NR floats) into C.
@@ -359,10 +307,8 @@ function kernel2x8(ap: usize, bp: usize, bStep: usize, kc: i32, c: usize, ldc: i
     ap += MR << 2;
     bp += bStep;
   }
-  v128.store(tmp, c00);
-  v128.store(tmp, c01, 16);
-  v128.store(tmp, c10, 32);
-  v128.store(tmp, c11, 48);
+  storeRow(tmp, c00, c01, false);
+  storeRow(tmp + (<usize>NR << 2), c10, c11, false);
   flushTile(tmp, c, <usize>ldc << 2, accumulate, mr, nr);
 }
 
