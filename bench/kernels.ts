@@ -40,9 +40,17 @@ export function run(): string {
     const [t] = time({ [name]: () => (w.gemm(a, zero, b, zero, c, 1, n, n, n, tA, tB), (sink += c[0]!)) }, { minTime: 0.3, maxTime: 1.5 });
     return (2 * n * n * n) / t!.mean / 1e9;
   };
+  // The kernel alone: operands already in WASM memory, result left there.
+  const residentGflops = (n: number, tA: boolean, tB: boolean, name: string): number => {
+    const rng = new mg.Rng(n);
+    const { run } = w.residentGemm(mg.randn([n, n], { rng }).data as Float32Array, mg.randn([n, n], { rng }).data as Float32Array, n, n, n, tA, tB);
+    const [t] = time({ [name]: run }, { minTime: 0.3, maxTime: 1.5 });
+    return (2 * n * n * n) / t!.mean / 1e9;
+  };
   const sizes = [32, 64, 128, 256, 512];
   const squareRows = sizes.map((s) => [`${s}³`, ...variants.map(([v, tA, tB]) => gflops(s, s, s, tA, tB, `${s}³ ${v}`))]);
   const kernelRows = [128, 256, 512].map((s) => [`${s}³`, ...variants.map(([v, tA, tB]) => kernelGflops(s, tA, tB, `${s}³ ${v} kernel`))]);
+  const residentRows = [128, 256, 512].map((s) => [`${s}³`, ...variants.map(([v, tA, tB]) => residentGflops(s, tA, tB, `${s}³ ${v} kernel alone`))]);
   const fewShot: [string, number, number, number][] = [
     ['[10×1]·[1×40]', 10, 40, 1],
     ['[10×40]·[40×40]', 10, 40, 40],
@@ -82,7 +90,11 @@ export function run(): string {
     '',
     table(['size', ...variants.map(([v]) => v)], fmtRows(kernelRows)),
     '',
-    'The gap between the two tables is allocating the result: V8 takes a zeroed buffer from glibc, which for arrays above its mmap threshold (128 kB at first) maps fresh pages each time, and every page faults on first write (≈ 0.2 ms for 256 kB). Running Node with `GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824` keeps freed buffers in the heap and closes most of that gap (1.23 → 1.10 ms for a 256³ `matmul`, measured by hand).',
+    'The kernel alone (operands already in WASM memory, result left there):',
+    '',
+    table(['size', ...variants.map(([v]) => v)], fmtRows(residentRows)),
+    '',
+    'The gap between the first two tables is allocating the result: V8 takes a zeroed buffer from glibc, which for arrays above its mmap threshold (128 kB at first) maps fresh pages each time, and every page faults on first write (≈ 0.2 ms for 256 kB). Running Node with `GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824` keeps freed buffers in the heap and closes most of that gap (1.23 → 1.10 ms for a 256³ `matmul`, measured by hand).',
     '',
     table(['few-shot shape', ...variants.map(([v]) => v)], fmtRows(fewRows)),
     '',

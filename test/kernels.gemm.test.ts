@@ -123,6 +123,19 @@ describe('WASM gemm', () => {
     }
   });
 
+  test('the benchmarks\' resident product (operands left in WASM memory) computes the same product, and checks its operands', () => {
+    const w = wasmKernels()!;
+    const rng = new mg.Rng(21);
+    for (const [tA, tB] of [[false, false], [true, true]] as const) {
+      const a = mg.randn([37, 37], { rng }), b = mg.randn([37, 37], { rng });
+      const resident = w.residentGemm(a.data as Float32Array, b.data as Float32Array, 37, 37, 37, tA, tB);
+      resident.run();
+      const [ref, bound] = reference(a.data as Float32Array, b.data as Float32Array, 37, 37, 37, tA, tB);
+      expectWithinRounding(resident.read(), ref, bound, 37, `resident 37³ tA=${tA} tB=${tB}`);
+    }
+    expect(() => w.residentGemm(new Float32Array(6), new Float32Array(6), 2, 2, 2, false, false)).toThrow(/residentGemm: operands of 6 and 6 floats for a 2×2·2×2 product/);
+  });
+
   test('k = 0 gives zeros', () => {
     expect(mg.matmul(mg.zeros([3, 0]), mg.zeros([0, 5])).toArray()).toEqual(Array.from({ length: 3 }, () => [0, 0, 0, 0, 0]));
   });

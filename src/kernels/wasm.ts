@@ -124,6 +124,31 @@ export class WasmKernels {
   }
 
   /**
+   * For benchmarks: copies `a` and `b` into the arena once; `run` computes the packed product on
+   * them there, so its timing is the kernel alone (no copies, no allocation), and
+   * `read` copies the last result out. Both are valid until the next kernel call reuses the arena.
+   */
+  residentGemm(a: Float32Array, b: Float32Array, m: number, n: number, k: number, transA: boolean, transB: boolean): { run: () => void; read: () => Float32Array } {
+    if (a.length !== m * k || b.length !== k * n) throw new RangeError(`residentGemm: operands of ${a.length} and ${b.length} floats for a ${m}×${k}·${k}×${n} product`);
+    const bAt = align16(a.length * 4);
+    const cAt = align16(bAt + b.length * 4);
+    const packAt = align16(cAt + m * n * 4);
+    const mem = this.arena(packAt + this.ex.gemmScratchFloats(n, k) * 4);
+    const base = this.base;
+    mem.set(a, base >> 2);
+    mem.set(b, (base + bAt) >> 2);
+    const tA = transA ? 1 : 0, tB = transB ? 1 : 0;
+    return {
+      run: () => this.ex.gemmPacked(base, base + bAt, base + cAt, m, n, k, tA, tB, base + packAt),
+      read: () => {
+        const c = new Float32Array(m * n);
+        this.fetch(base + cAt, c);
+        return c;
+      },
+    };
+  }
+
+  /**
    * The three convolution products, entirely in WASM memory (NHWC, HWIO filters, `o` output
    * channels): 'forward' out = im2col(x)·w; 'input' out = col2im(dy·wᵀ); 'filter'
    * out = im2col(x)ᵀ·dy. `a` and `b` are the two operands in that order.
