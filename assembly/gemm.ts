@@ -161,77 +161,16 @@ function packB(b: usize, ldb: i32, transB: bool, p0: i32, kc: i32, n: i32, dst: 
   }
 }
 
-// Edge tiles of three or four rows: C tile (mr ≤ 4 rows, nr ≤ 8 columns at c, row stride ldc
-// floats) (+)= Apanel · Bpanel over kc.
-function kernel4x8(ap: usize, bp: usize, bStep: usize, kc: i32, c: usize, ldc: i32, accumulate: bool, mr: i32, nr: i32, tmp: usize): void {
-  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
-  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
-  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  // Broadcasting A: with fused multiply-add (relaxed build) four broadcast loads; with separate
-  // mul and add, one load plus four lane shuffles (measured 6% faster when this was the main
-  // kernel, 256³).
-  if (ASC_FEATURE_RELAXED_SIMD) {
-    for (let p = 0; p < kc; p++) {
-      const b0 = v128.load(bp);
-      const b1 = v128.load(bp, 16);
-      const a0 = v128.load32_splat(ap);
-      c00 = madd(a0, b0, c00);
-      c01 = madd(a0, b1, c01);
-      const a1 = v128.load32_splat(ap, 4);
-      c10 = madd(a1, b0, c10);
-      c11 = madd(a1, b1, c11);
-      const a2 = v128.load32_splat(ap, 8);
-      c20 = madd(a2, b0, c20);
-      c21 = madd(a2, b1, c21);
-      const a3 = v128.load32_splat(ap, 12);
-      c30 = madd(a3, b0, c30);
-      c31 = madd(a3, b1, c31);
-      ap += MR << 2;
-      bp += bStep;
-    }
-  } else {
-    for (let p = 0; p < kc; p++) {
-      const b0 = v128.load(bp);
-      const b1 = v128.load(bp, 16);
-      const a = v128.load(ap);
-      const a0 = v128.shuffle<f32>(a, a, 0, 0, 0, 0);
-      c00 = madd(a0, b0, c00);
-      c01 = madd(a0, b1, c01);
-      const a1 = v128.shuffle<f32>(a, a, 1, 1, 1, 1);
-      c10 = madd(a1, b0, c10);
-      c11 = madd(a1, b1, c11);
-      const a2 = v128.shuffle<f32>(a, a, 2, 2, 2, 2);
-      c20 = madd(a2, b0, c20);
-      c21 = madd(a2, b1, c21);
-      const a3 = v128.shuffle<f32>(a, a, 3, 3, 3, 3);
-      c30 = madd(a3, b0, c30);
-      c31 = madd(a3, b1, c31);
-      ap += MR << 2;
-      bp += bStep;
-    }
-  }
-  // A full tile goes straight to C; an edge tile through a scratch tile, copying the valid part.
-  const full = mr == 4 && nr == NR;
-  const dst = full ? c : tmp;
-  const step: usize = full ? <usize>ldc << 2 : <usize>NR << 2;
-  const acc = full && accumulate;
-  storeRow(dst, c00, c01, acc);
-  storeRow(dst + step, c10, c11, acc);
-  storeRow(dst + 2 * step, c20, c21, acc);
-  storeRow(dst + 3 * step, c30, c31, acc);
-  if (!full) flushTile(tmp, c, <usize>ldc << 2, accumulate, mr, nr);
-}
-
-// The main micro-kernel: a full 5-row panel times an 8-column panel, ten f32x4 accumulators.
-function kernel5x8(ap: usize, bp: usize, bStep: usize, kc: i32, c: usize, ldc: i32, accumulate: bool, nr: i32, tmp: usize): void {
+// The micro-kernel: a 5-row panel times an 8-column panel, ten f32x4 accumulators. Edge panels
+// of three or four rows run it too (their packed rows past mr are zero; only mr rows are kept).
+function kernel5x8(ap: usize, bp: usize, bStep: usize, kc: i32, c: usize, ldc: i32, accumulate: bool, mr: i32, nr: i32, tmp: usize): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
   let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
   let c40 = f32x4.splat(0), c41 = f32x4.splat(0);
-  // Both builds broadcast A with loads here: one load and lane shuffles, as kernel4x8 does in the
-  // plain build, measured 33 against 36 GFLOP/s at 256³ for five rows.
+  // Both builds broadcast A with loads: one load and four lane shuffles for rows 0–3 measured 33
+  // against 36 GFLOP/s at 256³ in the plain build.
   for (let p = 0; p < kc; p++) {
     const b0 = v128.load(bp);
     const b1 = v128.load(bp, 16);
@@ -253,7 +192,7 @@ function kernel5x8(ap: usize, bp: usize, bStep: usize, kc: i32, c: usize, ldc: i
     ap += MR << 2;
     bp += bStep;
   }
-  const full = nr == NR;
+  const full = mr == MR && nr == NR;
   const dst = full ? c : tmp;
   const step: usize = full ? <usize>ldc << 2 : <usize>NR << 2;
   const acc = full && accumulate;
@@ -262,7 +201,7 @@ function kernel5x8(ap: usize, bp: usize, bStep: usize, kc: i32, c: usize, ldc: i
   storeRow(dst + 2 * step, c20, c21, acc);
   storeRow(dst + 3 * step, c30, c31, acc);
   storeRow(dst + 4 * step, c40, c41, acc);
-  if (!full) flushTile(tmp, c, <usize>ldc << 2, accumulate, 5, nr);
+  if (!full) flushTile(tmp, c, <usize>ldc << 2, accumulate, mr, nr);
 }
 
 // Stores (or adds) one 8-float row of a tile, given as two vectors, at `dst`.
@@ -291,7 +230,7 @@ function flushTile(tmp: usize, c: usize, rowBytes: usize, accumulate: bool, mr: 
 }
 
 // The micro-kernel for an edge tile of one or two rows (m ≡ 1, 2 mod 5): the same packed
-// panels, half the arithmetic of running kernel4x8 on zero rows.
+// panels, under half the arithmetic of running kernel5x8 on zero rows.
 function kernel2x8(ap: usize, bp: usize, bStep: usize, kc: i32, c: usize, ldc: i32, accumulate: bool, mr: i32, nr: i32, tmp: usize): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
@@ -343,9 +282,8 @@ export function gemmPacked(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32,
           const mr = min(MR, mc - ir);
           const cTile = c + ((<usize>(i0 + ir) * n + j0) << 2);
           const ap = packedA + ((<usize>ir * kc) << 2);
-          if (mr == MR) kernel5x8(ap, bp, bStep, kc, cTile, n, accumulate, nr, tmp);
-          else if (mr <= 2) kernel2x8(ap, bp, bStep, kc, cTile, n, accumulate, mr, nr, tmp);
-          else kernel4x8(ap, bp, bStep, kc, cTile, n, accumulate, mr, nr, tmp);
+          if (mr <= 2) kernel2x8(ap, bp, bStep, kc, cTile, n, accumulate, mr, nr, tmp);
+          else kernel5x8(ap, bp, bStep, kc, cTile, n, accumulate, mr, nr, tmp);
         }
       }
     }
