@@ -16,7 +16,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function cli(args: string[]): { out: string; err: string } {
   try {
-    const out = execFileSync(process.execPath, [join(root, 'build', 'src', 'cli', 'omniglot.js'), '--data', dataDir, '--cache', join(dir, 'omniglot.cache'), ...args], { encoding: 'utf8', stdio: 'pipe' });
+    const out = execFileSync(process.execPath, [join(root, 'build', 'src', 'cli', 'omniglot.js'), '--data', dataDir, '--cache', join(dir, 'cache', 'omniglot.cache'), ...args], { encoding: 'utf8', stdio: 'pipe' });
     return { out, err: '' };
   } catch (e) {
     const x = e as { stdout: string; stderr: string };
@@ -25,7 +25,7 @@ function cli(args: string[]): { out: string; err: string } {
 }
 
 describe.runIf(existsSync(join(dataDir, 'images_background.zip')))('npm run omniglot', () => {
-  const ckpt = join(dir, 'run.safetensors');
+  const ckpt = join(dir, 'runs', 'run.safetensors'); // neither directory exists yet: both are created
   test('a short run, then --evaluate of its checkpoint prints the same accuracies, and so does --resume of the finished run', () => {
     const run = cli(['--preset', 'reptile-5way-1shot', '--iterations', '2', '--eval-every', '0', '--eval-episodes', '3', '--checkpoint', ckpt, '--checkpoint-every', '1']);
     expect(run.err).toBe('');

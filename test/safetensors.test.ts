@@ -52,7 +52,7 @@ describe('safetensors', () => {
     expect(() => mg.decodeSafetensors(bad, 'f')).toThrow(/f: header is not valid JSON/);
   });
 
-  test('files are written atomically; a failed write leaves nothing behind and names the path', () => {
+  test('files are written atomically into missing directories; a failed write leaves nothing behind and names the path', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mg-st-'));
     try {
       const path = join(dir, 'ckpt.safetensors');
@@ -63,8 +63,13 @@ describe('safetensors', () => {
       writeFileSync(join(blocked, 'keep'), 'x');
       expect(() => saveSafetensors(blocked, { w: mg.ones([3]) })).toThrow(/is-a-dir: cannot write/);
       expect(readFileSync(join(blocked, 'keep'), 'utf8')).toBe('x');
-      expect(() => saveSafetensors(join(dir, 'missing', 'c.safetensors'), { w: mg.ones([1]) })).toThrow(/missing\/c\.safetensors: cannot write \(ENOENT\)/);
-      expect(readdirSync(dir).sort()).toEqual(['ckpt.safetensors', 'is-a-dir']);
+      saveSafetensors(join(dir, 'new', 'deeper', 'c.safetensors'), { w: mg.ones([1]) }, { iteration: '1' });
+      expect(loadSafetensors(join(dir, 'new', 'deeper', 'c.safetensors')).metadata).toEqual({ iteration: '1' });
+      expect(readdirSync(join(dir, 'new', 'deeper'))).toEqual(['c.safetensors']);
+      writeFileSync(join(dir, 'plain-file'), 'y');
+      expect(() => saveSafetensors(join(dir, 'plain-file', 'c.safetensors'), { w: mg.ones([1]) })).toThrow(/plain-file\/c\.safetensors: cannot write \((ENOTDIR|EEXIST)\)/);
+      expect(readFileSync(join(dir, 'plain-file'), 'utf8')).toBe('y');
+      expect(readdirSync(dir).sort()).toEqual(['ckpt.safetensors', 'is-a-dir', 'new', 'plain-file']);
       expect(() => loadSafetensors(join(dir, 'nope.safetensors'))).toThrow(/nope\.safetensors: cannot read \(ENOENT\)/);
       expect(existsSync(path)).toBe(true);
     } finally {

@@ -8,12 +8,10 @@
  *
  *   npm run reproduce:sine -- [--iterations N] [--eval-tasks N] [--seed N] [--out FILE.md]
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as mg from '../index.js';
 import type { RegressionBatch } from '../index.js';
-import { writeFileAtomic } from '../io/svg.js';
+import { writeFileAtomicSync } from '../io/node.js';
 import { ProgressBar } from './progress.js';
 import { trainJoint } from './train-joint.js';
 
@@ -86,6 +84,5 @@ const report = [
   '| paper: pretrained on all tasks | 2.41 | 2.23 | 2.19 | |',
   '',
 ].join('\n');
-mkdirSync(dirname(values.out!), { recursive: true });
-writeFileAtomic(values.out!, report);
+writeFileAtomicSync(values.out!, report);
 console.error(`wrote ${values.out}`);

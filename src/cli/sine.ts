@@ -10,7 +10,8 @@
 import { parseArgs } from 'node:util';
 import * as mg from '../index.js';
 import type { Model, RegressionBatch, Tensor } from '../index.js';
-import { plotSvg, writeFileAtomic } from '../io/svg.js';
+import { writeFileAtomicSync } from '../io/node.js';
+import { plotSvg } from '../io/svg.js';
 import { intOption } from './args.js';
 import { ProgressBar } from './progress.js';
 import { trainJoint } from './train-joint.js';
@@ -82,7 +83,7 @@ function main(): void {
   }
 
   // Figure: one new task, before and after adaptation.
-  writeFileAtomic(out, figure(model, learner.params, evalSampler, evalLr, method));
+  writeFileAtomicSync(out, figure(model, learner.params, evalSampler, evalLr, method));
   console.log(`\nwrote ${out}`);
 }
 

@@ -4,7 +4,8 @@
  * package's main entry, so the library itself stays free of Node built-ins.
  */
 import { inflateRawSync, inflateSync } from 'node:zlib';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
 import type { Tensor } from '../tensor.js';
 import { ZipArchive } from './zip.js';
@@ -30,14 +31,17 @@ export function decodePngNode(bytes: Uint8Array, label?: string): GrayImage {
 }
 
 /**
- * Writes `bytes` to `path` atomically: a temporary file beside it is written and flushed to disk,
- * then renamed over `path`. A reader (or a crash) never sees a half-written file, and a failure
- * leaves any previous file at `path` untouched.
+ * Writes `data` (bytes, or text as UTF-8) to `path` atomically: missing parent directories are
+ * created, a temporary file beside `path` is written and flushed to disk, then renamed over
+ * `path`. A reader (or a crash) never sees a half-written file, and a failure leaves any previous
+ * file at `path` untouched and no temporary file behind; its error names `path`.
  */
-export function writeFileAtomicSync(path: string, bytes: Uint8Array): void {
+export function writeFileAtomicSync(path: string, data: Uint8Array | string): void {
+  const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
   const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
   let fd: number | undefined;
   try {
+    mkdirSync(dirname(path), { recursive: true });
     fd = openSync(tmp, 'w');
     let o = 0;
     while (o < bytes.length) o += writeSync(fd, bytes, o, bytes.length - o);
@@ -47,7 +51,11 @@ export function writeFileAtomicSync(path: string, bytes: Uint8Array): void {
     renameSync(tmp, path);
   } catch (e) {
     if (fd !== undefined) closeSync(fd);
-    rmSync(tmp, { force: true });
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // The temporary file was never created (e.g. a parent path is a file); nothing to remove.
+    }
     throw new Error(`${path}: cannot write (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
 }

@@ -1,5 +1,4 @@
-/** A minimal SVG line/scatter plot, enough for the sine figures. Written atomically. */
-import { renameSync, writeFileSync } from 'node:fs';
+/** A minimal SVG line/scatter plot, enough for the sine figures. */
 
 export interface Series {
   label: string;
@@ -50,11 +49,4 @@ export function plotSvg(series: readonly Series[], options: { title?: string; wi
 
 function escapeXml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-/** Writes `text` to `path` via a temporary file and a rename, so the file is never half-written. */
-export function writeFileAtomic(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
 }

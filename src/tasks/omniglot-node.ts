@@ -6,10 +6,10 @@
  * A decoded cache (uint8 pixels, with a CRC-32 of its contents) can be kept: a damaged or
  * mismatched cache is detected and rebuilt, and it is written atomically.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from '../io/crc32.js';
-import { decodePngNode, openZip } from '../io/node.js';
+import { decodePngNode, openZip, writeFileAtomicSync } from '../io/node.js';
 import { resizeArea, type Character } from './omniglot.js';
 
 const ZIPS = ['images_background.zip', 'images_evaluation.zip'];
@@ -80,9 +80,7 @@ function writeCache(path: string, chars: Character[], side: number): void {
   dv.setUint32(8, meta.length, true);
   dv.setUint32(12, pixels.length, true);
   dv.setUint32(16, crc32(pixels, 0, pixels.length, crc32(meta)), true);
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, Buffer.concat([header, meta, pixels]));
-  renameSync(tmp, path);
+  writeFileAtomicSync(path, Buffer.concat([header, meta, pixels]));
 }
 
 /** The cached characters, or null if the cache is damaged or was made for another size. */
