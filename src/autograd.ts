@@ -11,7 +11,8 @@
  */
 import { add } from './ops/binary.js';
 import { fmt, shapesEqual } from './shape.js';
-import { allocData, Tensor, type Node, type VjpRule } from './tensor.js';
+import { recycle, trackAllocations } from './storage.js';
+import { allocData, Tensor, type Node, type TypedArray, type VjpRule } from './tensor.js';
 
 let gradEnabled = true;
 let nextNodeId = 0;
@@ -231,7 +232,18 @@ function runTape(
   // 2. The sweep, latest node first.
   const order = expand.sort((a, b) => b.node!.id - a.node!.id);
   const grads = new Map<Tensor, Tensor>();
-  const sweep = (): void => {
+  // Without createGraph nothing the sweep computes is on the tape, so a gradient it allocated
+  // is dead once consumed (its node's rule has run, or it has been summed into another) unless
+  // a gradient still held shares its array: such arrays go back to the pool (storage.ts).
+  // Targets' gradients stay held to the end, and arrays from before the sweep (the caller's
+  // gradOutput) are never fresh, so neither is ever recycled.
+  const sweep = (fresh: ReadonlySet<TypedArray> | null): void => {
+    const release = (a: TypedArray): void => {
+      if (fresh === null || !fresh.has(a)) return;
+      for (const h of grads.values()) if (h.data === a || (h.data.byteLength > 64 && h.data.buffer === a.buffer)) return;
+      (fresh as Set<TypedArray>).delete(a);
+      recycle(a);
+    };
     outs.forEach((o, i) => {
       const prev = grads.get(o);
       grads.set(o, prev === undefined ? gradOutputs[i]! : add(prev, gradOutputs[i]!));
@@ -239,7 +251,8 @@ function runTape(
     for (const t of order) {
       const g = grads.get(t);
       if (g === undefined) continue;
-      if (!isTarget(t)) grads.delete(t);
+      const keep = isTarget(t);
+      if (!keep) grads.delete(t);
       const node = t.node!;
       const needs = node.inputs.map((c) => c.requiresGrad && useful.get(c) === true);
       const gin = node.vjp!(g, t, node, needs);
@@ -251,12 +264,19 @@ function runTape(
           throw new Error(`internal: derivative rule of '${node.op}' returned shape ${fmt(gi.shape)} for input ${k} of shape ${fmt(c.shape)}`);
         }
         const prev = grads.get(c);
-        grads.set(c, prev === undefined ? gi : add(prev, gi));
+        if (prev === undefined) {
+          grads.set(c, gi);
+        } else {
+          grads.set(c, add(prev, gi));
+          release(prev.data);
+          release(gi.data);
+        }
       }
+      if (!keep) release(g.data);
     }
   };
-  if (createGraph) enableGrad(sweep);
-  else noGrad(sweep);
+  if (createGraph) enableGrad(() => sweep(null));
+  else noGrad(() => trackAllocations(sweep));
 
   // Free what this sweep executed (not the graph beyond the targets, which a later call may
   // still need): the nodes drop their inputs and saved tensors, so nothing keeps them alive.

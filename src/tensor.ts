@@ -36,9 +36,7 @@ export interface Node {
   vjp: VjpRule | null;
 }
 
-export function allocData(dtype: DType, n: number): TypedArray {
-  return dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
-}
+export { allocData, allocOutput } from './storage.js';
 
 export class Tensor {
   /** The elements in row-major order. Treat as read-only: tensors are values. */

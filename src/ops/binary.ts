@@ -8,7 +8,7 @@ import { addRun, binaryBroadcast, divRun, mulRun, subRun, type BinaryRun } from 
 import { binaryInto, isArithmetic, WASM_MIN_ELEMENTS } from '../kernels/dispatch.js';
 import { broadcastInto } from '../kernels/layout.js';
 import { broadcastShapes, broadcastStrides, shapesEqual, sizeOf } from '../shape.js';
-import { allocData, Tensor, type TypedArray, type VjpRule } from '../tensor.js';
+import { allocData, allocOutput, Tensor, type TypedArray, type VjpRule } from '../tensor.js';
 import { neg } from './unary.js';
 import { sumTo } from './layout.js';
 
@@ -48,7 +48,7 @@ export function expandData(x: Tensor, shape: readonly number[], size: number): T
 export function binary(a: Tensor, b: Tensor, op: string, run: BinaryRun): Tensor {
   const same = shapesEqual(a.shape, b.shape);
   const shape = same ? a.shape : broadcastShapes(a.shape, b.shape, op);
-  const out = allocData(a.dtype, same ? a.size : sizeOf(shape));
+  const out = allocOutput(a.dtype, same ? a.size : sizeOf(shape));
   if (isArithmetic(op) && out.length >= WASM_MIN_ELEMENTS) {
     const flat = [out.length];
     if (same) binaryInto(op, a.data, [1], b.data, [1], flat, out);

@@ -7,7 +7,7 @@ import { record, tracks1, tracksAny } from '../autograd.js';
 import { broadcastInto, copySlabs, permuteInto, splitAt } from '../kernels/layout.js';
 import { sumAxes } from '../kernels/dispatch.js';
 import { broadcastShapes, checkShape, fmt, normAxis, shapesEqual, sizeOf, type Shape } from '../shape.js';
-import { allocData, Tensor, type DType, type VjpRule } from '../tensor.js';
+import { allocData, allocOutput, Tensor, type DType, type VjpRule } from '../tensor.js';
 
 /** New shape for the same elements; one axis may be -1 (inferred). Shares the data. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
@@ -88,7 +88,7 @@ export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
   if (shapesEqual(x.shape, shape)) return x;
   const target = broadcastShapes(x.shape, shape, 'broadcastTo');
   if (!shapesEqual(target, shape)) throw new RangeError(`broadcastTo: cannot broadcast ${fmt(x.shape)} to ${fmt(shape)}`);
-  const out = allocData(x.dtype, sizeOf(shape));
+  const out = allocOutput(x.dtype, sizeOf(shape));
   broadcastInto(x.data, x.shape, shape, out);
   const t = new Tensor(out, [...shape]);
   return tracks1(x) ? record(t, 'broadcastTo', [x], broadcastToVjp) : t;

@@ -9,7 +9,7 @@
 import { record, tracks2 } from '../autograd.js';
 import { gemmBatched } from '../kernels/gemm.js';
 import { broadcastShapes, broadcastStrides, fmt, sizeOf } from '../shape.js';
-import { allocData, Tensor, type VjpRule } from '../tensor.js';
+import { allocOutput, Tensor, type VjpRule } from '../tensor.js';
 import { reshape, sumTo } from './layout.js';
 
 /**
@@ -34,7 +34,7 @@ export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Te
   let t: Tensor;
   if (a.ndim === 2 && b.ndim === 2) {
     // The common case, without the batch bookkeeping (a few hundred ns of a 3 µs [10×40]·[40×40]).
-    const out = allocData(a.dtype, m * n);
+    const out = allocOutput(a.dtype, m * n);
     gemmBatched(a.data, SINGLE, b.data, SINGLE, out, 1, m, n, k, transA, transB);
     t = new Tensor(out, [m, n]);
   } else {
@@ -43,7 +43,7 @@ export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Te
     const batch = sizeOf(batchShape);
     const aOffs = batchOffsets(batchA, batchShape, ar * ac);
     const bOffs = batchOffsets(batchB, batchShape, br * bc);
-    const out = allocData(a.dtype, batch * m * n);
+    const out = allocOutput(a.dtype, batch * m * n);
     gemmBatched(a.data, aOffs, b.data, bOffs, out, batch, m, n, k, transA, transB);
     t = new Tensor(out, [...batchShape, m, n]);
   }

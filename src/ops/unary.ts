@@ -7,12 +7,12 @@
 import { record, tracks1 } from '../autograd.js';
 import { unaryInto } from '../kernels/dispatch.js';
 import * as K from '../kernels/elementwise.js';
-import { allocData, Tensor, type TypedArray, type VjpRule } from '../tensor.js';
+import { allocData, allocOutput, Tensor, type TypedArray, type VjpRule } from '../tensor.js';
 import { div, mul, sub } from './binary.js';
 
 function map(x: Tensor, kernel: (x: TypedArray, out: TypedArray) => void): Tensor {
   if (!(x instanceof Tensor)) throw new TypeError(`expected a Tensor, got ${typeof x}`);
-  const out = allocData(x.dtype, x.size);
+  const out = allocOutput(x.dtype, x.size);
   kernel(x.data, out);
   return new Tensor(out, x.shape);
 }
@@ -31,7 +31,7 @@ const negVjp: VjpRule = (g) => [neg(g)];
 /** `s * x` for a constant number `s`. */
 export function scale(x: Tensor, s: number): Tensor {
   checkNumber(s, 'scale', 'the factor');
-  const out = allocData(x.dtype, x.size);
+  const out = allocOutput(x.dtype, x.size);
   unaryInto('scale', x.data, s, out);
   const t = new Tensor(out, x.shape);
   return tracks1(x) ? record(t, 'scale', [x], scaleVjp, s) : t;
@@ -146,7 +146,7 @@ const leakyReluVjp: VjpRule = (g, _o, node) => [mul(g, stepMask(node.inputs[0]!,
 
 /** Constant mask: 1 where `x > 0`, `low` elsewhere. */
 function stepMask(x: Tensor, low: number): Tensor {
-  const out = allocData(x.dtype, x.size);
+  const out = allocOutput(x.dtype, x.size);
   unaryInto('step', x.data, low, out);
   return new Tensor(out, x.shape);
 }
