@@ -71,7 +71,9 @@ export function sgdInnerLoop(params: readonly Tensor[], losses: readonly LossFn[
     seen.push(loss.item());
     const g = grad(loss, phi, { createGraph: mode === 'second-order', allowUnused: true });
     grads.push(g);
-    if (mode === 'second-order') phi = phi.map((p, j) => sub(p, scale(g[j]!, alpha)));
+    // φ + (−α)·g rather than φ − α·g: the same numbers, but the reverse pass through it is one
+    // scaled copy of the upstream gradient instead of a negation and then a scaling.
+    if (mode === 'second-order') phi = phi.map((p, j) => add(p, scale(g[j]!, -alpha)));
     else phi = noGrad(() => phi.map((p, j) => new Tensor(sub(p, scale(g[j]!, alpha)).data, p.shape, true)));
   }
   if (mode === 'first-order') {

@@ -58,6 +58,10 @@ function batchOffsets(from: readonly number[], to: readonly number[], matSize: n
   const count = sizeOf(to);
   const offs = new Int32Array(count);
   if (count <= 1 || sizeOf(from) <= 1) return offs; // every product uses matrix 0
+  if (from.length === to.length && from.every((d, i) => d === to[i])) {
+    for (let i = 0; i < count; i++) offs[i] = i * matSize; // no broadcasting: matrices in order
+    return offs;
+  }
   const strides = broadcastStrides(from, to, 'matmul');
   const idx = new Array<number>(to.length).fill(0);
   let off = 0;
