@@ -94,7 +94,7 @@ export function run(): string {
     '',
     table(['size', ...variants.map(([v]) => v)], fmtRows(residentRows)),
     '',
-    'The gap between the first two tables is allocating the result: V8 takes a zeroed buffer from glibc, which for arrays above its mmap threshold (128 kB at first) maps fresh pages each time, and every page faults on first write (≈ 0.2 ms for 256 kB). Running Node with `GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824` keeps freed buffers in the heap and closes most of that gap (1.23 → 1.10 ms for a 256³ `matmul`, measured by hand).',
+    'The gap between the first two tables is allocating the result: V8 takes a zeroed buffer from glibc, which for arrays above its mmap threshold (128 kB at first) maps fresh pages each time, and every page faults on first write (≈ 0.2 ms for 256 kB). Running Node with `GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824` keeps freed buffers in the heap and closes most of that gap (1.23 → 1.10 ms for a 256³ `matmul`, measured by hand on an AMD EPYC machine of this kind, 2026-11-22).',
     '',
     table(['few-shot shape', ...variants.map(([v]) => v)], fmtRows(fewRows)),
     '',

@@ -3,7 +3,8 @@
  * of second-order MAML, FOMAML and Reptile at k inner steps, the MAML/FOMAML ratio, and the cost
  * of a Hessian-vector product relative to one gradient; and the memory a meta-step holds at its
  * peak (the graph alive between the meta-loss and its gradient), measured as heap + array
- * buffers after a forced collection, with the meta-loss held, minus the same without it.
+ * buffers after a forced collection, with the meta-loss held, minus the same without it (with
+ * the storage pool off, so arrays kept for reuse are not counted).
  */
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
@@ -20,8 +21,14 @@ const liveBytes = (): number => {
  * frees on a background thread land in the same counters.
  */
 function graphBytes(model: mg.Model, params: mg.Tensor[], batch: mg.RegressionBatch, k: number, mode: 'second-order' | 'first-order' | 'reptile'): number {
-  const runs = [0, 1, 2, 3, 4].map(() => graphBytesOnce(model, params, batch, k, mode)).sort((a, b) => a - b);
-  return runs[2]!;
+  // The storage pool would count arrays it keeps for reuse as held memory: off while measuring.
+  const limit = mg.setPoolLimit(0);
+  try {
+    const runs = [0, 1, 2, 3, 4].map(() => graphBytesOnce(model, params, batch, k, mode)).sort((a, b) => a - b);
+    return runs[2]!;
+  } finally {
+    mg.setPoolLimit(limit);
+  }
 }
 
 function graphBytesOnce(model: mg.Model, params: mg.Tensor[], batch: mg.RegressionBatch, k: number, mode: 'second-order' | 'first-order' | 'reptile'): number {
