@@ -237,11 +237,11 @@ function runTape(
   // a gradient still held shares its array: such arrays go back to the pool (storage.ts).
   // Targets' gradients stay held to the end, and arrays from before the sweep (the caller's
   // gradOutput) are never fresh, so neither is ever recycled.
-  const sweep = (fresh: ReadonlySet<TypedArray> | null): void => {
+  const sweep = (fresh: WeakSet<TypedArray> | null): void => {
     const release = (a: TypedArray): void => {
       if (fresh === null || !fresh.has(a)) return;
       for (const h of grads.values()) if (h.data === a || (h.data.byteLength > 64 && h.data.buffer === a.buffer)) return;
-      (fresh as Set<TypedArray>).delete(a);
+      fresh.delete(a);
       recycle(a);
     };
     outs.forEach((o, i) => {

@@ -30,8 +30,8 @@ export const POOL_MIN_ELEMENTS = 1024;
 const pools = { float32: new Map<number, Float32Array[]>(), float64: new Map<number, Float64Array[]>() };
 let pooledBytes = 0;
 let limitBytes = 32 * 2 ** 20;
-/** Arrays allocated since the innermost {@link trackAllocations} began, or null. */
-let tracked: Set<TypedArray> | null = null;
+/** Arrays allocated since the innermost {@link trackAllocations} began (weakly held), or null. */
+let tracked: WeakSet<TypedArray> | null = null;
 
 const poison = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.METAGRAD_POOL_POISON === '1';
 
@@ -65,17 +65,17 @@ function take(dtype: DType, n: number, zero: boolean): TypedArray {
 
 /**
  * @internal Runs `fn` recording which poolable arrays {@link allocData} hands out meanwhile;
- * `fn` receives that set. Nests: an inner call records into its own set only.
+ * `fn` receives that set. It holds them weakly, so tracking never keeps an array alive. Nested
+ * calls record into their own set only, so an outer caller never sees (or recycles) what an
+ * inner one allocated.
  */
-export function trackAllocations<T>(fn: (fresh: ReadonlySet<TypedArray>) => T): T {
+export function trackAllocations<T>(fn: (fresh: WeakSet<TypedArray>) => T): T {
   const outer = tracked;
-  const mine = new Set<TypedArray>();
-  tracked = mine;
+  tracked = new WeakSet<TypedArray>();
   try {
-    return fn(mine);
+    return fn(tracked);
   } finally {
     tracked = outer;
-    if (outer !== null) for (const a of mine) outer.add(a);
   }
 }
 
