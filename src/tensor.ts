@@ -39,7 +39,11 @@ export interface Node {
 export { allocData, allocOutput } from './storage.js';
 
 export class Tensor {
-  /** The elements in row-major order. Treat as read-only: tensors are values. */
+  /**
+   * The elements in row-major order. Treat as read-only: tensors are values. It may be a view
+   * into a larger buffer (small tensors share slabs, see `setSlabAllocation`): read it through
+   * the array itself, or use its `byteOffset` and `byteLength` with `data.buffer`.
+   */
   readonly data: TypedArray;
   /** Length of each axis. */
   readonly shape: Shape;

@@ -142,3 +142,47 @@ describe('storage pool', () => {
     expect(() => mg.setPoolLimit(Number.NaN)).toThrow(/setPoolLimit/);
   });
 });
+
+describe('small-array slabs', () => {
+  afterEach(() => {
+    mg.setSlabAllocation(true);
+  });
+
+  test('carved arrays are zero-filled, aligned and disjoint; small and large ones own no more than they should', () => {
+    const size = fc.oneof(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 1100 }), fc.integer({ min: 1000, max: 3000 }));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(size, fc.constantFrom('float32' as const, 'float64' as const), fc.boolean()), { minLength: 1, maxLength: 200 }), (reqs) => {
+        const got = reqs.map(([n, dtype, zero]) => (zero ? allocData : allocOutput)(dtype, n));
+        got.forEach((a, i) => {
+          const [n, dtype] = reqs[i]!;
+          expect(a.length).toBe(n);
+          expect(a instanceof Float64Array).toBe(dtype === 'float64');
+          expect(a.every((v) => v === 0)).toBe(true); // fresh carvings are zero, even from allocOutput
+          expect(a.byteOffset % 16).toBe(0);
+          const carved = a.byteLength > 64 && a.byteLength < 4096;
+          expect(a.buffer.byteLength).toBe(carved ? 32 * 1024 : a.byteLength);
+          a.fill(i + 1);
+        });
+        // Writing each array with its own value left every other array untouched.
+        got.forEach((a, i) => expect(a.every((v) => v === i + 1)).toBe(true));
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  test('with slabs off every array owns its buffer, and meta-gradients are bit-identical either way', () => {
+    const on = metaGradient(11, 40, 2);
+    expect(mg.setSlabAllocation(false)).toBe(true);
+    const small = allocData('float32', 400);
+    expect(small.buffer.byteLength).toBe(1600);
+    const off = metaGradient(11, 40, 2);
+    expect(off.loss).toBe(on.loss);
+    off.grads.forEach((g, i) => expect(g.data).toEqual(on.grads[i]!.data));
+    expect(mg.setSlabAllocation(true)).toBe(false);
+    expect(allocData('float32', 400).buffer.byteLength).toBe(32 * 1024);
+  });
+
+  test('a bad setting is refused', () => {
+    expect(() => mg.setSlabAllocation('yes' as unknown as boolean)).toThrow(/setSlabAllocation: expected a boolean, got string/);
+  });
+});
