@@ -1,9 +1,10 @@
 /**
  * The Omniglot training CLI end to end on the real archives (skipped where they are absent):
  * a short run with checkpoints, `--evaluate` of its checkpoint reproducing the run's own final
- * report, `--resume`, and the refusals that protect a run (another preset, length or seed; a missing file).
+ * report, `--resume`, Ctrl-C writing the checkpoint before it stops, and the refusals that protect a
+ * run (another preset, length or seed; a missing file).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +42,30 @@ describe.runIf(existsSync(join(dataDir, 'images_background.zip')))('npm run omni
     expect(resumed.out.trim().split('\n')).toEqual(lines);
     expect(cli(['--preset', 'reptile-5way-1shot', '--resume', '--iterations', '3', '--checkpoint', ckpt]).err).toMatch(/different configuration \(iterations: 2 there, 3 here\)/);
   }, 180_000);
+
+  test.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)('%s stops a run after the iteration in progress and writes the checkpoint first', async (signal, exitCode) => {
+    const stopped = join(dir, `stopped-${signal}.safetensors`);
+    const child = spawn(process.execPath, [join(root, 'build', 'src', 'cli', 'omniglot.js'), '--data', dataDir, '--cache', join(dir, 'cache', 'omniglot.cache'), '--preset', 'reptile-5way-1shot', '--iterations', '100000', '--eval-every', '0', '--checkpoint', stopped, '--checkpoint-every', '100000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    const code = await new Promise<number | null>((resolve) => {
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        // The progress bar prints after the first iteration: interrupt the run from there on.
+        if (/ 1\/100000 /.test(err) && !child.killed) child.kill(signal);
+      });
+      child.on('exit', (c) => resolve(c));
+    });
+    expect(code).toBe(exitCode);
+    const m = new RegExp(`${signal}: stopped at iteration (\\d+); checkpoint written to .*stopped-${signal}\\.safetensors, continue with --resume`).exec(err);
+    expect(m).not.toBeNull();
+    const at = Number(m![1]);
+    expect(at).toBeGreaterThanOrEqual(1);
+    expect(at).toBeLessThan(100000); // well before the checkpoint interval: written because of the signal
+    expect(cli(['--evaluate', '--checkpoint', stopped, '--eval-episodes', '2']).out).toMatch(new RegExp(`after ${at} iterations, transductive`));
+  }, 120_000);
 
   test('a checkpoint is not evaluated or resumed with another preset or seed, and a missing one is named', () => {
     expect(cli(['--resume', '--checkpoint', ckpt, '--preset', 'maml-5way-1shot']).err).toMatch(/--preset maml-5way-1shot differs from the preset reptile-5way-1shot that .*run\.safetensors was trained with/);
