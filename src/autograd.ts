@@ -11,7 +11,7 @@
  */
 import { add } from './ops/binary.js';
 import { fmt, shapesEqual } from './shape.js';
-import { recycle, trackAllocations } from './storage.js';
+import { keepAlive, recycle, trackAllocations } from './storage.js';
 import { allocData, Tensor, type Node, type TypedArray, type VjpRule } from './tensor.js';
 
 let gradEnabled = true;
@@ -129,7 +129,10 @@ export function backward(output: Tensor, options: BackwardOptions = {}): void {
   const result = runTape([output], gradOutputs, null, createGraph, options.retainGraph ?? createGraph, 'backward');
   const accumulate = (): void => {
     for (const [t, g] of result.grads) {
-      if (t.node === null) t.grad = t.grad === null ? g : add(t.grad, g);
+      if (t.node === null) {
+        t.grad = t.grad === null ? g : add(t.grad, g);
+        keepAlive(t.grad.data); // a leaf made before an enclosing tidy keeps its .grad
+      }
     }
   };
   if (createGraph) accumulate();

@@ -8,6 +8,7 @@ export { grad, backward, noGrad, enableGrad, isGradEnabled, type GradOptions, ty
 export { valueAndGrad, vjp, jvp, hvp, type TensorFn } from './functional.js';
 export { tensor, full, zeros, ones, zerosLike, linspace, randn, rand, type TensorOptions, type RandomOptions } from './creation.js';
 export { setPoolLimit, clearPool, pooledMemory, setSlabAllocation } from './storage.js';
+export { tidy } from './tidy.js';
 export { Rng, manualSeed, getDefaultRng } from './random.js';
 export { type Shape } from './shape.js';
 export { setBackend, getBackend, backendInfo, ready, type BackendName, type BackendChoice } from './kernels/backend.js';

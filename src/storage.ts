@@ -67,7 +67,9 @@ function take(dtype: DType, n: number, zero: boolean): TypedArray {
       if (zero) a.fill(0);
     }
     a ??= dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
+    pooled.delete(a);
     if (tracked !== null) tracked.add(a);
+    scopes[scopes.length - 1]?.arrays.push(a);
     return a;
   }
   return dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
@@ -139,17 +141,60 @@ export function trackAllocations<T>(fn: (fresh: WeakSet<TypedArray>) => T): T {
   }
 }
 
+/** Arrays now in the pool: recycling one twice would hand it to two owners. */
+const pooled = new WeakSet<TypedArray>();
+
+/** An open allocation scope: the poolable arrays handed out in it, and buffers that must survive it. */
+interface Scope {
+  arrays: TypedArray[];
+  kept: Set<ArrayBufferLike>;
+}
+const scopes: Scope[] = [];
+
+/**
+ * @internal Runs `fn` in an allocation scope, then recycles every poolable array handed out
+ * meanwhile except those whose buffers `survivors(result)` lists or {@link keepAlive} marked;
+ * the survivors count as allocations of the enclosing scope, if any. The caller guarantees that
+ * nothing else allocated in `fn` is used again (see `tidy`). If `fn` throws nothing is recycled.
+ */
+export function allocationScope<T>(fn: () => T, survivors: (result: T) => Iterable<ArrayBufferLike>): T {
+  const scope: Scope = { arrays: [], kept: new Set() };
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    scopes.pop();
+  }
+  for (const b of survivors(result)) scope.kept.add(b);
+  const outer = scopes[scopes.length - 1];
+  for (const a of scope.arrays) {
+    if (scope.kept.has(a.buffer)) outer?.arrays.push(a);
+    else recycle(a);
+  }
+  return result;
+}
+
+/**
+ * @internal Marks `a` as escaping every open allocation scope (it was stored where a scope's
+ * result cannot show it, such as a leaf's `.grad`), so none of them recycles it.
+ */
+export function keepAlive(a: TypedArray): void {
+  for (const s of scopes) s.kept.add(a.buffer);
+}
+
 /**
  * @internal Returns `a` to the pool. The caller guarantees that nothing will read or write `a`
  * again: it must come from {@link allocData} and be unreachable from anything a caller holds.
  */
 export function recycle(a: TypedArray): void {
-  if (a.length < POOL_MIN_ELEMENTS || pooledBytes + a.byteLength > limitBytes) return;
+  if (a.length < POOL_MIN_ELEMENTS || pooledBytes + a.byteLength > limitBytes || pooled.has(a)) return;
   const pool = pools[a instanceof Float64Array ? 'float64' : 'float32'] as Map<number, TypedArray[]>;
   let list = pool.get(a.length);
   if (list === undefined) pool.set(a.length, (list = []));
   if (poison) a.fill(NaN);
   list.push(a);
+  pooled.add(a);
   pooledBytes += a.byteLength;
 }
 

@@ -25,6 +25,7 @@ import { Rng } from '../random.js';
 import { allocData, Tensor } from '../tensor.js';
 import { sampleEpisode, type OmniglotClass } from '../tasks/omniglot.js';
 import { meanCI, type MeanCI } from './evaluate.js';
+import { tidy } from '../tidy.js';
 import { mamlGradient } from './inner.js';
 
 export interface FewShotConfig {
@@ -138,39 +139,56 @@ export class FewShotTrainer {
     const shots = c.trainShots ?? c.kShot;
     const batch = c.innerBatch ?? c.nWay * shots;
     const eps = (c.metaStepSize ?? 1) + ((c.metaStepSizeFinal ?? 0) - (c.metaStepSize ?? 1)) * Math.min(1, this.iteration / c.iterations);
-    let sum: Tensor[] | null = null;
     let lossSum = 0;
-    for (let t = 0; t < c.metaBatch; t++) {
-      const ep = sampleEpisode(this.trainClasses, c.nWay, shots, 0, this.rng);
-      const order = this.rng.shuffle(Array.from({ length: ep.ySupport.length }, (_, i) => i));
-      let phi = this.params;
-      for (let k = 0; k < c.innerSteps; k++) {
-        const rows = cyclingBatch(order, k, batch);
-        const x = selectRows(ep.xSupport, rows);
-        const y = rows.map((r) => ep.ySupport[r]!);
-        const [loss, g] = valueAndGrad((p) => crossEntropy(this.model.forward(p, x), y))(phi.map((p) => p.detach()));
-        lossSum += loss.item();
-        phi = this.inner!.step(phi, g);
+    // Each inner step, each task and the whole iteration run in `tidy`: only the new weights
+    // outlive them, so their activations and gradients are reused instead of reallocated.
+    this.params = tidy(() => {
+      let sum: Tensor[] | null = null;
+      for (let t = 0; t < c.metaBatch; t++) {
+        const phi = tidy(() => {
+          const ep = sampleEpisode(this.trainClasses, c.nWay, shots, 0, this.rng);
+          const order = this.rng.shuffle(Array.from({ length: ep.ySupport.length }, (_, i) => i));
+          let phi = this.params;
+          for (let k = 0; k < c.innerSteps; k++) {
+            phi = tidy(() => {
+              const rows = cyclingBatch(order, k, batch);
+              const x = selectRows(ep.xSupport, rows);
+              const y = rows.map((r) => ep.ySupport[r]!);
+              const [loss, g] = valueAndGrad((p) => crossEntropy(this.model.forward(p, x), y))(phi.map((p) => p.detach()));
+              lossSum += loss.item();
+              return this.inner!.step(phi, g);
+            });
+          }
+          return phi;
+        });
+        const prev: Tensor[] | null = sum;
+        sum = prev === null ? phi : noGrad(() => phi.map((p, i) => add(p, prev[i]!)));
       }
-      sum = sum === null ? phi : noGrad(() => phi.map((p, i) => add(p, sum![i]!)));
-    }
-    this.params = noGrad(() => this.params.map((p, i) => add(p, scale(sub(scale(sum![i]!, 1 / c.metaBatch), p), eps))));
+      return noGrad(() => this.params.map((p, i) => add(p, scale(sub(scale(sum![i]!, 1 / c.metaBatch), p), eps))));
+    });
     return lossSum / (c.metaBatch * c.innerSteps);
   }
 
   private mamlStep(): number {
     const c = this.config;
-    let sum: Tensor[] | null = null;
     let lossSum = 0;
-    for (let t = 0; t < c.metaBatch; t++) {
-      const ep = sampleEpisode(this.trainClasses, c.nWay, c.kShot, c.queryPerClass ?? 1, this.rng);
-      const inner = (p: Tensor[]) => crossEntropy(this.model.forward(p, ep.xSupport), ep.ySupport);
-      const outerLoss = (p: Tensor[]) => crossEntropy(this.model.forward(p, ep.xQuery), ep.yQuery);
-      const { grads, loss } = mamlGradient(this.params, Array(c.innerSteps).fill(inner), outerLoss, c.innerLr, { firstOrder: c.method === 'fomaml' });
-      lossSum += loss;
-      sum = sum === null ? grads : noGrad(() => grads.map((g, i) => add(g, sum![i]!)));
-    }
-    this.params = this.outer!.step(this.params, noGrad(() => sum!.map((g) => scale(g, 1 / c.metaBatch))));
+    // As in reptileStep: per task and per iteration, only the gradients and new weights survive.
+    this.params = tidy(() => {
+      let sum: Tensor[] | null = null;
+      for (let t = 0; t < c.metaBatch; t++) {
+        const grads = tidy(() => {
+          const ep = sampleEpisode(this.trainClasses, c.nWay, c.kShot, c.queryPerClass ?? 1, this.rng);
+          const inner = (p: Tensor[]) => crossEntropy(this.model.forward(p, ep.xSupport), ep.ySupport);
+          const outerLoss = (p: Tensor[]) => crossEntropy(this.model.forward(p, ep.xQuery), ep.yQuery);
+          const r = mamlGradient(this.params, Array(c.innerSteps).fill(inner), outerLoss, c.innerLr, { firstOrder: c.method === 'fomaml' });
+          lossSum += r.loss;
+          return r.grads;
+        });
+        const prev: Tensor[] | null = sum;
+        sum = prev === null ? grads : noGrad(() => grads.map((g, i) => add(g, prev[i]!)));
+      }
+      return this.outer!.step(this.params, noGrad(() => sum!.map((g) => scale(g, 1 / c.metaBatch))));
+    });
     return lossSum / c.metaBatch;
   }
 
@@ -180,35 +198,41 @@ export class FewShotTrainer {
    * state is saved and restored around each episode; the sampler is `rng` (not the training one).
    */
   evaluate(classes: readonly OmniglotClass[], episodes: number, transductive: boolean, rng: Rng): MeanCI {
-    const c = this.config;
     const accs: number[] = [];
-    for (let e = 0; e < episodes; e++) {
-      const ep = sampleEpisode(classes, c.nWay, c.kShot, 1, rng);
-      const saved = this.inner?.getState();
-      let phi = this.params;
-      const n = ep.ySupport.length;
-      const b = c.evalBatch ?? n;
-      const order = b < n ? rng.shuffle(Array.from({ length: n }, (_, i) => i)) : null;
-      for (let k = 0; k < c.evalSteps; k++) {
-        let x = ep.xSupport;
-        let y: Int32Array | number[] = ep.ySupport;
-        if (order !== null) {
-          const rows = cyclingBatch(order, k, b);
-          x = selectRows(ep.xSupport, rows);
-          y = rows.map((r) => ep.ySupport[r]!);
-        }
-        const [, g] = valueAndGrad((p) => crossEntropy(this.model.forward(p, x), y))(phi.map((p) => p.detach()));
-        phi = this.inner !== null ? this.inner.step(phi, g) : noGrad(() => phi.map((p, i) => sub(p, scale(g[i]!, c.innerLr))));
-      }
-      if (this.inner !== null) this.inner.setState(saved);
-      const q = ep.yQuery.length;
-      const predicted = noGrad(() => {
-        if (transductive) return argmaxRows(this.model.forward(phi, ep.xQuery));
-        return Array.from({ length: q }, (_, i) => argmaxRows(slice(this.model.forward(phi, concat([ep.xSupport, slice(ep.xQuery, 0, i, i + 1)], 0)), 0, n, n + 1))[0]!);
-      });
-      accs.push(predicted.filter((p, i) => p === ep.yQuery[i]).length / q);
-    }
+    for (let e = 0; e < episodes; e++) accs.push(tidy(() => this.evaluateEpisode(classes, transductive, rng)));
     return meanCI(accs);
+  }
+
+  /** Accuracy on one new episode, as {@link evaluate} describes. */
+  private evaluateEpisode(classes: readonly OmniglotClass[], transductive: boolean, rng: Rng): number {
+    const c = this.config;
+    const ep = sampleEpisode(classes, c.nWay, c.kShot, 1, rng);
+    const saved = this.inner?.getState();
+    let phi = this.params;
+    const n = ep.ySupport.length;
+    const b = c.evalBatch ?? n;
+    const order = b < n ? rng.shuffle(Array.from({ length: n }, (_, i) => i)) : null;
+    for (let k = 0; k < c.evalSteps; k++) {
+      let x = ep.xSupport;
+      let y: Int32Array | number[] = ep.ySupport;
+      if (order !== null) {
+        const rows = cyclingBatch(order, k, b);
+        x = selectRows(ep.xSupport, rows);
+        y = rows.map((r) => ep.ySupport[r]!);
+      }
+      const from = phi;
+      phi = tidy(() => {
+        const [, g] = valueAndGrad((p) => crossEntropy(this.model.forward(p, x), y))(from.map((p) => p.detach()));
+        return this.inner !== null ? this.inner.step(from, g) : noGrad(() => from.map((p, i) => sub(p, scale(g[i]!, c.innerLr))));
+      });
+    }
+    if (this.inner !== null) this.inner.setState(saved);
+    const q = ep.yQuery.length;
+    const predicted = noGrad(() => {
+      if (transductive) return argmaxRows(this.model.forward(phi, ep.xQuery));
+      return Array.from({ length: q }, (_, i) => argmaxRows(slice(this.model.forward(phi, concat([ep.xSupport, slice(ep.xQuery, 0, i, i + 1)], 0)), 0, n, n + 1))[0]!);
+    });
+    return predicted.filter((p, i) => p === ep.yQuery[i]).length / q;
   }
 
   /** Everything needed to resume: tensors (parameters, optimiser moments) and string metadata. */

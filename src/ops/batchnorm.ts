@@ -7,7 +7,7 @@
 import { isGradEnabled, record, tracksAny } from '../autograd.js';
 import { batchNormBackward, batchNormForward } from '../kernels/dispatch.js';
 import { fmt } from '../shape.js';
-import { allocData, Tensor, type TypedArray, type VjpRule } from '../tensor.js';
+import { allocOutput, Tensor, type TypedArray, type VjpRule } from '../tensor.js';
 import { add, div, mul, sub } from './binary.js';
 import { reshape } from './layout.js';
 import { mean, sum } from './reduce.js';
@@ -40,11 +40,12 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, options: Batch
     return add(mul(xhat, reshape(gamma, [c])), reshape(beta, [c]));
   }
   const tracked = tracksAny([x, gamma, beta]);
-  const out = allocData(x.dtype, x.size);
+  // The kernels write every element of their outputs.
+  const out = allocOutput(x.dtype, x.size);
   // x̂ is kept only for the derivative; otherwise the kernel may use `out` as its scratch
   // (it writes x̂[i] and then overwrites it with γ·x̂[i] + β).
-  const xhat = tracked ? allocData(x.dtype, x.size) : out;
-  const invStd = allocData(x.dtype, c);
+  const xhat = tracked ? allocOutput(x.dtype, x.size) : out;
+  const invStd = allocOutput(x.dtype, c);
   batchNormForward(x.data, gamma.data, beta.data, eps, c, out, xhat, invStd);
   const t = new Tensor(out, x.shape);
   if (!tracked) return t;
@@ -61,7 +62,7 @@ const batchNormVjp: VjpRule = (g, _o, node, needs) => {
   const { eps, axes, xhat, invStd } = node.saved as { eps: number; axes: number[]; xhat: TypedArray; invStd: TypedArray };
   const c = gamma.size;
   if (!isGradEnabled()) {
-    const dx = allocData(x.dtype, x.size), dg = allocData(x.dtype, c), db = allocData(x.dtype, c);
+    const dx = allocOutput(x.dtype, x.size), dg = allocOutput(x.dtype, c), db = allocOutput(x.dtype, c);
     batchNormBackward(g.data, xhat, invStd, gamma.data, c, dx, dg, db);
     return [needs[0] ? new Tensor(dx, x.shape) : null, needs[1] ? new Tensor(dg, gamma.shape) : null, needs[2] ? new Tensor(db, beta.shape) : null];
   }

@@ -14,7 +14,7 @@
 import { record, tracks2 } from '../autograd.js';
 import { convProduct, maxPoolArgmax, type ConvGeometry } from '../kernels/conv.js';
 import { fmt, shapesEqual } from '../shape.js';
-import { allocData, Tensor, type VjpRule } from '../tensor.js';
+import { allocOutput, Tensor, type VjpRule } from '../tensor.js';
 import { reshape } from './layout.js';
 import { gather } from './select.js';
 
@@ -71,7 +71,7 @@ export function conv2d(x: Tensor, w: Tensor, options: ConvOptions = {}): Tensor 
   if (x.ndim !== 4) throw new RangeError(`conv2d: input must be NHWC [N, H, W, C], got ${fmt(x.shape)}`);
   const [kh, kw, o] = checkFilter(w, x.shape[3]!, 'conv2d');
   const g = geometry(x.shape, kh, kw, options, 'conv2d');
-  const out = allocData(x.dtype, g.n * g.oh * g.ow * o);
+  const out = allocOutput(x.dtype, g.n * g.oh * g.ow * o); // convProduct writes every element
   convProduct('forward', x.data, w.data, g, o, out);
   const t = new Tensor(out, [g.n, g.oh, g.ow, o]);
   return tracks2(x, w) ? record(t, 'conv2d', [x, w], conv2dVjp, options) : t;
@@ -88,7 +88,7 @@ export function conv2dInputGrad(dy: Tensor, w: Tensor, xShape: readonly number[]
   const [kh, kw, o] = checkFilter(w, xShape[3]!, 'conv2dInputGrad');
   const g = geometry(xShape, kh, kw, options, 'conv2dInputGrad');
   if (!shapesEqual(dy.shape, [g.n, g.oh, g.ow, o])) throw new RangeError(`conv2dInputGrad: dy has shape ${fmt(dy.shape)}, expected ${fmt([g.n, g.oh, g.ow, o])}`);
-  const out = allocData(dy.dtype, g.n * g.h * g.w * g.c);
+  const out = allocOutput(dy.dtype, g.n * g.h * g.w * g.c);
   convProduct('input', dy.data, w.data, g, o, out);
   const t = new Tensor(out, [...xShape]);
   return tracks2(dy, w) ? record(t, 'conv2dInputGrad', [dy, w], inputGradVjp, options) : t;
@@ -107,7 +107,7 @@ export function conv2dFilterGrad(x: Tensor, dy: Tensor, wShape: readonly number[
   const g = geometry(x.shape, kh, kw, options, 'conv2dFilterGrad');
   if (c !== g.c) throw new RangeError(`conv2dFilterGrad: filter shape ${fmt(wShape)} expects ${c} channels, the input has ${g.c}`);
   if (!shapesEqual(dy.shape, [g.n, g.oh, g.ow, o])) throw new RangeError(`conv2dFilterGrad: dy has shape ${fmt(dy.shape)}, expected ${fmt([g.n, g.oh, g.ow, o])}`);
-  const out = allocData(x.dtype, kh * kw * c * o);
+  const out = allocOutput(x.dtype, kh * kw * c * o);
   convProduct('filter', x.data, dy.data, g, o, out);
   const t = new Tensor(out, [...wShape]);
   return tracks2(x, dy) ? record(t, 'conv2dFilterGrad', [x, dy], filterGradVjp, options) : t;

@@ -4,7 +4,7 @@
  * and restored: Reptile carries it across training tasks but restores it around each
  * evaluation task so no information leaks between test tasks.
  */
-import { allocData, Tensor, type TypedArray } from '../tensor.js';
+import { allocOutput, Tensor, type TypedArray } from '../tensor.js';
 import { adamInto } from '../kernels/dispatch.js';
 import { checkStep, type Optimizer } from './optimizer.js';
 
@@ -44,8 +44,11 @@ export class Adam implements Optimizer {
   step(params: readonly Tensor[], grads: readonly Tensor[]): Tensor[] {
     checkStep(params, grads, 'Adam');
     if (this.m.length === 0) {
-      this.m = params.map((p) => allocData(p.dtype, p.size));
-      this.v = params.map((p) => allocData(p.dtype, p.size));
+      // The moments live as long as the optimiser, so they are its own arrays, never the pool's
+      // (a first step inside `tidy` must not hand them back).
+      const fresh = (p: Tensor): TypedArray => (p.dtype === 'float64' ? new Float64Array(p.size) : new Float32Array(p.size));
+      this.m = params.map(fresh);
+      this.v = params.map(fresh);
     } else if (this.m.length !== params.length || this.m.some((m, i) => m.length !== params[i]!.size)) {
       throw new RangeError('Adam.step: the parameters changed shape or number since the first step; use a new Adam');
     }
@@ -60,7 +63,7 @@ export class Adam implements Optimizer {
       const m = this.m[i]!;
       const v = this.v[i]!;
       const pd = p.data;
-      const out = allocData(p.dtype, p.size);
+      const out = allocOutput(p.dtype, p.size); // adamInto writes every element
       adamInto(pd, g, m, v, out, b1, b2, stepSize, epsHat);
       return new Tensor(out, p.shape);
     });

@@ -3,7 +3,7 @@
  * parameter tensors and keeps only their own state, so the caller decides what to keep.
  */
 import { axpyInto } from '../kernels/elementwise.js';
-import { allocData, Tensor } from '../tensor.js';
+import { allocOutput, Tensor } from '../tensor.js';
 import { checkStep, type Optimizer } from './optimizer.js';
 
 export class SGD implements Optimizer {
@@ -14,7 +14,7 @@ export class SGD implements Optimizer {
   step(params: readonly Tensor[], grads: readonly Tensor[]): Tensor[] {
     checkStep(params, grads, 'SGD');
     return params.map((p, i) => {
-      const out = allocData(p.dtype, p.size);
+      const out = allocOutput(p.dtype, p.size); // axpyInto writes every element
       axpyInto(p.data, -this.lr, grads[i]!.data, out);
       return new Tensor(out, p.shape);
     });
