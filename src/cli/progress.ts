@@ -1,7 +1,7 @@
 /**
- * A progress bar on stderr: `[#####.....] 50% 500/1000 loss 0.42 ETA 12s`. On a terminal it
- * redraws one line; elsewhere (CI logs, background runs) it prints a line every 10% and at
- * least once a minute.
+ * A progress bar on stderr: `[#####.....] 50% 500/1000 loss 0.42 0.21 s/it ETA 1m 45s`. On a
+ * terminal it redraws one line; elsewhere (CI logs, background runs) it prints a line every 10%
+ * and at least once a minute.
  */
 export class ProgressBar {
   private readonly start = Date.now();
@@ -28,10 +28,12 @@ export class ProgressBar {
     const frac = Math.min(1, done / this.total);
     const elapsed = (Date.now() - this.start) / 1000;
     const doneHere = done - this.startAt;
-    const eta = doneHere > 0 ? (elapsed * (this.total - done)) / doneHere : 0;
+    const perItem = doneHere > 0 ? elapsed / doneHere : NaN;
+    const pace = doneHere > 0 ? ` ${perItem >= 1 || perItem === 0 ? `${perItem.toFixed(2)} s/it` : `${(1 / perItem).toFixed(1)} it/s`}` : '';
+    const eta = doneHere > 0 ? perItem * Math.max(0, this.total - done) : 0;
     const width = 24;
     const filled = Math.round(frac * width);
-    const line = `${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(frac * 100).toFixed(0).padStart(3)}% ${done}/${this.total} ${info} ETA ${eta.toFixed(0)}s`;
+    const line = `${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(frac * 100).toFixed(0).padStart(3)}% ${done}/${this.total} ${info}${pace} ETA ${formatDuration(eta)}`;
     if (this.tty) {
       this.out.write(`\r${line}\x1b[K`);
       if (done >= this.total) this.out.write('\n');
@@ -45,4 +47,15 @@ export class ProgressBar {
       }
     }
   }
+}
+
+/** `s` seconds as `12s`, `4m 05s`, `3h 07m` or `2d 05h`: enough precision to plan by. */
+export function formatDuration(s: number): string {
+  if (!Number.isFinite(s) || s < 0) return '?';
+  const t = Math.round(s);
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  if (t < 60) return `${t}s`;
+  if (t < 3600) return `${Math.floor(t / 60)}m ${pad(t % 60)}s`;
+  if (t < 86400) return `${Math.floor(t / 3600)}h ${pad(Math.floor((t % 3600) / 60))}m`;
+  return `${Math.floor(t / 86400)}d ${pad(Math.floor((t % 86400) / 3600))}h`;
 }
