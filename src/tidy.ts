@@ -24,7 +24,9 @@ import { Tensor } from './tensor.js';
  * other route (stored in an outer variable or an object's field, or reached through a closure)
  * must not be used after `fn` returns unless the result reaches it; its contents may be
  * overwritten by a later step. Tensors created before `fn` are never touched. Calls nest: what
- * an inner `tidy` returns belongs to the outer one. If `fn` throws, nothing is recycled.
+ * an inner `tidy` returns belongs to the outer one. If `fn` throws, nothing is recycled. `fn`
+ * must be synchronous (a promise is refused). The pool's arrays that `fn` draws are held until it
+ * returns, so wrap one step (or one task) in `tidy`, not a whole training loop.
  *
  * @example
  * ```ts
@@ -38,7 +40,14 @@ import { Tensor } from './tensor.js';
  */
 export function tidy<T>(fn: () => T): T {
   if (typeof fn !== 'function') throw new TypeError(`tidy: expected a function, got ${typeof fn}`);
-  return allocationScope(fn, reachableBuffers);
+  return allocationScope(fn, (result) => {
+    // Checked before anything is recycled: an async step would go on using its arrays after
+    // tidy had handed them back.
+    if (typeof (result as { then?: unknown } | null)?.then === 'function') {
+      throw new TypeError('tidy: fn returned a promise; tidy needs a synchronous function (wrap each synchronous step instead)');
+    }
+    return reachableBuffers(result);
+  });
 }
 
 /** The buffers of every tensor and typed array reachable from `root` (see {@link tidy}). */

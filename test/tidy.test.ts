@@ -150,8 +150,20 @@ describe('tidy', () => {
     expect(leaked!.data.every(Number.isFinite)).toBe(true);
   });
 
-  test('bad input is refused with a clear error', () => {
+  test('bad input is refused with a clear error, and an async step before anything is recycled', () => {
     expect(() => mg.tidy(42 as unknown as () => void)).toThrow(/tidy: expected a function, got number/);
+    const x = mg.randn([N], { rng: new mg.Rng(6) });
+    mg.clearPool();
+    let made: Tensor | null = null;
+    expect(() =>
+      mg.tidy(async () => {
+        made = mg.exp(x);
+        await Promise.resolve();
+        return made;
+      }),
+    ).toThrow(/tidy: fn returned a promise; tidy needs a synchronous function/);
+    expect(mg.pooledMemory()).toBe(0);
+    expect(made!.data.every(Number.isFinite)).toBe(true);
   });
 
   test('an array recycled twice is pooled once (never handed to two owners)', () => {
