@@ -211,3 +211,29 @@ describe('FewShotTrainer runs its steps in tidy', () => {
     expect(recycled.params.every((p) => p.every(Number.isFinite))).toBe(true);
   }, 60_000);
 });
+
+describe('the sine meta-learners run their meta-gradients in tidy', () => {
+  test.each([
+    ['MAML', { firstOrder: false }],
+    ['FOMAML', { firstOrder: true }],
+    ['Reptile', {}],
+  ] as const)('%s: the same weights as with recycling off', (name, opts) => {
+    const run = () => {
+      const rng = new mg.Rng(7);
+      const model = mg.mlp([1, 40, 40, 1]);
+      const tasks = new mg.SineTasks({ setup: 'maml', rng });
+      const params = model.init({ rng });
+      const learner = name === 'Reptile' ? new mg.Reptile(model, params, { innerLr: 0.02, innerSteps: 3, iterations: 10 }) : new mg.MAML(model, params, { innerLr: 0.01, innerSteps: 2, ...opts });
+      const losses = [0, 1, 2].map(() => learner.step(tasks.sampleBatch(25)));
+      return { params: learner.params.map(copy), losses };
+    };
+    const recycled = run();
+    churn();
+    mg.setPoolLimit(0);
+    const reference = run();
+    mg.setPoolLimit(32 * 2 ** 20);
+    expect(recycled.losses).toEqual(reference.losses);
+    recycled.params.forEach((p, i) => expect(p).toEqual(reference.params[i]));
+    expect(recycled.params.every((p) => p.every(Number.isFinite))).toBe(true);
+  });
+});

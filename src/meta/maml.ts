@@ -21,6 +21,7 @@ import { index } from '../ops/layout.js';
 import { mse } from '../ops/loss.js';
 import { scale } from '../ops/unary.js';
 import { meanTaskMse, summedTaskMse } from './losses.js';
+import { tidy } from '../tidy.js';
 
 export interface MamlOptions {
   /** Inner step size α. Default 0.01 (the MAML sine setting). */
@@ -97,7 +98,9 @@ export class MAML {
 
   /** One meta-iteration on a batch of tasks; returns the meta-loss (mean query loss after adaptation). */
   step(batch: RegressionBatch): number {
-    const { grads, loss } = this.metaGradient(batch);
+    // The meta-gradient's activations go back to the pool (see tidy). Only library code runs in
+    // tidy: a user's inner or outer optimiser may keep tensors it makes in a field.
+    const { grads, loss } = this.innerOptimizer === undefined ? tidy(() => this.metaGradient(batch)) : this.metaGradient(batch);
     this.params = this.optimizer.step(this.params, grads);
     return loss;
   }

@@ -17,6 +17,7 @@ import type { RegressionBatch } from '../tasks/sine.js';
 import type { Tensor } from '../tensor.js';
 import { adaptWithOptimizer, innerGradients, reptileFromInner } from './inner.js';
 import { summedTaskMse } from './losses.js';
+import { tidy } from '../tidy.js';
 
 export interface ReptileOptions {
   /** Inner SGD step size α. Default 0.02. */
@@ -79,9 +80,12 @@ export class Reptile {
     let g: Tensor[];
     let firstLoss: number;
     if (this.innerOptimizer === undefined) {
-      const res = innerGradients(this.params, Array(this.innerSteps).fill(inner), this.innerLr, { tasks: T });
-      g = reptileFromInner(this.params, res, this.innerLr, T);
-      firstLoss = res.losses[0]!;
+      // The inner loop's activations go back to the pool (see tidy); a user's optimiser (the
+      // other branch, and the outer step) stays outside it, as it may keep tensors it makes.
+      [g, firstLoss] = tidy(() => {
+        const res = innerGradients(this.params, Array(this.innerSteps).fill(inner), this.innerLr, { tasks: T });
+        return [reptileFromInner(this.params, res, this.innerLr, T), res.losses[0]!] as const;
+      });
     } else {
       firstLoss = noGrad(() => inner(this.params).item());
       g = this.sequentialGradient(batch);
