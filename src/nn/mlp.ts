@@ -19,7 +19,11 @@ import { uniformFanIn, type Initializer } from './init.js';
 export interface Model {
   /** Fresh parameters. */
   init(options?: { rng?: Rng; dtype?: DType }): Tensor[];
-  /** The output for inputs `x` under `params` (never mutates either). */
+  /**
+   * The output for inputs `x` under `params` (never mutates either). It must keep nothing it
+   * computes beyond the call: the meta-learners run it inside `tidy`, which recycles what the
+   * step does not return.
+   */
   forward(params: readonly Tensor[], x: Tensor): Tensor;
 }
 
