@@ -66,6 +66,8 @@ function reachableBuffers(root: unknown): Set<ArrayBufferLike> {
       if (v.node !== null && v.node.vjp !== null) stack.push(v.node.inputs, v.node.saved);
     } else if (ArrayBuffer.isView(v)) {
       buffers.add(v.buffer);
+    } else if (v instanceof ArrayBuffer) {
+      buffers.add(v);
     } else if (Array.isArray(v)) {
       for (const x of v) stack.push(x);
     } else if (v instanceof Map) {

@@ -56,7 +56,7 @@ describe('tidy', () => {
   });
 
   test('any subset of the temporaries, returned in any structure, survives; exactly the rest is recycled (fast-check)', () => {
-    const container = fc.constantFrom('array', 'object', 'map', 'set', 'nested', 'classInstance');
+    const container = fc.constantFrom('array', 'object', 'map', 'set', 'nested', 'classInstance', 'rawArrays', 'buffers');
     fc.assert(
       fc.property(fc.array(fc.record({ len: fc.integer({ min: 1, max: 3 }), keep: fc.boolean() }), { minLength: 1, maxLength: 6 }), container, fc.integer({ min: 0, max: 1e6 }), (specs, how, seed) => {
         mg.clearPool();
@@ -70,6 +70,8 @@ describe('tidy', () => {
           if (how === 'map') return new Map(kept.map((t, i) => [i, t]));
           if (how === 'set') return new Set(kept);
           if (how === 'nested') return [{ deep: [kept] }];
+          if (how === 'rawArrays') return kept.map((t) => t.data);
+          if (how === 'buffers') return kept.map((t) => t.data.buffer);
           return new (class Holder {
             constructor(readonly tensors: Tensor[]) {}
           })(kept);
