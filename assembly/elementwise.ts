@@ -145,6 +145,26 @@ export function unary(op: i32, x: usize, out: usize, n: i32, p: f32): void {
   else unLoop(SQRT, x, out, n, p);
 }
 
+/**
+ * out[i] = g[i] · (x[i] > 0 ? 1 : p) for i < n: the backward pass of relu (p = 0) and leaky relu
+ * (p = slope) in one sweep, the same numbers as `step` followed by `mul`.
+ */
+export function stepMul(g: usize, x: usize, out: usize, n: i32, p: f32): void {
+  const pv = f32x4.splat(p);
+  const one = f32x4.splat(1);
+  const zero = f32x4.splat(0);
+  const n4 = n & ~3;
+  let j = 0;
+  for (; j < n4; j += 4) {
+    const o = <usize>j << 2;
+    v128.store(out + o, f32x4.mul(v128.load(g + o), v128.bitselect(one, pv, f32x4.gt(v128.load(x + o), zero))));
+  }
+  for (; j < n; j++) {
+    const o = <usize>j << 2;
+    store<f32>(out + o, load<f32>(g + o) * (load<f32>(x + o) > 0 ? <f32>1 : p));
+  }
+}
+
 /** out[j] += Σ_r x[r, j] over a [rows, cols] block (sum over the leading axis). */
 export function sumLeading(x: usize, rows: i32, cols: i32, out: usize): void {
   const step = <usize>cols << 2;

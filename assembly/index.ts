@@ -8,4 +8,4 @@ export { im2col, col2im } from './conv';
 export function heapBase(): usize {
   return (__heap_base + 15) & ~15;
 }
-export { binary2d, unary, sumLeading, sumTrailing, batchNormForward, batchNormBackward, adam } from './elementwise';
+export { binary2d, unary, stepMul, sumLeading, sumTrailing, batchNormForward, batchNormBackward, adam } from './elementwise';

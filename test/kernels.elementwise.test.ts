@@ -86,6 +86,23 @@ describe('WASM elementwise kernels', () => {
     );
   });
 
+  test('the fused relu backward (g · step) equals the TypeScript loop, including x exactly 0', () => {
+    fc.assert(
+      fc.property(awkward, fc.double({ min: -3, max: 3, noNaN: true }), fc.nat(), (n, p, seed) => {
+        const g = randomF32(n, seed);
+        const x = randomF32(n, seed + 1);
+        x[seed % n] = 0;
+        const pf = Math.fround(p);
+        const want = new Float64Array(n);
+        K.stepMulInto(Float64Array.from(g), Float64Array.from(x), pf, want);
+        const got = new Float32Array(n);
+        wasm.stepMul(g, x, pf, got);
+        expectClose(got, want, 2 ** -23, 2 ** -149, `stepMul(p=${pf}) on ${n}`);
+      }),
+      { numRuns: 200, seed: 5 },
+    );
+  });
+
   test('sums over any set of axes equal the TypeScript loop, or decline and leave it to TypeScript', () => {
     let handled = 0;
     fc.assert(
@@ -180,5 +197,18 @@ describe('elementwise dispatch', () => {
     const viaWasm = run('wasm');
     const viaJs = run('js');
     viaWasm.forEach((w, i) => expectClose(w, viaJs[i]!, 1e-3, 1e-3, `result ${i}`));
+  });
+
+  test.each(['wasm', 'js'] as const)('relu and leaky relu backward: the fused kernel gives the recorded rule\'s numbers bit for bit (%s)', (backend) => {
+    mg.setBackend(backend);
+    const rng = new mg.Rng(2);
+    const x = mg.randn([3 * WASM_MIN_ELEMENTS + 5], { rng, requiresGrad: true });
+    const v = mg.randn(x.shape, { rng });
+    for (const f of [(t: mg.Tensor) => mg.relu(t), (t: mg.Tensor) => mg.leakyRelu(t, 0.2)]) {
+      const loss = () => mg.sum(mg.mul(f(mg.mul(x, x)), v));
+      const fused = mg.grad(loss(), x); // not recording: the one-pass kernel
+      const recorded = mg.grad(loss(), x, { createGraph: true }); // recording: mul by a mask
+      expect(Array.from(fused.data)).toEqual(Array.from(recorded.data));
+    }
   });
 });

@@ -60,6 +60,13 @@ export function unaryInto(op: keyof typeof UNARY_OPS, x: TypedArray, p: number, 
   else UNARY_LOOPS[op](x, p, out);
 }
 
+/** `out = g · (x > 0 ? 1 : p)` elementwise (relu's and leaky relu's backward). */
+export function stepMulInto(g: TypedArray, x: TypedArray, p: number, out: TypedArray): void {
+  const w = wasmFor(out.length, g, x, out);
+  if (w !== null) w.stepMul(g as Float32Array, x as Float32Array, p, out as Float32Array);
+  else K.stepMulInto(g, x, p, out);
+}
+
 /** Sums `x` (shape `shape`) over `axes` (sorted, distinct) into `out`. */
 export function sumAxes(x: TypedArray, shape: readonly number[], axes: readonly number[], out: TypedArray): void {
   const w = wasmFor(x.length, x, out);

@@ -58,6 +58,11 @@ export function axpyInto(a: TypedArray, s: number, b: TypedArray, out: TypedArra
   for (let i = 0; i < out.length; i++) out[i] = a[i]! + s * b[i]!;
 }
 
+/** `out = g · (x > 0 ? 1 : p)`: relu's (p = 0) and leaky relu's (p = slope) backward in one pass. */
+export function stepMulInto(g: TypedArray, x: TypedArray, p: number, out: TypedArray): void {
+  for (let i = 0; i < out.length; i++) out[i] = g[i]! * (x[i]! > 0 ? 1 : p);
+}
+
 export function negInto(x: TypedArray, out: TypedArray): void {
   for (let i = 0; i < out.length; i++) out[i] = -x[i]!;
 }

@@ -25,6 +25,7 @@ interface KernelExports {
   col2im(cols: number, n: number, h: number, w: number, c: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, oh: number, ow: number, x: number): void;
   binary2d(op: number, a: number, aRow: number, as: number, b: number, bRow: number, bs: number, out: number, rows: number, cols: number): void;
   unary(op: number, x: number, out: number, n: number, p: number): void;
+  stepMul(g: number, x: number, out: number, n: number, p: number): void;
   sumLeading(x: number, rows: number, cols: number, out: number): void;
   sumTrailing(x: number, rows: number, cols: number, out: number): void;
   batchNormForward(x: number, rows: number, c: number, gamma: number, beta: number, eps: number, out: number, xhat: number, invStd: number, mean: number): void;
@@ -243,6 +244,13 @@ export class WasmKernels {
   unary(op: keyof typeof UNARY_OPS, x: Float32Array, p: number, out: Float32Array): void {
     const [px, po] = this.place([x], [out.length]) as [number, number];
     this.ex.unary(UNARY_OPS[op], px, po, out.length, p);
+    this.fetch(po, out);
+  }
+
+  /** `out = g · (x > 0 ? 1 : p)` elementwise: relu's and leaky relu's backward in one pass. */
+  stepMul(g: Float32Array, x: Float32Array, p: number, out: Float32Array): void {
+    const [pg, px, po] = this.place([g, x], [out.length]) as [number, number, number];
+    this.ex.stepMul(pg, px, po, out.length, p);
     this.fetch(po, out);
   }
 

@@ -4,8 +4,8 @@
  * rules of piecewise-linear ops (relu, abs, leaky relu) are constants: their second derivative
  * is zero almost everywhere, as it should be.
  */
-import { record, tracks1 } from '../autograd.js';
-import { unaryInto } from '../kernels/dispatch.js';
+import { isGradEnabled, record, tracks1 } from '../autograd.js';
+import { stepMulInto, unaryInto } from '../kernels/dispatch.js';
 import * as K from '../kernels/elementwise.js';
 import { allocData, allocOutput, Tensor, type TypedArray, type VjpRule } from '../tensor.js';
 import { div, mul, sub } from './binary.js';
@@ -132,7 +132,7 @@ export function relu(x: Tensor): Tensor {
   const out = map(x, (d, o) => unaryInto('relu', d, 0, o));
   return tracks1(x) ? record(out, 'relu', [x], reluVjp) : out;
 }
-const reluVjp: VjpRule = (g, _o, node) => [mul(g, stepMask(node.inputs[0]!, 0))];
+const reluVjp: VjpRule = (g, _o, node) => [stepGrad(g, node.inputs[0]!, 0)];
 
 /** `x` where positive, `slope * x` elsewhere. */
 export function leakyRelu(x: Tensor, slope = 0.01): Tensor {
@@ -142,7 +142,19 @@ export function leakyRelu(x: Tensor, slope = 0.01): Tensor {
   const t = new Tensor(out, x.shape);
   return tracks1(x) ? record(t, 'leakyRelu', [x], leakyReluVjp, slope) : t;
 }
-const leakyReluVjp: VjpRule = (g, _o, node) => [mul(g, stepMask(node.inputs[0]!, node.saved as number))];
+const leakyReluVjp: VjpRule = (g, _o, node) => [stepGrad(g, node.inputs[0]!, node.saved as number)];
+
+/**
+ * `g · (x > 0 ? 1 : low)`, the rule of relu and leaky relu. While recording (higher order) it is
+ * a product with a constant mask, so it differentiates further; otherwise one kernel computes
+ * the same numbers in one pass, without the mask array.
+ */
+function stepGrad(g: Tensor, x: Tensor, low: number): Tensor {
+  if (isGradEnabled()) return mul(g, stepMask(x, low));
+  const out = allocOutput(g.dtype, g.size);
+  stepMulInto(g.data, x.data, low, out);
+  return new Tensor(out, g.shape);
+}
 
 /** Constant mask: 1 where `x > 0`, `low` elsewhere. */
 function stepMask(x: Tensor, low: number): Tensor {
