@@ -54,4 +54,42 @@ describe('progress bar', () => {
     bar.update(10, 'loss 0.1');
     expect(lines.slice(1)).toEqual(['\rmaml [########################] 100% 10/10 loss 0.1 1.50 s/it ETA 0s\x1b[K', '\n']);
   });
+  test('pace and ETA follow the last ten minutes, so a pause stops counting once it is that far back', () => {
+    vi.useFakeTimers();
+    vi.setSystemTime(0);
+    const { lines, stream } = sink(true); // a terminal redraws on every update
+    const bar = new ProgressBar(100_000, 'run', 0, stream);
+    let t = 0;
+    let done = 0;
+    const run = (seconds: number, perSecond: number): void => {
+      for (let i = 0; i < seconds; i++) {
+        t += 1000;
+        done += perSecond;
+        vi.setSystemTime(t);
+        bar.update(done, 'x');
+      }
+    };
+    run(600, 10); // 10 it/s for ten minutes
+    expect(lines.at(-1)).toContain(' 10.0 it/s ETA 2h 36m'); // 94,000 left at 10 it/s
+    t += 3_600_000; // paused (SIGSTOP) for an hour: no updates at all
+    vi.setSystemTime(t);
+    bar.update(done, 'x');
+    expect(lines.at(-1)).toContain(' x ETA ?'); // nothing done in the last ten minutes
+    run(300, 10);
+    // Measured from the last sample at least ten minutes old (before the pause): 3,000 in 3,900 s.
+    expect(lines.at(-1)).toContain(' 1.30 s/it ETA 1d 08h');
+    run(300, 10); // ten minutes after the pause, the pause has left the window
+    expect(lines.at(-1)).toContain(' 10.0 it/s ETA 2h 26m'); // 88,000 left
+    // (The whole-session rate would still say 12,000 in 4,800 s: 2.5 it/s, ETA 9h 46m.)
+  });
+
+  test('before any progress the ETA is unknown rather than zero', () => {
+    vi.useFakeTimers();
+    vi.setSystemTime(0);
+    const { lines, stream } = sink(false);
+    const bar = new ProgressBar(100, 'run', 0, stream);
+    vi.setSystemTime(10_000);
+    bar.update(0, 'x');
+    expect(lines[0]).toBe('run [........................]   0% 0/100 x ETA ?\n');
+  });
 });
