@@ -54,7 +54,12 @@ function findChrome() {
 const types = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.map': 'application/json', '.zip': 'application/zip' };
 /** The file a GET path names, only inside the served folders; undefined otherwise. */
 function fileFor(url) {
-  const path = decodeURIComponent(new URL(url, 'http://x').pathname);
+  let path;
+  try {
+    path = decodeURIComponent(new URL(url, 'http://x').pathname);
+  } catch {
+    return undefined; // a malformed %-escape: answered with 404 like any unknown path
+  }
   const [base, rel] = path.startsWith('/data/') ? [dataDir, path.slice('/data/'.length)] : [root, path.slice(1)];
   const file = resolve(base, rel);
   const allowed = base === dataDir ? [dataDir + sep] : [join(root, 'build') + sep, join(root, 'test', 'browser') + sep];
