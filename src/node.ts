@@ -1,6 +1,8 @@
 /**
- * `metagrad/node`: the Node-only parts (file and zlib access), kept out of the main entry so the
- * library itself stays browser-safe: ZIP/PNG reading with zlib and the Omniglot loader.
+ * `metagrad/node`: the Node-only parts (files, zlib, threads), kept out of the main entry so the
+ * library itself stays browser-safe: ZIP/PNG reading with zlib, the Omniglot loader, and MAML's
+ * meta-batch spread over worker threads.
  */
 export { openZip, decodePngNode, nodeInflate, nodeInflateRaw, writeFileAtomicSync, saveSafetensors, loadSafetensors } from './io/node.js';
 export { loadOmniglot, type LoadOptions } from './tasks/omniglot-node.js';
+export { TaskWorkers, type TaskWorkersOptions } from './meta/task-workers-node.js';

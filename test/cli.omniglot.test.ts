@@ -1,11 +1,12 @@
 /**
  * The Omniglot training CLI end to end on the real archives (skipped where they are absent):
  * a short run with checkpoints, `--evaluate` of its checkpoint reproducing the run's own final
- * report, `--resume`, Ctrl-C writing the checkpoint before it stops, and the refusals that protect a
- * run (another preset, length or seed; a missing file).
+ * report, `--resume`, Ctrl-C writing the checkpoint before it stops, `--workers` giving the same
+ * checkpoint as one thread, and the refusals that protect a run (another preset, length or seed;
+ * a missing file).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -65,6 +66,16 @@ describe.runIf(existsSync(join(dataDir, 'images_background.zip')))('npm run omni
     expect(at).toBeGreaterThanOrEqual(1);
     expect(at).toBeLessThan(100000); // well before the checkpoint interval: written because of the signal
     expect(cli(['--evaluate', '--checkpoint', stopped, '--eval-episodes', '2']).out).toMatch(new RegExp(`after ${at} iterations, transductive`));
+  }, 120_000);
+
+  test('--workers 1 spreads a MAML meta-batch over a second thread and writes the same checkpoint, byte for byte; Reptile refuses it', () => {
+    const files = [0, 1].map((w) => join(dir, `maml-workers-${w}.safetensors`));
+    const runs = files.map((f, w) => cli(['--preset', 'maml-5way-1shot', '--iterations', '2', '--eval-every', '0', '--eval-episodes', '2', '--checkpoint', f, '--workers', String(w)]));
+    for (const r of runs) expect(r.err).toBe('');
+    expect(runs[1]!.out).toBe(runs[0]!.out);
+    expect(readFileSync(files[1]!).equals(readFileSync(files[0]!))).toBe(true);
+    expect(cli(['--preset', 'reptile-5way-1shot', '--iterations', '2', '--workers', '1']).err).toMatch(/--workers applies to MAML and FOMAML; reptile-5way-1shot is Reptile/);
+    expect(cli(['--preset', 'maml-5way-1shot', '--iterations', '2', '--workers', 'two']).err).toMatch(/--workers must be an integer ≥ 0, got 'two'/);
   }, 120_000);
 
   test('a checkpoint is not evaluated or resumed with another preset or seed, and a missing one is named', () => {

@@ -4,7 +4,7 @@
  *
  *   npm run omniglot -- --preset reptile-5way-1shot [--iterations N] [--data DIR] [--seed N]
  *        [--eval-every N] [--eval-episodes N] [--checkpoint FILE.safetensors]
- *        [--checkpoint-every N] [--resume] [--cache FILE]
+ *        [--checkpoint-every N] [--resume] [--cache FILE] [--workers N]
  *   npm run omniglot -- --evaluate --checkpoint FILE.safetensors [--eval-episodes N]
  *
  * Checkpoints (safetensors, written atomically) hold the whole training state; --resume continues
@@ -12,6 +12,8 @@
  * --checkpoint, Ctrl-C (SIGINT) or SIGTERM stops the run after the iteration in progress and
  * writes the checkpoint first, so an interrupted run loses nothing (exit code 128 + signal number:
  * 130 for SIGINT, 143 for SIGTERM); a second signal stops at once.
+ * --workers N (MAML and FOMAML) spreads each meta-batch over N worker threads besides the main
+ * one; the weights are bit-identical to a single-threaded run, so a run may resume with any N.
  * --evaluate trains nothing: it restores a checkpoint (its configuration and seed come from the
  * file) and reports test accuracy in both batch-norm modes.
  */
@@ -20,6 +22,7 @@ import * as os from 'node:os';
 import { parseArgs } from 'node:util';
 import * as mg from '../index.js';
 import { loadSafetensors, saveSafetensors } from '../io/node.js';
+import { TaskWorkers } from '../meta/task-workers-node.js';
 import { loadOmniglot } from '../tasks/omniglot-node.js';
 import { intOption } from './args.js';
 import { ProgressBar } from './progress.js';
@@ -38,6 +41,7 @@ async function main(): Promise<void> {
       resume: { type: 'boolean', default: false },
       evaluate: { type: 'boolean', default: false },
       cache: { type: 'string' },
+      workers: { type: 'string' },
     },
   });
   const checkpoint = values.checkpoint;
@@ -68,13 +72,18 @@ async function main(): Promise<void> {
   const evalEvery = intOption('eval-every', values['eval-every'], 1000, 0);
   const evalEpisodes = intOption('eval-episodes', values['eval-episodes'], 200);
   const checkpointEvery = intOption('checkpoint-every', values['checkpoint-every'], evalEvery > 0 ? evalEvery : 1000);
+  const workers = intOption('workers', values.workers, 0, 0);
+  if (workers > 0 && config.method === 'reptile') {
+    throw new Error(`--workers applies to MAML and FOMAML; ${presetName} is Reptile, whose tasks share one inner Adam state and so run in order`);
+  }
 
-  console.error(`metagrad omniglot: ${presetName}, ${config.iterations} iterations, seed ${seed}, kernels: ${mg.backendInfo().variant}`);
+  console.error(`metagrad omniglot: ${presetName}, ${config.iterations} iterations, seed ${seed}, kernels: ${mg.backendInfo().variant}${workers > 0 && !values.evaluate ? `, ${workers} worker thread${workers > 1 ? 's' : ''}` : ''}`);
   const chars = loadOmniglot(values.data!, { cache: values.cache, onProgress: (d, t) => d % 4000 === 0 && console.error(`  decoded ${d}/${t} images`) });
   const { train, test } = mg.splitCharacters(chars, new mg.Rng(seed));
   const trainClasses = mg.classesOf(train, true);
   const testClasses = mg.classesOf(test, false);
-  const model = mg.conv4({ classes: config.nWay });
+  const modelOptions: mg.Conv4Options = { classes: config.nWay };
+  const model = mg.conv4(modelOptions);
   const trainer = new mg.FewShotTrainer(model, trainClasses, config, seed);
   if (saved !== undefined) {
     trainer.setState(saved);
@@ -112,19 +121,24 @@ async function main(): Promise<void> {
     stopSignal = sig;
   };
   if (checkpoint !== undefined) for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, onSignal);
-  while (trainer.iteration < config.iterations) {
-    await new Promise((resolve) => setImmediate(resolve));
-    if (stopSignal !== null) {
-      save();
-      console.error(`\n${stopSignal}: stopped at iteration ${trainer.iteration}; checkpoint written to ${checkpoint}, continue with --resume`);
-      process.exitCode = 128 + os.constants.signals[stopSignal];
-      return;
+  const pool = workers > 0 ? await TaskWorkers.start({ workers, model: { conv4: modelOptions } }) : undefined;
+  try {
+    while (trainer.iteration < config.iterations) {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (stopSignal !== null) {
+        save();
+        console.error(`\n${stopSignal}: stopped at iteration ${trainer.iteration}; checkpoint written to ${checkpoint}, continue with --resume`);
+        process.exitCode = 128 + os.constants.signals[stopSignal];
+        return;
+      }
+      const loss = pool === undefined ? trainer.step() : await trainer.stepAsync(pool);
+      avg = Number.isNaN(avg) ? loss : 0.95 * avg + 0.05 * loss;
+      if (evalEvery > 0 && trainer.iteration % evalEvery === 0) report();
+      if (checkpoint !== undefined && trainer.iteration % checkpointEvery === 0) save();
+      bar.update(trainer.iteration, `loss ${avg.toFixed(3)}${Number.isNaN(acc) ? '' : ` acc ${(100 * acc).toFixed(1)}%`}`);
     }
-    const loss = trainer.step();
-    avg = Number.isNaN(avg) ? loss : 0.95 * avg + 0.05 * loss;
-    if (evalEvery > 0 && trainer.iteration % evalEvery === 0) report();
-    if (checkpoint !== undefined && trainer.iteration % checkpointEvery === 0) save();
-    bar.update(trainer.iteration, `loss ${avg.toFixed(3)}${Number.isNaN(acc) ? '' : ` acc ${(100 * acc).toFixed(1)}%`}`);
+  } finally {
+    await pool?.close();
   }
   if (checkpoint !== undefined) save();
   finalReport();

@@ -23,10 +23,10 @@ import { Adam } from '../optim/adam.js';
 
 import { Rng } from '../random.js';
 import { allocData, Tensor } from '../tensor.js';
-import { sampleEpisode, type OmniglotClass } from '../tasks/omniglot.js';
+import { sampleEpisode, type Episode, type OmniglotClass } from '../tasks/omniglot.js';
 import { meanCI, type MeanCI } from './evaluate.js';
 import { tidy } from '../tidy.js';
-import { mamlGradient } from './inner.js';
+import { mamlGradient, type MetaGradient } from './inner.js';
 
 export interface FewShotConfig {
   method: 'reptile' | 'maml' | 'fomaml';
@@ -79,6 +79,44 @@ function checkConfig(c: FewShotConfig): void {
 /** Row indices of mini-batch `step` of size `size`, cycling through `order`. */
 function cyclingBatch(order: readonly number[], step: number, size: number): number[] {
   return Array.from({ length: size }, (_, j) => order[(step * size + j) % order.length]!);
+}
+
+/** The images and labels of one training task (an {@link Episode} without its classes). */
+export type TaskEpisode = Pick<Episode, 'xSupport' | 'ySupport' | 'xQuery' | 'yQuery'>;
+
+/** What one MAML task's meta-gradient depends on besides the model, weights and episode. */
+export interface MamlTaskSettings {
+  innerSteps: number;
+  innerLr: number;
+  firstOrder: boolean;
+}
+
+/** The {@link MamlTaskSettings} of a MAML or FOMAML configuration. */
+export function mamlTaskSettings(c: FewShotConfig): MamlTaskSettings {
+  return { innerSteps: c.innerSteps, innerLr: c.innerLr, firstOrder: c.method === 'fomaml' };
+}
+
+/**
+ * One task's MAML (or FOMAML) meta-gradient at `params`: `innerSteps` SGD steps of size
+ * `innerLr` on the support set, cross-entropy on the query set. Everything else the task made
+ * is recycled (it runs in {@link tidy}).
+ */
+export function mamlTaskGradient(model: Model, params: readonly Tensor[], ep: TaskEpisode, s: MamlTaskSettings): MetaGradient {
+  return tidy(() => {
+    const inner = (p: Tensor[]) => crossEntropy(model.forward(p, ep.xSupport), ep.ySupport);
+    const outerLoss = (p: Tensor[]) => crossEntropy(model.forward(p, ep.xQuery), ep.yQuery);
+    return mamlGradient(params, Array(s.innerSteps).fill(inner), outerLoss, s.innerLr, { firstOrder: s.firstOrder });
+  });
+}
+
+/**
+ * Somewhere else to compute MAML task meta-gradients, for {@link FewShotTrainer.stepAsync}:
+ * `share(n)` says how many of a meta-batch of `n` tasks to hand over, `compute` resolves to their
+ * meta-gradients in the order given.
+ */
+export interface MetaGradientOffload {
+  share(metaBatch: number): number;
+  compute(params: readonly Tensor[], episodes: readonly TaskEpisode[], settings: MamlTaskSettings): Promise<MetaGradient[]>;
 }
 
 /**
@@ -169,27 +207,59 @@ export class FewShotTrainer {
     return lossSum / (c.metaBatch * c.innerSteps);
   }
 
-  private mamlStep(): number {
+  /**
+   * One meta-iteration with MAML's per-task meta-gradients shared between this thread and
+   * `offload` (other threads, say {@link TaskWorkers} from `metagrad/node`): the last
+   * `offload.share(metaBatch)` tasks go there while this thread works through the first ones.
+   * The tasks are drawn, and their gradients summed, in the same order as {@link step}, so the
+   * new weights are bit-identical to it. Reptile (whose tasks share one inner Adam state and so
+   * run in order) and an absent `offload` take {@link step}.
+   */
+  async stepAsync(offload?: MetaGradientOffload): Promise<number> {
+    if (offload === undefined || this.config.method === 'reptile') return this.step();
     const c = this.config;
+    const episodes = this.sampleMamlEpisodes();
+    const away = offload.share(c.metaBatch);
+    if (!Number.isInteger(away) || away < 0 || away > c.metaBatch) throw new RangeError(`FewShotTrainer.stepAsync: offload.share(${c.metaBatch}) must be an integer in [0, ${c.metaBatch}], got ${away}`);
+    const here = c.metaBatch - away;
+    const remote = away > 0 ? offload.compute(this.params, episodes.slice(here), mamlTaskSettings(c)) : Promise.resolve([]);
+    // If this thread's share throws, the remote promise must not be left to reject unheard.
+    remote.catch(() => undefined);
+    const local = episodes.slice(0, here).map((ep) => mamlTaskGradient(this.model, this.params, ep, mamlTaskSettings(c)));
+    const results = [...local, ...(await remote)];
+    if (results.length !== c.metaBatch) throw new Error(`FewShotTrainer.stepAsync: offload returned ${results.length - local.length} meta-gradients for ${away} tasks`);
+    const { params, loss } = this.mamlUpdate(results);
+    this.params = params;
+    this.iteration++;
+    return loss;
+  }
+
+  private mamlStep(): number {
+    const settings = mamlTaskSettings(this.config);
+    // One scope for the iteration: only the new weights (and Adam's moments) outlive it.
+    const { params, loss } = tidy(() => this.mamlUpdate(this.sampleMamlEpisodes().map((ep) => mamlTaskGradient(this.model, this.params, ep, settings))));
+    this.params = params;
+    return loss;
+  }
+
+  /** The meta-batch's episodes, drawn in task order from the training generator. */
+  private sampleMamlEpisodes(): TaskEpisode[] {
+    const c = this.config;
+    return Array.from({ length: c.metaBatch }, () => sampleEpisode(this.trainClasses, c.nWay, c.kShot, c.queryPerClass ?? 1, this.rng));
+  }
+
+  /** Adam on the mean of the tasks' meta-gradients, summed in task order; and the mean loss. */
+  private mamlUpdate(results: readonly MetaGradient[]): { params: Tensor[]; loss: number } {
     let lossSum = 0;
-    // As in reptileStep: per task and per iteration, only the gradients and new weights survive.
-    this.params = tidy(() => {
-      let sum: Tensor[] | null = null;
-      for (let t = 0; t < c.metaBatch; t++) {
-        const grads = tidy(() => {
-          const ep = sampleEpisode(this.trainClasses, c.nWay, c.kShot, c.queryPerClass ?? 1, this.rng);
-          const inner = (p: Tensor[]) => crossEntropy(this.model.forward(p, ep.xSupport), ep.ySupport);
-          const outerLoss = (p: Tensor[]) => crossEntropy(this.model.forward(p, ep.xQuery), ep.yQuery);
-          const r = mamlGradient(this.params, Array(c.innerSteps).fill(inner), outerLoss, c.innerLr, { firstOrder: c.method === 'fomaml' });
-          lossSum += r.loss;
-          return r.grads;
-        });
-        const prev: Tensor[] | null = sum;
-        sum = prev === null ? grads : noGrad(() => grads.map((g, i) => add(g, prev[i]!)));
+    for (const r of results) lossSum += r.loss;
+    return tidy(() => {
+      let sum: Tensor[] = results[0]!.grads;
+      for (let t = 1; t < results.length; t++) {
+        const prev = sum;
+        sum = noGrad(() => results[t]!.grads.map((g, i) => add(g, prev[i]!)));
       }
-      return this.outer!.step(this.params, noGrad(() => sum!.map((g) => scale(g, 1 / c.metaBatch))));
+      return { params: this.outer!.step(this.params, noGrad(() => sum.map((g) => scale(g, 1 / results.length)))), loss: lossSum / results.length };
     });
-    return lossSum / c.metaBatch;
   }
 
   /**

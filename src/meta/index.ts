@@ -4,4 +4,4 @@ export { perTaskMse, summedTaskMse, meanTaskMse } from './losses.js';
 export { MAML, type MamlOptions } from './maml.js';
 export { Reptile, type ReptileOptions } from './reptile.js';
 export { evaluate, adaptationCurve, adaptationLossesWithOptimizer, meanCI, type MeanCI } from './evaluate.js';
-export { FewShotTrainer, PRESETS, type FewShotConfig } from './fewshot.js';
+export { FewShotTrainer, PRESETS, mamlTaskGradient, mamlTaskSettings, type FewShotConfig, type TaskEpisode, type MamlTaskSettings, type MetaGradientOffload } from './fewshot.js';

@@ -1,0 +1,100 @@
+/**
+ * MAML's meta-batch on worker threads (`TaskWorkers`): the weights are bit-identical to the
+ * single-threaded trainer for any number of workers, a run may switch between the two midway,
+ * and bad options, failing tasks and a closed pool give errors that say what happened.
+ *
+ * Worker threads run compiled JavaScript, so this file tests the build (`npm test` builds first).
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import * as mg from '../build/src/index.js';
+import { TaskWorkers } from '../build/src/node.js';
+
+function fakeClasses(count: number, seed: number): mg.OmniglotClass[] {
+  const rng = new mg.Rng(seed);
+  const characters = Array.from({ length: count }, (_, c) => ({
+    alphabet: 'fake',
+    name: `character${c}`,
+    images: Array.from({ length: 20 }, () => Float32Array.from({ length: 784 }, () => (rng.uniform() < 0.2 ? 1 : 0))),
+  }));
+  return mg.classesOf(characters, true);
+}
+
+const classes = fakeClasses(12, 1);
+const modelOptions: mg.Conv4Options = { classes: 3, filters: 4 };
+const model = mg.conv4(modelOptions);
+const config = (method: 'maml' | 'fomaml'): mg.FewShotConfig => ({ method, nWay: 3, kShot: 1, queryPerClass: 2, metaBatch: 5, innerSteps: 2, innerLr: 0.4, iterations: 10, evalSteps: 1 });
+const weights = (t: mg.FewShotTrainer): number[][] => t.params.map((p) => Array.from(p.data));
+
+const pools: TaskWorkers[] = [];
+beforeAll(async () => {
+  pools.push(await TaskWorkers.start({ workers: 1, model: { conv4: modelOptions } }));
+  pools.push(await TaskWorkers.start({ workers: 3, model: { conv4: modelOptions } }));
+});
+afterAll(async () => {
+  for (const p of pools) await p.close();
+});
+
+describe.each(['maml', 'fomaml'] as const)('%s', (method) => {
+  test('with 1 or 3 workers, 3 iterations give the single-threaded weights and losses bit for bit; so does switching midway', async () => {
+    const serial = new mg.FewShotTrainer(model, classes, config(method), 7);
+    const serialLosses = [serial.step(), serial.step(), serial.step()];
+    for (const pool of pools) {
+      const t = new mg.FewShotTrainer(model, classes, config(method), 7);
+      const losses = [await t.stepAsync(pool), await t.stepAsync(pool), await t.stepAsync(pool)];
+      expect(losses).toEqual(serialLosses);
+      expect(weights(t)).toEqual(weights(serial));
+      expect(t.iteration).toBe(3);
+      // A resumed run may change its thread count: one step alone, two on workers.
+      const mixed = new mg.FewShotTrainer(model, classes, config(method), 7);
+      mixed.step();
+      await mixed.stepAsync(pool);
+      await mixed.stepAsync(pool);
+      expect(weights(mixed)).toEqual(weights(serial));
+    }
+    // The workers really did the work they were given: their gradients alone (5 tasks, the first
+    // 0 here) match the calling thread's.
+    const pool = pools[1]!;
+    const t = new mg.FewShotTrainer(model, classes, config(method), 7);
+    const episodes = Array.from({ length: 2 }, () => mg.sampleEpisode(classes, 3, 1, 2, new mg.Rng(11)));
+    const away = await pool.compute(t.params, episodes, mg.mamlTaskSettings(config(method)));
+    expect(away).toHaveLength(2);
+    const here = mg.mamlTaskGradient(model, t.params, episodes[0]!, mg.mamlTaskSettings(config(method)));
+    expect(away[0]!.loss).toBe(here.loss);
+    away[0]!.grads.forEach((g, i) => expect(Array.from(g.data)).toEqual(Array.from(here.grads[i]!.data)));
+  });
+});
+
+test('the workers take their even share of a meta-batch', () => {
+  expect(pools[0]!.share(32)).toBe(16);
+  expect(pools[1]!.share(32)).toBe(24);
+  expect(pools[1]!.share(5)).toBe(4);
+  expect(pools[1]!.size).toBe(3);
+});
+
+test('Reptile, whose tasks share one inner Adam state, runs in order on the calling thread', async () => {
+  const c: mg.FewShotConfig = { method: 'reptile', nWay: 3, kShot: 1, trainShots: 3, metaBatch: 2, innerSteps: 2, innerBatch: 4, innerLr: 1e-3, iterations: 10, evalSteps: 1 };
+  const a = new mg.FewShotTrainer(model, classes, c, 3);
+  const b = new mg.FewShotTrainer(model, classes, c, 3);
+  a.step();
+  await b.stepAsync(pools[0]);
+  expect(weights(b)).toEqual(weights(a));
+});
+
+test('bad options, a task that fails inside a worker, and a closed pool are each named', async () => {
+  await expect(TaskWorkers.start({ workers: 0, model: { conv4: modelOptions } })).rejects.toThrow(/workers must be a positive integer, got 0/);
+  await expect(TaskWorkers.start({ workers: 1, model: {} as never })).rejects.toThrow(/model must be \{ conv4: Conv4Options \}/);
+  await expect(TaskWorkers.start({ workers: 1, model: { conv4: { classes: 0 } } })).rejects.toThrow(/worker 0 could not start: conv4: classes must be a positive integer, got 0/);
+  // A 20×20 image does not fit the model's 28×28 head: the worker's error comes back whole.
+  const pool = await TaskWorkers.start({ workers: 1, model: { conv4: modelOptions } });
+  const t = new mg.FewShotTrainer(model, classes, config('maml'), 1);
+  const small = { xSupport: mg.zeros([3, 20, 20, 1]), ySupport: new Int32Array(3), xQuery: mg.zeros([3, 20, 20, 1]), yQuery: new Int32Array(3) };
+  await expect(pool.compute(t.params, [small], mg.mamlTaskSettings(config('maml')))).rejects.toThrow(/worker 0 failed on its tasks: RangeError: conv4: input must be \[n, 28, 28, 1\], got \[3,20,20,1\]/);
+  // The pool survives a failing task.
+  const ep = mg.sampleEpisode(classes, 3, 1, 2, new mg.Rng(2));
+  expect(await pool.compute(t.params, [ep], mg.mamlTaskSettings(config('maml')))).toHaveLength(1);
+  // An offload that claims more tasks than the meta-batch has is refused before any work.
+  await expect(t.stepAsync({ share: () => 6, compute: pool.compute.bind(pool) })).rejects.toThrow(/offload.share\(5\) must be an integer in \[0, 5\], got 6/);
+  await pool.close();
+  await expect(pool.compute(t.params, [ep], mg.mamlTaskSettings(config('maml')))).rejects.toThrow(/compute after close\(\)/);
+  expect(t.iteration).toBe(0);
+});
