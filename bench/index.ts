@@ -14,8 +14,9 @@ import * as engine from './engine.js';
 import * as kernels from './kernels.js';
 import * as meta from './meta.js';
 import * as omniglot from './omniglot.js';
+import * as threads from './threads.js';
 
-const suites: Record<string, { run: () => string }> = { engine, kernels, 'kernels-relaxed': kernels, elementwise, meta, omniglot, 'omniglot-relaxed': omniglot };
+const suites: Record<string, { run: () => string | Promise<string> }> = { engine, kernels, 'kernels-relaxed': kernels, elementwise, meta, omniglot, 'omniglot-relaxed': omniglot, threads };
 
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((w) => !(w in suites));
@@ -33,6 +34,6 @@ for (const name of wanted.length > 0 ? wanted : Object.keys(suites)) {
     }
     continue;
   }
-  writeSection(name, suites[name]!.run());
+  writeSection(name, await suites[name]!.run());
 }
 console.error('bench: wrote bench/RESULTS.md');

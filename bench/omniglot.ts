@@ -10,7 +10,7 @@
 import * as mg from '../src/index.js';
 import { fmtRatio, fmtTime, machineLine, pairedRatio, table, time } from './harness.js';
 
-function syntheticClasses(count: number): mg.OmniglotClass[] {
+export function syntheticClasses(count: number): mg.OmniglotClass[] {
   const rng = new mg.Rng(1);
   const chars: mg.Character[] = Array.from({ length: count }, (_, c) => ({
     alphabet: 'synthetic',
