@@ -40,7 +40,7 @@ export async function run(): Promise<string> {
     for (const preset of ['maml-5way-1shot', 'fomaml-5way-1shot']) {
       const one = new mg.FewShotTrainer(mg.conv4({ classes: 5 }), classes, mg.PRESETS[preset]!, 0);
       const two = new mg.FewShotTrainer(mg.conv4({ classes: 5 }), classes, mg.PRESETS[preset]!, 0);
-      const r = await alternate(async () => one.step(), () => two.stepAsync(pool), 7, 5);
+      const r = await alternate(async () => one.step(), () => two.stepAsync(pool), 25, 2);
       rows.push([preset, fmtTime(r.a), fmtTime(r.b), `${r.ratios[r.ratios.length >> 1]!.toFixed(2)} (${r.ratios[0]!.toFixed(2)}–${r.ratios[r.ratios.length - 1]!.toFixed(2)})`]);
     }
   } finally {
@@ -51,7 +51,7 @@ export async function run(): Promise<string> {
     '',
     machineLine(),
     '',
-    'Medians over 7 alternating rounds of 5 meta-iterations, after 2 warm-up rounds; speed-up = one thread / two, per round (median and range).',
+    'Medians over 25 alternating rounds of 2 meta-iterations, after 2 warm-up rounds (short rounds, because the speed of these shared machines drifts by up to 1.6× within minutes); speed-up = one thread / two, per round (median and range).',
     '',
     table(['preset', '1 thread', 'main + 1 worker', 'speed-up'], rows),
   ].join('\n');
