@@ -98,3 +98,22 @@ test('bad options, a task that fails inside a worker, and a closed pool are each
   await expect(pool.compute(t.params, [ep], mg.mamlTaskSettings(config('maml')))).rejects.toThrow(/compute after close\(\)/);
   expect(t.iteration).toBe(0);
 });
+
+test('a worker that dies mid-run fails the step in flight and every later one, naming the worker', async () => {
+  const pool = await TaskWorkers.start({ workers: 2, model: { conv4: modelOptions } });
+  const t = new mg.FewShotTrainer(model, classes, config('maml'), 1);
+  await t.stepAsync(pool);
+  const before = weights(t);
+  // Stand-in for a crash (out of memory, say): the thread goes away as a step hands it tasks;
+  // its exit is reported only after the step has posted them, so the step is the one waiting.
+  const gone = (pool as unknown as { threads: { terminate(): Promise<number> }[] }).threads[1]!.terminate();
+  const step = t.stepAsync(pool);
+  await gone;
+  await expect(step).rejects.toThrow(/TaskWorkers: worker 1 exited with code 1/);
+  await expect(t.stepAsync(pool)).rejects.toThrow(/TaskWorkers: worker 1 exited with code 1/);
+  // A failed step changes nothing: the weights and the iteration count are those of before.
+  expect(weights(t)).toEqual(before);
+  expect(t.iteration).toBe(1);
+  await pool.close();
+});
+
