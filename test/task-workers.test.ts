@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as mg from '../build/src/index.js';
 import { TaskWorkers } from '../build/src/node.js';
+import { TaskWorkers as WebTaskWorkers } from '../build/src/meta/task-workers.js';
 
 function fakeClasses(count: number, seed: number): mg.OmniglotClass[] {
   const rng = new mg.Rng(seed);
@@ -115,5 +116,12 @@ test('a worker that dies mid-run fails the step in flight and every later one, n
   expect(weights(t)).toEqual(before);
   expect(t.iteration).toBe(1);
   await pool.close();
+});
+
+test("metagrad's own TaskWorkers starts Web Workers, which Node lacks: it says to use metagrad/node, whose pool is Node's", async () => {
+  expect(mg.TaskWorkers).toBe(WebTaskWorkers);
+  await expect(mg.TaskWorkers.start({ workers: 1, model: { conv4: modelOptions } })).rejects.toThrow(/this runtime has no Web Workers; in Node, import \{ TaskWorkers \} from 'metagrad\/node'/);
+  expect(pools[0]).toBeInstanceOf(TaskWorkers);
+  expect(pools[0]).toBeInstanceOf(WebTaskWorkers);
 });
 

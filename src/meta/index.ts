@@ -5,3 +5,4 @@ export { MAML, type MamlOptions } from './maml.js';
 export { Reptile, type ReptileOptions } from './reptile.js';
 export { evaluate, adaptationCurve, adaptationLossesWithOptimizer, meanCI, type MeanCI } from './evaluate.js';
 export { FewShotTrainer, PRESETS, mamlTaskGradient, mamlTaskSettings, type FewShotConfig, type TaskEpisode, type MamlTaskSettings, type MetaGradientOffload } from './fewshot.js';
+export { TaskWorkers, type TaskWorkersOptions, type TaskThread } from './task-workers.js';

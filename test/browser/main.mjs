@@ -1,6 +1,7 @@
 // The page's side of `npm run test:browser`: the checks on the main thread (after `await
 // mg.ready()`, as the README says), the same checks in a module worker (synchronous loading, no
-// `ready()`), and the Omniglot archive read in the browser; the report goes back by POST.
+// `ready()`), MAML's meta-batch on Web Workers (TaskWorkers), and the Omniglot archive read in
+// the browser; the report goes back by POST.
 import * as mg from '/build/src/index.js';
 import { runChecks } from './checks.mjs';
 
@@ -18,6 +19,8 @@ try {
   });
   results.push(...fromWorker);
 
+  results.push(await taskWorkersCheck());
+
   const response = await fetch('/data/images_evaluation.zip');
   if (!response.ok) throw new Error(`GET /data/images_evaluation.zip: ${response.status}`);
   const zip = new mg.ZipArchive(new Uint8Array(await response.arrayBuffer()), undefined, 'images_evaluation.zip');
@@ -32,3 +35,33 @@ try {
 } catch (e) {
   await report({ error: String((e && e.stack) || e) });
 }
+
+/** Two MAML iterations with the meta-batch on two Web Workers against two on this thread. */
+async function taskWorkersCheck() {
+  const rng = new mg.Rng(1);
+  const characters = Array.from({ length: 12 }, (_, c) => ({
+    alphabet: 'fake',
+    name: `character${c}`,
+    images: Array.from({ length: 20 }, () => Float32Array.from({ length: 784 }, () => (rng.uniform() < 0.2 ? 1 : 0))),
+  }));
+  const classes = mg.classesOf(characters, true);
+  const options = { classes: 3, filters: 4 };
+  const config = { method: 'maml', nWay: 3, kShot: 1, queryPerClass: 2, metaBatch: 5, innerSteps: 2, innerLr: 0.4, iterations: 10, evalSteps: 1 };
+  const pool = await mg.TaskWorkers.start({ workers: 2, model: { conv4: options } });
+  try {
+    const one = new mg.FewShotTrainer(mg.conv4(options), classes, config, 7);
+    const two = new mg.FewShotTrainer(mg.conv4(options), classes, config, 7);
+    const lossesOne = [one.step(), one.step()];
+    const lossesTwo = [await two.stepAsync(pool), await two.stepAsync(pool)];
+    let differ = 0;
+    one.params.forEach((p, i) => p.data.forEach((v, j) => (differ += v === two.params[i].data[j] ? 0 : 1)));
+    return {
+      name: 'main thread: MAML meta-batch on 2 Web Workers (TaskWorkers) gives the single-thread weights and losses bit for bit',
+      ok: differ === 0 && lossesOne.every((l, i) => l === lossesTwo[i]) && one.params.length > 0,
+      detail: `${differ} of ${one.params.reduce((n, p) => n + p.size, 0)} weights differ; losses ${lossesOne.join(', ')} / ${lossesTwo.join(', ')}`,
+    };
+  } finally {
+    await pool.close();
+  }
+}
+

@@ -1,0 +1,186 @@
+/**
+ * `TaskWorkers`: MAML's meta-batch spread over worker threads.
+ *
+ * The tasks of a meta-batch are independent until their meta-gradients are averaged, so with
+ * `workers` extra threads each of them takes a contiguous share of the tasks while the calling
+ * thread works through the first share ({@link FewShotTrainer.stepAsync}). Every thread runs the
+ * same {@link mamlTaskGradient} on the same kernels, and the trainer sums the results in task
+ * order, so a run is bit-identical to a single-threaded one: a stopped run may resume with more
+ * or fewer workers and give the same weights.
+ *
+ * The pool is the same everywhere; only starting a thread differs. `TaskWorkers.start` from
+ * `metagrad` starts Web Workers (browsers); the `TaskWorkers` of `metagrad/node` starts Node
+ * worker threads (task-workers-node.ts). The workers' side is task-server.ts.
+ *
+ * Reptile is not spread: its tasks carry one inner Adam state from each to the next.
+ */
+import { backendInfo, getBackend } from '../kernels/backend.js';
+import type { Conv4Options } from '../nn/conv4.js';
+import { Tensor, type TypedArray } from '../tensor.js';
+import type { MamlTaskSettings, MetaGradientOffload, TaskEpisode } from './fewshot.js';
+import type { MetaGradient } from './inner.js';
+import type { TaskReady, TaskReply, TaskRequest, TaskStart } from './task-server.js';
+
+export interface TaskWorkersOptions {
+  /** Worker threads besides the calling one (≥ 1). One per spare core is the sensible choice. */
+  workers: number;
+  /** The model the trainer uses, as the options of its constructor (only `conv4` for now). */
+  model: { conv4: Conv4Options };
+}
+
+/** A started worker, whatever the thread API: what the pool needs of it. */
+export interface TaskThread {
+  post(message: TaskStart | TaskRequest): void;
+  /** Registers the handlers for the worker's messages and for its end (a crash or an exit). */
+  listen(onMessage: (m: TaskReply | TaskReady) => void, onFailure: (why: string) => void): void;
+  terminate(): Promise<unknown>;
+}
+
+type Results = { loss: number; grads: TypedArray[] }[];
+
+interface Pending {
+  resolve: (r: Results) => void;
+  reject: (e: Error) => void;
+}
+
+interface WebWorkerLike {
+  postMessage(message: unknown): void;
+  onmessage: ((e: { data: unknown }) => void) | null;
+  onerror: ((e: { message?: string }) => void) | null;
+  onmessageerror: (() => void) | null;
+  terminate(): void;
+}
+type WebWorkerConstructor = new (url: URL, options: { type: 'module' }) => WebWorkerLike;
+
+/** A Web Worker running task-worker-web.js. */
+function webThread(): TaskThread {
+  const W = (globalThis as { Worker?: WebWorkerConstructor }).Worker;
+  if (W === undefined) throw new Error("TaskWorkers.start: this runtime has no Web Workers; in Node, import { TaskWorkers } from 'metagrad/node'");
+  const w = new W(new URL('./task-worker-web.js', import.meta.url), { type: 'module' });
+  return {
+    post: (m) => w.postMessage(m),
+    listen(onMessage, onFailure) {
+      w.onmessage = (e) => onMessage(e.data as TaskReply | TaskReady);
+      w.onerror = (e) => onFailure(`crashed: ${e.message ?? 'error event'}`);
+      w.onmessageerror = () => onFailure('sent a message that could not be read');
+    },
+    terminate: async () => w.terminate(),
+  };
+}
+
+export class TaskWorkers implements MetaGradientOffload {
+  private nextId = 0;
+  private readonly pending = new Map<number, Pending>();
+  private readonly starting: Promise<void>[];
+  private failure: Error | null = null;
+  private closed = false;
+  private readonly variant = backendInfo().variant;
+
+  protected constructor(private readonly threads: TaskThread[], model: { conv4: Conv4Options }) {
+    this.starting = threads.map(
+      (t, i) =>
+        new Promise<void>((resolve, reject) => {
+          let ready = false;
+          t.listen(
+            (m) => {
+              if (!ready) {
+                ready = true;
+                if ('failed' in m) reject(new Error(`TaskWorkers: worker ${i} could not start: ${m.failed}`));
+                else if ('ready' in m && m.ready !== this.variant) reject(new Error(`TaskWorkers: worker ${i} loaded the '${m.ready}' kernels but this thread runs '${this.variant}'; start both with the same flags`));
+                else resolve();
+                return;
+              }
+              const reply = m as TaskReply;
+              const p = this.pending.get(reply.id);
+              if (p === undefined) return;
+              this.pending.delete(reply.id);
+              if ('error' in reply) p.reject(new Error(`TaskWorkers: worker ${i} failed on its tasks: ${reply.error}`));
+              else p.resolve(reply.results);
+            },
+            (why) => {
+              if (!ready) reject(new Error(`TaskWorkers: worker ${i} could not start: it ${why}`));
+              if (this.closed) return;
+              this.failure ??= new Error(`TaskWorkers: worker ${i} ${why}`);
+              for (const p of this.pending.values()) p.reject(this.failure);
+              this.pending.clear();
+            },
+          );
+        }),
+    );
+    const start: TaskStart = { model: { conv4: model.conv4 }, backend: getBackend(), relaxedSimd: this.variant === 'relaxed-simd' };
+    for (const t of threads) t.post(start);
+  }
+
+  /**
+   * Starts `workers` Web Workers and waits until each has loaded the kernels (in Node, use the
+   * `TaskWorkers` of `metagrad/node`). Refuses a worker whose kernels differ from this thread's
+   * (their sums would round differently).
+   */
+  static async start(options: TaskWorkersOptions): Promise<TaskWorkers> {
+    return this.launch(options, webThread);
+  }
+
+  /** Checks `options`, starts the threads with `spawn` and waits until all are ready. */
+  protected static async launch(options: TaskWorkersOptions, spawn: () => TaskThread): Promise<TaskWorkers> {
+    const n = options.workers;
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`TaskWorkers: workers must be a positive integer, got ${String(n)}`);
+    if (options.model?.conv4 === undefined) throw new RangeError(`TaskWorkers: model must be { conv4: Conv4Options }, got ${JSON.stringify(options.model)}`);
+    const pool = new this(Array.from({ length: n }, spawn), options.model);
+    try {
+      await Promise.all(pool.starting);
+    } catch (e) {
+      await pool.close();
+      throw e;
+    }
+    return pool;
+  }
+
+  /** Worker threads in the pool. */
+  get size(): number {
+    return this.threads.length;
+  }
+
+  /** Of `metaBatch` tasks, the workers take their even share with the calling thread. */
+  share(metaBatch: number): number {
+    return Math.round((metaBatch * this.threads.length) / (this.threads.length + 1));
+  }
+
+  /** The meta-gradients of `episodes` at `params`, in order, each worker taking a contiguous run. */
+  async compute(params: readonly Tensor[], episodes: readonly TaskEpisode[], settings: MamlTaskSettings): Promise<MetaGradient[]> {
+    if (this.closed) throw new Error('TaskWorkers: compute after close()');
+    if (this.failure !== null) throw this.failure;
+    const now = backendInfo().variant;
+    if (now !== this.variant) throw new Error(`TaskWorkers: this thread now runs the '${now}' kernels, the workers '${this.variant}'; start a new pool after changing the backend`);
+    // Copies of just the elements: a view's whole buffer would be cloned otherwise.
+    const ps = params.map((p) => ({ data: p.data.slice(), shape: [...p.shape] }));
+    const w = this.threads.length;
+    const parts = Array.from({ length: w }, (_, i) => episodes.slice(Math.floor((i * episodes.length) / w), Math.floor(((i + 1) * episodes.length) / w)));
+    const replies = await Promise.all(
+      parts.map((part, i) => {
+        if (part.length === 0) return Promise.resolve([]);
+        const id = this.nextId++;
+        const req: TaskRequest = {
+          id,
+          params: ps,
+          settings,
+          episodes: part.map((e) => ({ xs: e.xSupport.data.slice(), xsShape: [...e.xSupport.shape], ys: e.ySupport.slice(), xq: e.xQuery.data.slice(), xqShape: [...e.xQuery.shape], yq: e.yQuery.slice() })),
+        };
+        return new Promise<Results>((resolve, reject) => {
+          this.pending.set(id, { resolve, reject });
+          this.threads[i]!.post(req);
+        });
+      }),
+    );
+    return replies.flat().map((r) => ({ loss: r.loss, grads: r.grads.map((g, j) => new Tensor(g, params[j]!.shape)) }));
+  }
+
+  /** Stops the threads; pending work is refused. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const err = new Error('TaskWorkers: closed while tasks were in flight');
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+    await Promise.all(this.threads.map((t) => t.terminate()));
+  }
+}
