@@ -119,7 +119,8 @@ export class Rng {
 
   /** The generator's full state, to save in a checkpoint. */
   getState(): number[] {
-    return [this.s0, this.s1, this.s2, this.s3, this.hasSpare ? 1 : 0, this.spare];
+    // Unsigned, whichever way the words were last written, so equal states compare equal.
+    return [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0, this.hasSpare ? 1 : 0, this.spare];
   }
 
   /** Restores a state from {@link getState}. */

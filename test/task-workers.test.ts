@@ -105,6 +105,7 @@ test('a worker that dies mid-run fails the step in flight and every later one, n
   const t = new mg.FewShotTrainer(model, classes, config('maml'), 1);
   await t.stepAsync(pool);
   const before = weights(t);
+  const state = JSON.stringify(t.getState().metadata);
   // Stand-in for a crash (out of memory, say): the thread goes away as a step hands it tasks;
   // its exit is reported only after the step has posted them, so the step is the one waiting.
   const gone = (pool as unknown as { threads: { terminate(): Promise<number> }[] }).threads[1]!.terminate();
@@ -112,10 +113,17 @@ test('a worker that dies mid-run fails the step in flight and every later one, n
   await gone;
   await expect(step).rejects.toThrow(/TaskWorkers: worker 1 exited with code 1/);
   await expect(t.stepAsync(pool)).rejects.toThrow(/TaskWorkers: worker 1 exited with code 1/);
-  // A failed step changes nothing: the weights and the iteration count are those of before.
+  // A failed step changes nothing (weights, iteration, sampler, Adam): the state saved now
+  // resumes as if it had never started.
   expect(weights(t)).toEqual(before);
   expect(t.iteration).toBe(1);
+  expect(JSON.stringify(t.getState().metadata)).toBe(state);
   await pool.close();
+  const serial = new mg.FewShotTrainer(model, classes, config('maml'), 1);
+  serial.step();
+  serial.step();
+  t.step();
+  expect(weights(t)).toEqual(weights(serial));
 });
 
 test("metagrad's own TaskWorkers starts Web Workers, which Node lacks: it says to use metagrad/node, whose pool is Node's", async () => {

@@ -131,7 +131,19 @@ async function main(): Promise<void> {
         process.exitCode = 128 + os.constants.signals[stopSignal];
         return;
       }
-      const loss = pool === undefined ? trainer.step() : await trainer.stepAsync(pool);
+      let loss: number;
+      if (pool === undefined) loss = trainer.step();
+      else {
+        // A failed step leaves the trainer as it was: keep the iterations done since the last
+        // checkpoint before reporting the failure.
+        try {
+          loss = await trainer.stepAsync(pool);
+        } catch (e) {
+          if (checkpoint === undefined) throw e;
+          save();
+          throw new Error(`${e instanceof Error ? e.message : String(e)}\ncheckpoint written to ${checkpoint} at iteration ${trainer.iteration}; continue with --resume`);
+        }
+      }
       avg = Number.isNaN(avg) ? loss : 0.95 * avg + 0.05 * loss;
       if (evalEvery > 0 && trainer.iteration % evalEvery === 0) report();
       if (checkpoint !== undefined && trainer.iteration % checkpointEvery === 0) save();

@@ -212,26 +212,36 @@ export class FewShotTrainer {
    * `offload` (other threads, say {@link TaskWorkers} from `metagrad/node`): the last
    * `offload.share(metaBatch)` tasks go there while this thread works through the first ones.
    * The tasks are drawn, and their gradients summed, in the same order as {@link step}, so the
-   * new weights are bit-identical to it. Reptile (whose tasks share one inner Adam state and so
-   * run in order) and an absent `offload` take {@link step}.
+   * new weights are bit-identical to it. If it throws (a worker failed), the trainer is left as
+   * it was. Reptile (whose tasks share one inner Adam state and so run in order) and an absent
+   * `offload` take {@link step}.
    */
   async stepAsync(offload?: MetaGradientOffload): Promise<number> {
     if (offload === undefined || this.config.method === 'reptile') return this.step();
     const c = this.config;
-    const episodes = this.sampleMamlEpisodes();
+    const settings = mamlTaskSettings(c);
     const away = offload.share(c.metaBatch);
     if (!Number.isInteger(away) || away < 0 || away > c.metaBatch) throw new RangeError(`FewShotTrainer.stepAsync: offload.share(${c.metaBatch}) must be an integer in [0, ${c.metaBatch}], got ${away}`);
-    const here = c.metaBatch - away;
-    const remote = away > 0 ? offload.compute(this.params, episodes.slice(here), mamlTaskSettings(c)) : Promise.resolve([]);
-    // If this thread's share throws, the remote promise must not be left to reject unheard.
-    remote.catch(() => undefined);
-    const local = episodes.slice(0, here).map((ep) => mamlTaskGradient(this.model, this.params, ep, mamlTaskSettings(c)));
-    const results = [...local, ...(await remote)];
-    if (results.length !== c.metaBatch) throw new Error(`FewShotTrainer.stepAsync: offload returned ${results.length - local.length} meta-gradients for ${away} tasks`);
-    const { params, loss } = this.mamlUpdate(results);
-    this.params = params;
-    this.iteration++;
-    return loss;
+    // A failed step leaves the trainer as it was, sampler included, so its state may still be
+    // saved and resumed as if the step had never started.
+    const rngState = this.rng.getState();
+    try {
+      const episodes = this.sampleMamlEpisodes();
+      const here = c.metaBatch - away;
+      const remote = away > 0 ? offload.compute(this.params, episodes.slice(here), settings) : Promise.resolve([]);
+      // If this thread's share throws, the remote promise must not be left to reject unheard.
+      remote.catch(() => undefined);
+      const local = episodes.slice(0, here).map((ep) => mamlTaskGradient(this.model, this.params, ep, settings));
+      const results = [...local, ...(await remote)];
+      if (results.length !== c.metaBatch) throw new Error(`FewShotTrainer.stepAsync: offload returned ${results.length - local.length} meta-gradients for ${away} tasks`);
+      const { params, loss } = this.mamlUpdate(results);
+      this.params = params;
+      this.iteration++;
+      return loss;
+    } catch (e) {
+      this.rng.setState(rngState);
+      throw e;
+    }
   }
 
   private mamlStep(): number {
