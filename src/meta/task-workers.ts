@@ -125,7 +125,14 @@ export class TaskWorkers implements MetaGradientOffload {
     const n = options.workers;
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`TaskWorkers: workers must be a positive integer, got ${String(n)}`);
     if (options.model?.conv4 === undefined) throw new RangeError(`TaskWorkers: model must be { conv4: Conv4Options }, got ${JSON.stringify(options.model)}`);
-    const pool = new this(Array.from({ length: n }, spawn), options.model);
+    const threads: TaskThread[] = [];
+    try {
+      for (let i = 0; i < n; i++) threads.push(spawn());
+    } catch (e) {
+      await Promise.all(threads.map((t) => t.terminate()));
+      throw e;
+    }
+    const pool = new this(threads, options.model);
     try {
       await Promise.all(pool.starting);
     } catch (e) {
