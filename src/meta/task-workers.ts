@@ -16,7 +16,7 @@
  */
 import { backendInfo, getBackend } from '../kernels/backend.js';
 import type { Conv4Options } from '../nn/conv4.js';
-import { Tensor, type TypedArray } from '../tensor.js';
+import { Tensor } from '../tensor.js';
 import type { MamlTaskSettings, MetaGradientOffload, TaskEpisode } from './fewshot.js';
 import type { MetaGradient } from './inner.js';
 import type { TaskReady, TaskReply, TaskRequest, TaskStart } from './task-server.js';
@@ -36,7 +36,8 @@ export interface TaskThread {
   terminate(): Promise<unknown>;
 }
 
-type Results = { loss: number; grads: TypedArray[] }[];
+/** A worker's answer to one request, when it succeeded. */
+type Results = Extract<TaskReply, { results: unknown }>['results'];
 
 interface Pending {
   resolve: (r: Results) => void;
