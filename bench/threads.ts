@@ -6,11 +6,15 @@
  */
 import * as mg from '../src/index.js';
 import { TaskWorkers } from '../src/node.js';
-import { fmtTime, machineLine, table } from './harness.js';
+import { fmtRatio, fmtTime, machineLine, table, type Ratio } from './harness.js';
 import { syntheticClasses } from './omniglot.js';
 
-/** Median seconds per call of `a` and of `b` over `rounds` alternating rounds of `n` calls, and the per-round ratios a / b, sorted. */
-async function alternate(a: () => Promise<unknown>, b: () => Promise<unknown>, rounds: number, n: number): Promise<{ a: number; b: number; ratios: number[] }> {
+/**
+ * {@link pairedRatio} for asynchronous calls, counted rather than timed per round: the median
+ * seconds per call of `a` and of `b` over `rounds` alternating rounds of `n` calls each, and
+ * the ratio a / b per round.
+ */
+async function pairedRatioAsync(a: () => Promise<unknown>, b: () => Promise<unknown>, rounds: number, n: number): Promise<{ a: number; b: number; ratio: Ratio }> {
   const per = async (f: () => Promise<unknown>): Promise<number> => {
     const t0 = performance.now();
     for (let i = 0; i < n; i++) await f();
@@ -18,18 +22,19 @@ async function alternate(a: () => Promise<unknown>, b: () => Promise<unknown>, r
   };
   // Warm-up: the worker compiles its kernels and its JIT tiers up on its own, and tier-up
   // compilation competes for the same two cores.
-  await per(a);
-  await per(b);
-  await per(a);
-  await per(b);
+  for (let w = 0; w < 2; w++) {
+    await per(a);
+    await per(b);
+  }
   const ta: number[] = [];
   const tb: number[] = [];
   for (let r = 0; r < rounds; r++) {
     ta.push(await per(a));
     tb.push(await per(b));
   }
-  const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
-  return { a: median(ta), b: median(tb), ratios: ta.map((t, i) => t / tb[i]!).sort((x, y) => x - y) };
+  const sorted = (xs: number[]): number[] => [...xs].sort((x, y) => x - y);
+  const ratios = sorted(ta.map((t, i) => t / tb[i]!));
+  return { a: sorted(ta)[rounds >> 1]!, b: sorted(tb)[rounds >> 1]!, ratio: { median: ratios[rounds >> 1]!, low: ratios[0]!, high: ratios[rounds - 1]!, rounds } };
 }
 
 export async function run(): Promise<string> {
@@ -40,8 +45,8 @@ export async function run(): Promise<string> {
     for (const preset of ['maml-5way-1shot', 'fomaml-5way-1shot']) {
       const one = new mg.FewShotTrainer(mg.conv4({ classes: 5 }), classes, mg.PRESETS[preset]!, 0);
       const two = new mg.FewShotTrainer(mg.conv4({ classes: 5 }), classes, mg.PRESETS[preset]!, 0);
-      const r = await alternate(async () => one.step(), () => two.stepAsync(pool), 25, 2);
-      rows.push([preset, fmtTime(r.a), fmtTime(r.b), `${r.ratios[r.ratios.length >> 1]!.toFixed(2)} (${r.ratios[0]!.toFixed(2)}–${r.ratios[r.ratios.length - 1]!.toFixed(2)})`]);
+      const r = await pairedRatioAsync(async () => one.step(), () => two.stepAsync(pool), 25, 2);
+      rows.push([preset, fmtTime(r.a), fmtTime(r.b), fmtRatio(r.ratio)]);
     }
   } finally {
     await pool.close();
