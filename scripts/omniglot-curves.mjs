@@ -1,5 +1,6 @@
 // Prints the learning curves of `npm run omniglot` logs as Markdown tables: one row per periodic
-// evaluation line ("<ISO time> iteration N: test accuracy (...) A% ± C").
+// evaluation line ("<ISO time> iteration N: test accuracy (...) A% ± C"). The time column shows
+// the date on the first row and wherever it changes, since runs go on over several days.
 //
 //   node scripts/omniglot-curves.mjs results/omniglot/*.log
 import { readFileSync } from 'node:fs';
@@ -10,7 +11,7 @@ if (files.length === 0) {
   console.error('usage: node scripts/omniglot-curves.mjs LOG...');
   process.exit(2);
 }
-const line = /^(\d{4}-\d\d-\d\dT(\d\d:\d\d):\d\d(?:\.\d+)?Z) iteration (\d+): test accuracy \(([^)]*)\) ([\d.]+% ± [\d.]+)$/;
+const line = /^((\d{4}-\d\d-\d\d)T(\d\d:\d\d):\d\d(?:\.\d+)?Z) iteration (\d+): test accuracy \(([^)]*)\) ([\d.]+% ± [\d.]+)$/;
 for (const file of files) {
   let text;
   try {
@@ -20,10 +21,15 @@ for (const file of files) {
     process.exit(1);
   }
   const rows = text.split('\n').map((l) => line.exec(l.trim())).filter((m) => m !== null);
-  const what = rows[0]?.[4] ?? 'no evaluations yet';
+  const what = rows[0]?.[5] ?? 'no evaluations yet';
   console.log(`${basename(file, '.log')} (${what}):\n`);
   console.log('| iteration | time (UTC) | test accuracy |');
   console.log('| --- | --- | --- |');
-  for (const m of rows) console.log(`| ${Number(m[3]).toLocaleString('en-US')} | ${m[2]} | ${m[5]} |`);
+  let day = '';
+  for (const m of rows) {
+    const time = m[2] === day ? m[3] : `${m[2]} ${m[3]}`;
+    day = m[2];
+    console.log(`| ${Number(m[4]).toLocaleString('en-US')} | ${time} | ${m[6]} |`);
+  }
   console.log('');
 }
