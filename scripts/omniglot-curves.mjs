@@ -11,7 +11,7 @@ if (files.length === 0) {
   console.error('usage: node scripts/omniglot-curves.mjs LOG...');
   process.exit(2);
 }
-const line = /^((\d{4}-\d\d-\d\d)T(\d\d:\d\d):\d\d(?:\.\d+)?Z) iteration (\d+): test accuracy \(([^)]*)\) ([\d.]+% ± [\d.]+)$/;
+const line = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d):\d\d(?:\.\d+)?Z iteration (\d+): test accuracy \(([^)]*)\) ([\d.]+% ± [\d.]+)$/;
 for (const file of files) {
   let text;
   try {
@@ -21,15 +21,15 @@ for (const file of files) {
     process.exit(1);
   }
   const rows = text.split('\n').map((l) => line.exec(l.trim())).filter((m) => m !== null);
-  const what = rows[0]?.[5] ?? 'no evaluations yet';
+  const what = rows[0]?.[4] ?? 'no evaluations yet';
   console.log(`${basename(file, '.log')} (${what}):\n`);
   console.log('| iteration | time (UTC) | test accuracy |');
   console.log('| --- | --- | --- |');
   let day = '';
   for (const m of rows) {
-    const time = m[2] === day ? m[3] : `${m[2]} ${m[3]}`;
-    day = m[2];
-    console.log(`| ${Number(m[4]).toLocaleString('en-US')} | ${time} | ${m[6]} |`);
+    const time = m[1] === day ? m[2] : `${m[1]} ${m[2]}`;
+    day = m[1];
+    console.log(`| ${Number(m[3]).toLocaleString('en-US')} | ${time} | ${m[5]} |`);
   }
   console.log('');
 }
