@@ -70,8 +70,13 @@ export function pairedRatio(a: () => void, b: () => void, rounds = 15, roundSeco
   };
   const ratios: number[] = [];
   for (let r = 0; r < rounds; r++) ratios.push(per(a, na) / per(b, nb));
-  ratios.sort((x, y) => x - y);
-  return { median: ratios[rounds >> 1]!, low: ratios[0]!, high: ratios[rounds - 1]!, rounds };
+  return medianRange(ratios);
+}
+
+/** The median and range of per-round values (ratios, or seconds per call), one per alternating round. */
+export function medianRange(values: readonly number[]): Ratio {
+  const s = [...values].sort((x, y) => x - y);
+  return { median: s[s.length >> 1]!, low: s[0]!, high: s[s.length - 1]!, rounds: s.length };
 }
 
 /** `1.52 (1.48–1.57)`. */

@@ -6,7 +6,7 @@
  */
 import * as mg from '../src/index.js';
 import { TaskWorkers } from '../src/node.js';
-import { fmtRatio, fmtTime, machineLine, table, type Ratio } from './harness.js';
+import { fmtRatio, fmtTime, machineLine, medianRange, table, type Ratio } from './harness.js';
 import { syntheticClasses } from './omniglot.js';
 
 /**
@@ -32,9 +32,7 @@ async function pairedRatioAsync(a: () => Promise<unknown>, b: () => Promise<unkn
     ta.push(await per(a));
     tb.push(await per(b));
   }
-  const sorted = (xs: number[]): number[] => [...xs].sort((x, y) => x - y);
-  const ratios = sorted(ta.map((t, i) => t / tb[i]!));
-  return { a: sorted(ta)[rounds >> 1]!, b: sorted(tb)[rounds >> 1]!, ratio: { median: ratios[rounds >> 1]!, low: ratios[0]!, high: ratios[rounds - 1]!, rounds } };
+  return { a: medianRange(ta).median, b: medianRange(tb).median, ratio: medianRange(ta.map((t, i) => t / tb[i]!)) };
 }
 
 export async function run(): Promise<string> {
