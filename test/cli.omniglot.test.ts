@@ -3,7 +3,7 @@
  * a short run with checkpoints, `--evaluate` of its checkpoint reproducing the run's own final
  * report, `--resume`, Ctrl-C writing the checkpoint before it stops, `--workers` giving the same
  * checkpoint as one thread, and the refusals that protect a run (another preset, length or seed;
- * a missing file).
+ * a missing file; an existing checkpoint under a new run; a path that cannot be written).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -83,4 +83,24 @@ describe.runIf(existsSync(join(dataDir, 'images_background.zip')))('npm run omni
     expect(cli(['--evaluate', '--checkpoint', ckpt, '--seed', '5']).err).toMatch(/--seed 5 differs from the seed 0 that .*run\.safetensors was trained with/);
     expect(cli(['--evaluate', '--checkpoint', join(dir, 'nope.safetensors')]).err).toMatch(/--evaluate needs an existing --checkpoint file, got .*nope\.safetensors/);
   }, 60_000);
+
+  test('a new run never replaces an existing checkpoint unless told to, and an unwritable one fails before training', () => {
+    const before = readFileSync(ckpt);
+    // A forgotten --resume: refused, and the file is left as it was.
+    const refused = cli(['--preset', 'reptile-5way-1shot', '--iterations', '2', '--eval-every', '0', '--checkpoint', ckpt]);
+    expect(refused.err).toMatch(/run\.safetensors already exists: continue that run with --resume, or start a new one over it with --overwrite/);
+    expect(readFileSync(ckpt).equals(before)).toBe(true);
+    expect(cli(['--resume', '--overwrite', '--checkpoint', ckpt]).err).toMatch(/--overwrite starts a new run over --checkpoint; it cannot be combined with --resume/);
+    // With --overwrite the new run replaces it.
+    const fresh = join(dir, 'overwritten.safetensors');
+    cli(['--preset', 'reptile-5way-1shot', '--iterations', '1', '--eval-every', '0', '--eval-episodes', '2', '--checkpoint', fresh]);
+    const over = cli(['--preset', 'reptile-5way-1shot', '--iterations', '2', '--eval-every', '0', '--eval-episodes', '2', '--checkpoint', fresh, '--overwrite']);
+    expect(over.out).toMatch(/after 2 iterations, transductive/);
+    expect(cli(['--evaluate', '--checkpoint', fresh, '--eval-episodes', '2']).out).toBe(over.out);
+    // A checkpoint path under a regular file cannot be written: the run stops before its first iteration.
+    const blocked = cli(['--preset', 'reptile-5way-1shot', '--iterations', '2', '--eval-every', '0', '--checkpoint', join(ckpt, 'x.safetensors')]);
+    expect(blocked.err).toMatch(/x\.safetensors: cannot write/);
+    expect(blocked.err).not.toMatch(/ 1\/2 /);
+    expect(blocked.out).toBe('');
+  }, 120_000);
 });

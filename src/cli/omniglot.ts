@@ -4,11 +4,14 @@
  *
  *   npm run omniglot -- --preset reptile-5way-1shot [--iterations N] [--data DIR] [--seed N]
  *        [--eval-every N] [--eval-episodes N] [--checkpoint FILE.safetensors]
- *        [--checkpoint-every N] [--resume] [--cache FILE] [--workers N]
+ *        [--checkpoint-every N] [--resume | --overwrite] [--cache FILE] [--workers N]
  *   npm run omniglot -- --evaluate --checkpoint FILE.safetensors [--eval-episodes N]
  *
  * Checkpoints (safetensors, written atomically) hold the whole training state; --resume continues
- * a stopped run and gives the same result as an uninterrupted run with the same seed. With
+ * a stopped run and gives the same result as an uninterrupted run with the same seed. A new run
+ * refuses a --checkpoint file that already exists unless --overwrite is given (a forgotten
+ * --resume must not replace hours of training with iteration 0), and it writes its first
+ * checkpoint before training, so a path that cannot be written fails at once. With
  * --checkpoint, Ctrl-C (SIGINT) or SIGTERM stops the run after the iteration in progress and
  * writes the checkpoint first, so an interrupted run loses nothing (exit code 128 + signal number:
  * 130 for SIGINT, 143 for SIGTERM); a second signal stops at once.
@@ -39,6 +42,7 @@ async function main(): Promise<void> {
       checkpoint: { type: 'string' },
       'checkpoint-every': { type: 'string' },
       resume: { type: 'boolean', default: false },
+      overwrite: { type: 'boolean', default: false },
       evaluate: { type: 'boolean', default: false },
       cache: { type: 'string' },
       workers: { type: 'string' },
@@ -47,6 +51,12 @@ async function main(): Promise<void> {
   const checkpoint = values.checkpoint;
   if ((values.resume || values.evaluate) && (checkpoint === undefined || !existsSync(checkpoint))) {
     throw new Error(`--${values.resume ? 'resume' : 'evaluate'} needs an existing --checkpoint file, got ${checkpoint ?? 'none'}`);
+  }
+  if (values.overwrite && (values.resume || values.evaluate)) {
+    throw new Error(`--overwrite starts a new run over --checkpoint; it cannot be combined with --${values.resume ? 'resume' : 'evaluate'}`);
+  }
+  if (!values.resume && !values.evaluate && checkpoint !== undefined && existsSync(checkpoint) && !values.overwrite) {
+    throw new Error(`${checkpoint} already exists: continue that run with --resume, or start a new one over it with --overwrite`);
   }
   const saved = values.resume || values.evaluate ? loadSafetensors(checkpoint!) : undefined;
   const savedRun = saved === undefined ? undefined : runInfo(saved.metadata, checkpoint!);
@@ -121,6 +131,9 @@ async function main(): Promise<void> {
     stopSignal = sig;
   };
   if (checkpoint !== undefined) for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, onSignal);
+  // Written now, before any training, so an unwritable path fails at once rather than at the
+  // first checkpoint interval (for --resume it rewrites the state just read).
+  if (checkpoint !== undefined) save();
   const pool = workers > 0 ? await TaskWorkers.start({ workers, model: { conv4: modelOptions } }) : undefined;
   try {
     while (trainer.iteration < config.iterations) {
