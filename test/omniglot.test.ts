@@ -1,5 +1,5 @@
 /** Omniglot: the resize filter, rotations, the standard split, episodes without leakage, and the loader's cache. */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { describe, expect, test } from 'vitest';
@@ -95,8 +95,44 @@ describe.runIf(existsSync(join(dataDir, 'images_background.zip')))('loading the 
       const again = loadOmniglot(dataDir, { cache }); // damage detected: decoded afresh
       expect(Array.from(again[700]!.images[3]!)).toEqual(Array.from(chars[700]!.images[3]!));
       expect(readFileSync(cache).equals(bytes)).toBe(false); // and the cache rewritten
-      const cached = loadOmniglot(dataDir, { cache }); // now read from the cache (uint8 pixels)
-      cached[700]!.images[3]!.forEach((v, i) => expect(Math.abs(v - chars[700]!.images[3]![i]!)).toBeLessThanOrEqual(0.5 / 255 + 1e-6));
+      // Read from the cache now: the same pixels as decoding, bit for bit (both are 256 levels),
+      // so a run does not depend on whether its cache existed when it started.
+      const cached = loadOmniglot(dataDir, { cache });
+      for (const c of [0, 700, 1622]) {
+        for (const k of [0, 3, 19]) {
+          const fresh = chars[c]!.images[k]!;
+          expect(Buffer.from(cached[c]!.images[k]!.buffer).equals(Buffer.from(fresh.buffer))).toBe(true);
+          fresh.forEach((v) => expect(Math.fround(Math.round(v * 255) / 255)).toBe(v));
+        }
+      }
+      expect(chars.some((c) => c.images.some((img) => img.some((v) => v > 0 && v < 1)))).toBe(true); // grey levels, not just 0 and 1
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  test('a cache made from other archives is not used: it is rebuilt from the archives in the directory', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mg-omni-src-'));
+    try {
+      const cache = join(dir, 'omniglot.cache');
+      const small = join(dir, 'small');
+      mkdirSync(small);
+      copyFileSync(join(dataDir, 'images_background_small1.zip'), join(small, 'images_background.zip'));
+      copyFileSync(join(dataDir, 'images_background_small2.zip'), join(small, 'images_evaluation.zip'));
+      const fromSmall = loadOmniglot(small, { cache });
+      const smallCache = readFileSync(cache);
+      // The same archives under another directory (copied, so new timestamps) still hit the cache...
+      const moved = join(dir, 'moved');
+      mkdirSync(moved);
+      for (const z of ['images_background.zip', 'images_evaluation.zip']) copyFileSync(join(small, z), join(moved, z));
+      expect(loadOmniglot(moved, { cache }).length).toBe(fromSmall.length);
+      expect(readFileSync(cache).equals(smallCache)).toBe(true);
+      // ... but different archives with the same names do not.
+      copyFileSync(join(dataDir, 'images_evaluation.zip'), join(moved, 'images_evaluation.zip'));
+      const other = loadOmniglot(moved, { cache });
+      expect(other.length).not.toBe(fromSmall.length);
+      expect(readFileSync(cache).equals(smallCache)).toBe(false);
+      expect(loadOmniglot(moved, { cache }).map((c) => c.name)).toEqual(other.map((c) => c.name));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -3,8 +3,11 @@
  * `images_evaluation.zip` (layout images_{background,evaluation}/ALPHABET/characterNN/XXXX_YY.png) into characters
  * of 20 images each, downsampled to `side`×`side` (see omniglot.ts for the filter).
  *
- * A decoded cache (uint8 pixels, with a CRC-32 of its contents) can be kept: a damaged or
- * mismatched cache is detected and rebuilt, and it is written atomically.
+ * Pixels are 256 grey levels (k/255) whether decoded now or read from the decoded cache, so a
+ * run gives the same result with or without one. The cache (uint8 pixels, with a CRC-32 of its
+ * contents) is keyed by the archives it came from (a CRC-32 over every entry's name, size and
+ * CRC): a damaged cache, or one made from other archives or for another size, is detected and
+ * rebuilt, and it is written atomically. The archives must be present either way.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +16,7 @@ import { decodePngNode, openZip, writeFileAtomicSync } from '../io/node.js';
 import { resizeArea, type Character } from './omniglot.js';
 
 const ZIPS = ['images_background.zip', 'images_evaluation.zip'];
-const MAGIC = 'MGOMNI01';
+const MAGIC = 'MGOMNI02';
 
 export interface LoadOptions {
   /** Output side length. Default 28. */
@@ -27,16 +30,18 @@ export interface LoadOptions {
 /** All characters of both archives in `dir`, sorted by archive path. */
 export function loadOmniglot(dir: string, options: LoadOptions = {}): Character[] {
   const side = options.side ?? 28;
-  if (options.cache !== undefined && existsSync(options.cache)) {
-    const cached = readCache(options.cache, side);
-    if (cached !== null) return cached;
-  }
-  const groups = new Map<string, { alphabet: string; name: string; files: [string, Uint8Array][] }>();
   const archives = ZIPS.map((z) => {
     const path = join(dir, z);
     if (!existsSync(path)) throw new Error(`${path}: missing (the Omniglot directory must hold ${ZIPS.join(' and ')})`);
     return openZip(path);
   });
+  // What the archives hold, from their central directories alone (nothing is decompressed).
+  const source = crc32(new TextEncoder().encode(archives.map((a) => a.entries.map((e) => `${e.name} ${e.size} ${e.crc}`).join('\n')).join('\n')));
+  if (options.cache !== undefined && existsSync(options.cache)) {
+    const cached = readCache(options.cache, side, source);
+    if (cached !== null) return cached;
+  }
+  const groups = new Map<string, { alphabet: string; name: string; files: [string, Uint8Array][] }>();
   const total = archives.reduce((n, a) => n + a.entries.filter((e) => e.name.endsWith('.png')).length, 0);
   let done = 0;
   const chars: Character[] = [];
@@ -59,16 +64,22 @@ export function loadOmniglot(dir: string, options: LoadOptions = {}): Character[
       if (img.width !== img.height) throw new Error(`${name}: expected a square image, got ${img.width}×${img.height}`);
       const inked = img.data.map((v) => 1 - v);
       options.onProgress?.(++done, total);
-      return resizeArea(inked, img.width, side);
+      return toLevels(resizeArea(inked, img.width, side));
     });
     chars.push({ alphabet: g.alphabet, name: g.name, images });
   }
-  if (options.cache !== undefined) writeCache(options.cache, chars, side);
+  if (options.cache !== undefined) writeCache(options.cache, chars, side, source);
   return chars;
 }
 
-function writeCache(path: string, chars: Character[], side: number): void {
-  const meta = new TextEncoder().encode(JSON.stringify({ side, chars: chars.map((c) => [c.alphabet, c.name, c.images.length]) }));
+/** Rounds each pixel (in [0, 1]) to the nearest of 256 levels k/255, in place: the cache's precision. */
+function toLevels(img: Float32Array): Float32Array {
+  for (let i = 0; i < img.length; i++) img[i] = Math.round(img[i]! * 255) / 255;
+  return img;
+}
+
+function writeCache(path: string, chars: Character[], side: number, source: number): void {
+  const meta = new TextEncoder().encode(JSON.stringify({ side, source, chars: chars.map((c) => [c.alphabet, c.name, c.images.length]) }));
   const px = side * side;
   const count = chars.reduce((n, c) => n + c.images.length, 0);
   const pixels = new Uint8Array(count * px);
@@ -83,8 +94,8 @@ function writeCache(path: string, chars: Character[], side: number): void {
   writeFileAtomicSync(path, Buffer.concat([header, meta, pixels]));
 }
 
-/** The cached characters, or null if the cache is damaged or was made for another size. */
-function readCache(path: string, side: number): Character[] | null {
+/** The cached characters, or null if the cache is damaged or was made for another size or from other archives. */
+function readCache(path: string, side: number, source: number): Character[] | null {
   const b = new Uint8Array(readFileSync(path));
   if (b.length < 20 || new TextDecoder().decode(b.subarray(0, 8)) !== MAGIC) return null;
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -92,8 +103,8 @@ function readCache(path: string, side: number): Character[] | null {
   if (b.length !== 20 + metaLen + pxLen) return null;
   const meta = b.subarray(20, 20 + metaLen), pixels = b.subarray(20 + metaLen);
   if (crc32(pixels, 0, pixels.length, crc32(meta)) !== dv.getUint32(16, true)) return null;
-  const info = JSON.parse(new TextDecoder().decode(meta)) as { side: number; chars: [string, string, number][] };
-  if (info.side !== side) return null;
+  const info = JSON.parse(new TextDecoder().decode(meta)) as { side: number; source: number; chars: [string, string, number][] };
+  if (info.side !== side || info.source !== source) return null;
   const px = side * side;
   let o = 0;
   return info.chars.map(([alphabet, name, n]) => ({
