@@ -20,7 +20,8 @@ export class Rng {
 
   /** Restarts the stream from `seed`. */
   seed(seed: number): void {
-    if (!Number.isFinite(seed)) throw new TypeError(`Rng.seed: seed must be a finite number, got ${seed}`);
+    // 1.5 would silently give seed 1's stream: refuse it rather than alias two seeds.
+    if (!Number.isInteger(seed)) throw new TypeError(`Rng.seed: seed must be an integer, got ${seed}`);
     let x = seed >>> 0;
     const next = (): number => {
       // splitmix32

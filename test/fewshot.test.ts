@@ -79,5 +79,7 @@ test('a bad configuration is refused with the field named', () => {
   expect(() => new mg.FewShotTrainer(model, classes, { ...ok, evalBatch: 0 }, 1)).toThrow(/FewShotConfig.evalBatch must be a positive integer, got 0/);
   expect(() => new mg.FewShotTrainer(model, classes, { ...ok, nWay: 2.5 }, 1)).toThrow(/FewShotConfig.nWay must be a positive integer, got 2.5/);
   expect(() => new mg.FewShotTrainer(model, classes, { ...ok, innerLr: -1 }, 1)).toThrow(/FewShotConfig.innerLr must be a positive number, got -1/);
+  expect(() => new mg.FewShotTrainer(model, classes, { ...ok, metaStepSize: NaN }, 1)).toThrow(/FewShotConfig.metaStepSize must be a positive number, got NaN/);
+  expect(() => new mg.FewShotTrainer(model, classes, { ...ok, metaStepSizeFinal: -0.5 }, 1)).toThrow(/FewShotConfig.metaStepSizeFinal must be a non-negative number, got -0.5/);
   expect(() => new mg.FewShotTrainer(model, classes, { ...ok, method: 'sgd' as 'maml' }, 1)).toThrow(/FewShotConfig.method must be/);
 });

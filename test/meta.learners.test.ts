@@ -116,6 +116,25 @@ describe('learning', () => {
     expect(() => mg.mamlGradient([], [], () => mg.zeros([]), -1)).toThrow(/step size alpha must be a positive number, got -1/);
     expect(() => new mg.Adam({ beta1: 1 })).toThrow(/beta1 must be in \[0, 1\), got 1/);
     expect(() => mg.mlp([1])).toThrow(/sizes must list at least two positive integers/);
+    // Numeric options are checked when the learner is built, not left to become NaN weights.
+    expect(() => new mg.MAML(model, [], { innerLr: NaN })).toThrow(/MAML: innerLr must be a positive number, got NaN/);
+    expect(() => new mg.MAML(model, [], { innerLr: -0.1 })).toThrow(/MAML: innerLr must be a positive number, got -0\.1/);
+    expect(() => new mg.Reptile(model, [], { iterations: 10, innerSteps: 0 })).toThrow(/Reptile: innerSteps must be a positive integer, got 0/);
+    expect(() => new mg.Reptile(model, [], { iterations: 10, innerLr: Infinity })).toThrow(/Reptile: innerLr must be a positive number, got Infinity/);
+    expect(() => new mg.Reptile(model, [], { iterations: 10, metaStepSize: NaN })).toThrow(/Reptile: metaStepSize must be a positive number, got NaN/);
+    expect(() => new mg.Reptile(model, [], { iterations: 10, metaStepSizeFinal: -1 })).toThrow(/Reptile: metaStepSizeFinal must be a non-negative number, got -1/);
+    expect(() => new mg.Reptile(model, [], { iterations: 2.5 })).toThrow(/Reptile: iterations must be a positive integer, got 2\.5/);
+    expect(new mg.Reptile(model, [], { iterations: 10, metaStepSizeFinal: 0 }).epsilon).toBe(0.1);
+    expect(() => new mg.SGD({ lr: NaN })).toThrow(/SGD: lr must be a positive number, got NaN/);
+    expect(new mg.SGD({ lr: 0.5 }).lr).toBe(0.5);
+    expect(new mg.SGD(0.5).lr).toBe(0.5);
+    expect(() => new mg.Rng(1.5)).toThrow(/Rng\.seed: seed must be an integer, got 1\.5/);
+    const batch = new mg.SineTasks({ rng: new mg.Rng(3) }).sampleBatch(2);
+    const params = model.init({ rng: new mg.Rng(4) });
+    expect(() => mg.evaluate(model, params, [batch], [0, -1], 0.01)).toThrow(/evaluate: step counts must be non-negative integers, got -1/);
+    expect(() => mg.evaluate(model, params, [batch], [], 0.01)).toThrow(/evaluate: steps must list at least one step count/);
+    expect(() => mg.evaluate(model, params, [batch], [1], 0)).toThrow(/evaluate: lr must be a positive number, got 0/);
+    expect(() => mg.evaluate(model, params, [], [1], 0.01)).toThrow(/evaluate: batches holds no tasks/);
   });
 });
 

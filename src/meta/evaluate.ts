@@ -11,6 +11,7 @@ import { index } from '../ops/layout.js';
 import { mse } from '../ops/loss.js';
 import { adaptWithOptimizer, sgdInnerLoop, tileParams } from './inner.js';
 import { perTaskMse, summedTaskMse } from './losses.js';
+import { checkPositive } from './options.js';
 
 /** Mean and 95% confidence half-width (1.96 standard errors) of a sample. */
 export interface MeanCI {
@@ -27,11 +28,19 @@ export function meanCI(xs: readonly number[]): MeanCI {
   return { mean: m, ci95: (1.96 * Math.sqrt(v)) / Math.sqrt(n), n };
 }
 
+/** Throws unless `steps` is a non-empty list of non-negative integers and `lr` a positive number. */
+function checkSteps(owner: string, steps: readonly number[], lr: number): void {
+  if (!Array.isArray(steps) || steps.length === 0) throw new RangeError(`${owner}: steps must list at least one step count, got ${JSON.stringify(steps)}`);
+  for (const k of steps) if (!Number.isInteger(k) || k < 0) throw new RangeError(`${owner}: step counts must be non-negative integers, got ${k}`);
+  checkPositive(owner, 'lr', lr);
+}
+
 /**
  * Query MSE of every task in `batch` after each step count in `steps` (0 = no adaptation) of
  * SGD with step size `lr` on the support set. Returns, per step count, one loss per task.
  */
 export function adaptationCurve(model: Model, params: readonly Tensor[], batch: RegressionBatch, steps: readonly number[], lr: number): Map<number, number[]> {
+  checkSteps('adaptationCurve', steps, lr);
   const T = batch.xSupport.shape[0]!;
   const maxSteps = Math.max(0, ...steps);
   const inner = summedTaskMse(model, batch.xSupport, batch.ySupport);
@@ -50,8 +59,10 @@ export function adaptationCurve(model: Model, params: readonly Tensor[], batch: 
 
 /** {@link adaptationCurve} over several batches, summarised as mean ± 95% CI per step count. */
 export function evaluate(model: Model, params: readonly Tensor[], batches: Iterable<RegressionBatch>, steps: readonly number[], lr: number): Map<number, MeanCI> {
+  checkSteps('evaluate', steps, lr);
   const all = new Map<number, number[]>(steps.map((s) => [s, []]));
   for (const b of batches) for (const [k, v] of adaptationCurve(model, params, b, steps, lr)) all.get(k)!.push(...v);
+  if (all.get(steps[0]!)!.length === 0) throw new RangeError('evaluate: batches holds no tasks');
   return new Map([...all].map(([k, v]) => [k, meanCI(v)]));
 }
 

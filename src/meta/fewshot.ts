@@ -71,9 +71,11 @@ function checkConfig(c: FewShotConfig): void {
     if (v === undefined && !required) continue;
     if (!Number.isInteger(v) || v! < (name === 'evalSteps' ? 0 : 1)) throw new RangeError(`FewShotConfig.${name} must be a ${name === 'evalSteps' ? 'non-negative' : 'positive'} integer, got ${String(v)}`);
   }
-  for (const [name, v] of [['innerLr', c.innerLr], ['outerLr', c.outerLr]] as const) {
+  for (const [name, v] of [['innerLr', c.innerLr], ['outerLr', c.outerLr], ['metaStepSize', c.metaStepSize]] as const) {
     if (v !== undefined && !(typeof v === 'number' && v > 0 && Number.isFinite(v))) throw new RangeError(`FewShotConfig.${name} must be a positive number, got ${String(v)}`);
   }
+  const final = c.metaStepSizeFinal;
+  if (final !== undefined && !(typeof final === 'number' && final >= 0 && Number.isFinite(final))) throw new RangeError(`FewShotConfig.metaStepSizeFinal must be a non-negative number, got ${String(final)}`);
 }
 
 /** Row indices of mini-batch `step` of size `size`, cycling through `order`. */

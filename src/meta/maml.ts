@@ -22,6 +22,7 @@ import { mse } from '../ops/loss.js';
 import { scale } from '../ops/unary.js';
 import { meanTaskMse, summedTaskMse } from './losses.js';
 import { tidy } from '../tidy.js';
+import { checkPositive, checkPositiveInteger } from './options.js';
 
 export interface MamlOptions {
   /** Inner step size α. Default 0.01 (the MAML sine setting). */
@@ -68,7 +69,8 @@ export class MAML {
     this.innerOptimizer = options.innerOptimizer;
     if (this.innerOptimizer !== undefined && !this.firstOrder) throw new RangeError('MAML: innerOptimizer needs firstOrder: true (second-order MAML differentiates through SGD steps)');
     if (this.tail !== 'separate' && this.tail !== 'shared') throw new RangeError(`MAML: tail must be 'separate' or 'shared', got '${String(this.tail)}'`);
-    if (!Number.isInteger(this.innerSteps) || this.innerSteps < 1) throw new RangeError(`MAML: innerSteps must be a positive integer, got ${this.innerSteps}`);
+    checkPositiveInteger('MAML', 'innerSteps', this.innerSteps);
+    checkPositive('MAML', 'innerLr', this.innerLr);
   }
 
   /** The meta-gradient for a batch of tasks (mean over tasks) and the meta-loss, without stepping. */

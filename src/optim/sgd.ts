@@ -7,8 +7,13 @@ import { allocOutput, Tensor } from '../tensor.js';
 import { checkStep, type Optimizer } from './optimizer.js';
 
 export class SGD implements Optimizer {
-  constructor(public lr: number) {
-    if (!(lr > 0)) throw new RangeError(`SGD: lr must be positive, got ${lr}`);
+  lr: number;
+
+  /** @param options `{ lr }` as for Adam, or the step size itself. */
+  constructor(options: { lr: number } | number) {
+    const lr = typeof options === 'number' ? options : options?.lr;
+    if (typeof lr !== 'number' || !(lr > 0) || !Number.isFinite(lr)) throw new RangeError(`SGD: lr must be a positive number, got ${String(lr)}`);
+    this.lr = lr;
   }
 
   step(params: readonly Tensor[], grads: readonly Tensor[]): Tensor[] {
