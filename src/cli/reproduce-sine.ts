@@ -11,25 +11,31 @@
 import { parseArgs } from 'node:util';
 import * as mg from '../index.js';
 import type { RegressionBatch } from '../index.js';
-import { writeFileAtomicSync } from '../io/node.js';
+import { checkWritable, writeFileAtomicSync } from '../io/node.js';
+import { intOption } from './args.js';
 import { ProgressBar } from './progress.js';
 import { trainJoint } from './train-joint.js';
 
-const { values } = parseArgs({
-  options: {
-    iterations: { type: 'string', default: '20000' },
-    'eval-tasks': { type: 'string', default: '600' },
-    seed: { type: 'string', default: '0' },
-    out: { type: 'string', default: 'docs/sine-reproduction.md' },
-  },
-});
-const iterations = Number(values.iterations);
-const evalTasks = Number(values['eval-tasks']);
-const seed = Number(values.seed);
-for (const [k, v] of [['iterations', iterations], ['eval-tasks', evalTasks]] as const) {
-  if (!Number.isInteger(v) || v < 1) throw new RangeError(`--${k} must be a positive integer`);
+/** The options, checked before any training; a bad one is reported in a line, not a stack trace. */
+function options(): { iterations: number; evalTasks: number; seed: number; out: string } {
+  try {
+    const { values } = parseArgs({
+      options: {
+        iterations: { type: 'string' },
+        'eval-tasks': { type: 'string' },
+        seed: { type: 'string' },
+        out: { type: 'string', default: 'docs/sine-reproduction.md' },
+      },
+    });
+    const checked = { iterations: intOption('iterations', values.iterations, 20000), evalTasks: intOption('eval-tasks', values['eval-tasks'], 600), seed: intOption('seed', values.seed, 0, 0), out: values.out! };
+    checkWritable(checked.out); // now, not after minutes of training
+    return checked;
+  } catch (e) {
+    console.error(`metagrad reproduce:sine: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(1);
+  }
 }
-if (!Number.isInteger(seed)) throw new RangeError('--seed must be an integer');
+const { iterations, evalTasks, seed, out } = options();
 
 const alpha = 0.01;
 const steps = [1, 5, 10];
@@ -84,5 +90,5 @@ const report = [
   '| paper: pretrained on all tasks | 2.41 | 2.23 | 2.19 | |',
   '',
 ].join('\n');
-writeFileAtomicSync(values.out!, report);
-console.error(`wrote ${values.out}`);
+writeFileAtomicSync(out, report);
+console.error(`wrote ${out}`);

@@ -10,7 +10,7 @@
 import { parseArgs } from 'node:util';
 import * as mg from '../index.js';
 import type { Model, RegressionBatch, Tensor } from '../index.js';
-import { writeFileAtomicSync } from '../io/node.js';
+import { checkWritable, writeFileAtomicSync } from '../io/node.js';
 import { plotSvg } from '../io/svg.js';
 import { intOption } from './args.js';
 import { ProgressBar } from './progress.js';
@@ -43,6 +43,7 @@ function main(): void {
   const evalTasks = intOption('eval-tasks', values['eval-tasks'], 500);
   const out = values.out!;
   if (!out.endsWith('.svg')) throw new RangeError(`--out must name an .svg file, got '${out}'`);
+  checkWritable(out); // now, not after the training
 
   const rng = new mg.Rng(seed);
   const setup = method === 'reptile' ? 'reptile' : 'maml';

@@ -60,6 +60,22 @@ export function writeFileAtomicSync(path: string, data: Uint8Array | string): vo
   }
 }
 
+/**
+ * Checks, before any long work, that a file can later be written at `path`: creates the missing
+ * parent directories and writes and removes a temporary file beside `path`, which itself is not
+ * touched. Throws an error naming `path` otherwise.
+ */
+export function checkWritable(path: string): void {
+  const tmp = `${path}.probe-${process.pid}-${Date.now()}`;
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    closeSync(openSync(tmp, 'w'));
+    rmSync(tmp);
+  } catch (e) {
+    throw new Error(`${path}: cannot write (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+}
+
 /** Saves named tensors and string metadata as a safetensors file, atomically. */
 export function saveSafetensors(path: string, tensors: Record<string, Tensor>, metadata: Record<string, string> = {}): void {
   writeFileAtomicSync(path, encodeSafetensors(tensors, metadata));
