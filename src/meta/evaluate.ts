@@ -11,7 +11,7 @@ import { index } from '../ops/layout.js';
 import { mse } from '../ops/loss.js';
 import { adaptWithOptimizer, sgdInnerLoop, tileParams } from './inner.js';
 import { perTaskMse, summedTaskMse } from './losses.js';
-import { checkPositive } from './options.js';
+import { checkPositive } from '../checks.js';
 
 /** Mean and 95% confidence half-width (1.96 standard errors) of a sample. */
 export interface MeanCI {
@@ -32,7 +32,7 @@ export function meanCI(xs: readonly number[]): MeanCI {
 function checkSteps(owner: string, steps: readonly number[], lr: number): void {
   if (!Array.isArray(steps) || steps.length === 0) throw new RangeError(`${owner}: steps must list at least one step count, got ${JSON.stringify(steps)}`);
   for (const k of steps) if (!Number.isInteger(k) || k < 0) throw new RangeError(`${owner}: step counts must be non-negative integers, got ${k}`);
-  checkPositive(owner, 'lr', lr);
+  checkPositive(`${owner}: lr`, lr);
 }
 
 /**

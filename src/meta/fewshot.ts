@@ -26,6 +26,7 @@ import { allocData, Tensor } from '../tensor.js';
 import { sampleEpisode, type Episode, type OmniglotClass } from '../tasks/omniglot.js';
 import { meanCI, type MeanCI } from './evaluate.js';
 import { tidy } from '../tidy.js';
+import { checkInteger, checkNonNegative, checkPositive } from '../checks.js';
 import { mamlGradient, type MetaGradient } from './inner.js';
 
 export interface FewShotConfig {
@@ -68,14 +69,12 @@ function checkConfig(c: FewShotConfig): void {
     ['queryPerClass', c.queryPerClass, false], ['innerBatch', c.innerBatch, false], ['evalBatch', c.evalBatch, false],
   ];
   for (const [name, v, required] of counts) {
-    if (v === undefined && !required) continue;
-    if (!Number.isInteger(v) || v! < (name === 'evalSteps' ? 0 : 1)) throw new RangeError(`FewShotConfig.${name} must be a ${name === 'evalSteps' ? 'non-negative' : 'positive'} integer, got ${String(v)}`);
+    if (v !== undefined || required) checkInteger(`FewShotConfig.${name}`, v, name === 'evalSteps' ? 0 : 1);
   }
   for (const [name, v] of [['innerLr', c.innerLr], ['outerLr', c.outerLr], ['metaStepSize', c.metaStepSize]] as const) {
-    if (v !== undefined && !(typeof v === 'number' && v > 0 && Number.isFinite(v))) throw new RangeError(`FewShotConfig.${name} must be a positive number, got ${String(v)}`);
+    if (v !== undefined) checkPositive(`FewShotConfig.${name}`, v);
   }
-  const final = c.metaStepSizeFinal;
-  if (final !== undefined && !(typeof final === 'number' && final >= 0 && Number.isFinite(final))) throw new RangeError(`FewShotConfig.metaStepSizeFinal must be a non-negative number, got ${String(final)}`);
+  if (c.metaStepSizeFinal !== undefined) checkNonNegative('FewShotConfig.metaStepSizeFinal', c.metaStepSizeFinal);
 }
 
 /** Row indices of mini-batch `step` of size `size`, cycling through `order`. */

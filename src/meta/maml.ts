@@ -22,7 +22,7 @@ import { mse } from '../ops/loss.js';
 import { scale } from '../ops/unary.js';
 import { meanTaskMse, summedTaskMse } from './losses.js';
 import { tidy } from '../tidy.js';
-import { checkPositive, checkPositiveInteger } from './options.js';
+import { checkInteger, checkPositive } from '../checks.js';
 
 export interface MamlOptions {
   /** Inner step size α. Default 0.01 (the MAML sine setting). */
@@ -69,8 +69,8 @@ export class MAML {
     this.innerOptimizer = options.innerOptimizer;
     if (this.innerOptimizer !== undefined && !this.firstOrder) throw new RangeError('MAML: innerOptimizer needs firstOrder: true (second-order MAML differentiates through SGD steps)');
     if (this.tail !== 'separate' && this.tail !== 'shared') throw new RangeError(`MAML: tail must be 'separate' or 'shared', got '${String(this.tail)}'`);
-    checkPositiveInteger('MAML', 'innerSteps', this.innerSteps);
-    checkPositive('MAML', 'innerLr', this.innerLr);
+    checkInteger('MAML: innerSteps', this.innerSteps);
+    checkPositive('MAML: innerLr', this.innerLr);
   }
 
   /** The meta-gradient for a batch of tasks (mean over tasks) and the meta-loss, without stepping. */

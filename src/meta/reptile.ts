@@ -18,7 +18,7 @@ import type { Tensor } from '../tensor.js';
 import { adaptWithOptimizer, innerGradients, reptileFromInner } from './inner.js';
 import { summedTaskMse } from './losses.js';
 import { tidy } from '../tidy.js';
-import { checkNonNegative, checkPositive, checkPositiveInteger } from './options.js';
+import { checkInteger, checkNonNegative, checkPositive } from '../checks.js';
 
 export interface ReptileOptions {
   /** Inner SGD step size α. Default 0.02. */
@@ -66,11 +66,11 @@ export class Reptile {
     this.outerOptimizer = options.outerOptimizer;
     this.innerOptimizer = options.innerOptimizer;
     if (this.outerOptimizer === undefined && !(this.iterations > 0)) throw new RangeError('Reptile: give iterations (for the ε annealing) or an outerOptimizer');
-    if (options.iterations !== undefined) checkPositiveInteger('Reptile', 'iterations', this.iterations);
-    checkPositiveInteger('Reptile', 'innerSteps', this.innerSteps);
-    checkPositive('Reptile', 'innerLr', this.innerLr);
-    checkPositive('Reptile', 'metaStepSize', this.metaStepSize);
-    checkNonNegative('Reptile', 'metaStepSizeFinal', this.metaStepSizeFinal);
+    if (options.iterations !== undefined) checkInteger('Reptile: iterations', this.iterations);
+    checkInteger('Reptile: innerSteps', this.innerSteps);
+    checkPositive('Reptile: innerLr', this.innerLr);
+    checkPositive('Reptile: metaStepSize', this.metaStepSize);
+    checkNonNegative('Reptile: metaStepSizeFinal', this.metaStepSizeFinal);
   }
 
   /** The outer step ε at the current iteration. */

@@ -6,6 +6,7 @@
  */
 import { allocOutput, Tensor, type TypedArray } from '../tensor.js';
 import { adamInto } from '../kernels/dispatch.js';
+import { checkPositive } from '../checks.js';
 import { checkStep, type Optimizer } from './optimizer.js';
 
 export interface AdamOptions {
@@ -35,10 +36,10 @@ export class Adam implements Optimizer {
     this.beta1 = options.beta1 ?? 0.9;
     this.beta2 = options.beta2 ?? 0.999;
     this.eps = options.eps ?? 1e-8;
-    if (!(this.lr > 0)) throw new RangeError(`Adam: lr must be positive, got ${this.lr}`);
+    checkPositive('Adam: lr', this.lr);
     if (!(this.beta1 >= 0 && this.beta1 < 1)) throw new RangeError(`Adam: beta1 must be in [0, 1), got ${this.beta1}`);
     if (!(this.beta2 >= 0 && this.beta2 < 1)) throw new RangeError(`Adam: beta2 must be in [0, 1), got ${this.beta2}`);
-    if (!(this.eps > 0)) throw new RangeError(`Adam: eps must be positive, got ${this.eps}`);
+    checkPositive('Adam: eps', this.eps);
   }
 
   step(params: readonly Tensor[], grads: readonly Tensor[]): Tensor[] {

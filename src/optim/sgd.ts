@@ -4,6 +4,7 @@
  */
 import { axpyInto } from '../kernels/elementwise.js';
 import { allocOutput, Tensor } from '../tensor.js';
+import { checkPositive } from '../checks.js';
 import { checkStep, type Optimizer } from './optimizer.js';
 
 export class SGD implements Optimizer {
@@ -12,7 +13,7 @@ export class SGD implements Optimizer {
   /** @param options `{ lr }` as for Adam, or the step size itself. */
   constructor(options: { lr: number } | number) {
     const lr = typeof options === 'number' ? options : options?.lr;
-    if (typeof lr !== 'number' || !(lr > 0) || !Number.isFinite(lr)) throw new RangeError(`SGD: lr must be a positive number, got ${String(lr)}`);
+    checkPositive('SGD: lr', lr);
     this.lr = lr;
   }
 

@@ -1,0 +1,21 @@
+/**
+ * Checks for numeric options (step sizes, counts), shared by the optimisers, the meta-learners
+ * and the few-shot trainer's configuration, so a bad value is named where it is given rather
+ * than surfacing later as NaN weights or an error deep inside a step. `what` names the option,
+ * e.g. `'MAML: innerLr'`.
+ */
+
+/** Throws a RangeError naming `what` unless `v` is a finite number > 0. */
+export function checkPositive(what: string, v: unknown): void {
+  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw new RangeError(`${what} must be a positive number, got ${String(v)}`);
+}
+
+/** Throws a RangeError naming `what` unless `v` is a finite number ≥ 0. */
+export function checkNonNegative(what: string, v: unknown): void {
+  if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v)) throw new RangeError(`${what} must be a non-negative number, got ${String(v)}`);
+}
+
+/** Throws a RangeError naming `what` unless `v` is an integer ≥ `min` (1: positive, 0: non-negative). */
+export function checkInteger(what: string, v: unknown, min: 0 | 1 = 1): void {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new RangeError(`${what} must be a ${min === 1 ? 'positive' : 'non-negative'} integer, got ${String(v)}`);
+}
