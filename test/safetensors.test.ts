@@ -47,6 +47,10 @@ describe('safetensors', () => {
     };
     expect(() => mg.decodeSafetensors(withHeader({ a: { dtype: 'I8', shape: [2], data_offsets: [0, 2] } }), 'f')).toThrow(/dtype 'I8' is not supported/);
     expect(() => mg.decodeSafetensors(withHeader({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }), 'f')).toThrow(/'a' and 'b' overlap/);
+    expect(() => mg.decodeSafetensors(withHeader([1, 2]), 'f')).toThrow(/f: header is not a JSON object/);
+    expect(() => mg.decodeSafetensors(withHeader({ a: null }), 'f')).toThrow(/tensor 'a': entry is not an object/);
+    expect(() => mg.decodeSafetensors(withHeader({ __metadata__: { step: 3 } }), 'f')).toThrow(/'__metadata__' is not a map of strings/);
+    expect(() => mg.decodeSafetensors(withHeader({ a: { dtype: 'F32', shape: [2], data_offsets: ['0', '8'] } }), 'f')).toThrow(/tensor 'a': data_offsets \["0","8"\] do not fit/);
     const bad = good.slice();
     bad[9] = 0x7b; bad[10] = 0x7b;
     expect(() => mg.decodeSafetensors(bad, 'f')).toThrow(/f: header is not valid JSON/);

@@ -60,24 +60,28 @@ export function decodeSafetensors(bytes: Uint8Array, label = 'safetensors'): { t
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = Number(dv.getBigUint64(0, true));
   if (8 + n > bytes.length) fail(`header length ${n} runs past the end of the file (truncated or not safetensors)`);
-  let header: Record<string, unknown>;
+  let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))) as Record<string, unknown>;
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
   } catch {
     return fail('header is not valid JSON');
   }
+  const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isMap(header)) return fail('header is not a JSON object');
   const dataLen = bytes.length - 8 - n;
   const base = bytes.byteOffset + 8 + n;
-  const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
+  const metadata = header.__metadata__ ?? {};
+  if (!isMap(metadata) || !Object.values(metadata).every((v) => typeof v === 'string')) return fail("'__metadata__' is not a map of strings");
   const tensors: Record<string, Tensor> = {};
   const ranges: [number, number, string][] = [];
   for (const [name, info] of Object.entries(header)) {
     if (name === '__metadata__') continue;
+    if (!isMap(info)) return fail(`tensor '${name}': entry is not an object`);
     const { dtype, shape, data_offsets: off } = info as { dtype: string; shape: number[]; data_offsets: [number, number] };
     const kind = dtype === 'F32' ? 'float32' : dtype === 'F64' ? 'float64' : fail(`tensor '${name}': dtype '${dtype}' is not supported (F32 and F64 are)`);
     if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) fail(`tensor '${name}': invalid shape ${JSON.stringify(shape)}`);
     const width = DTYPES[kind][1];
-    if (!Array.isArray(off) || off.length !== 2 || off[1] - off[0] !== sizeOf(shape) * width || off[0] < 0 || off[1] > dataLen) {
+    if (!Array.isArray(off) || off.length !== 2 || !off.every((o) => Number.isInteger(o)) || off[1] - off[0] !== sizeOf(shape) * width || off[0] < 0 || off[1] > dataLen) {
       fail(`tensor '${name}': data_offsets ${JSON.stringify(off)} do not fit shape ${JSON.stringify(shape)} (${dtype}) within ${dataLen} data bytes`);
     }
     ranges.push([off[0], off[1], name]);
@@ -89,5 +93,5 @@ export function decodeSafetensors(bytes: Uint8Array, label = 'safetensors'): { t
   }
   ranges.sort((a, b) => a[0] - b[0]);
   for (let i = 1; i < ranges.length; i++) if (ranges[i]![0] < ranges[i - 1]![1]) fail(`tensors '${ranges[i - 1]![2]}' and '${ranges[i]![2]}' overlap`);
-  return { tensors, metadata };
+  return { tensors, metadata: metadata as Record<string, string> };
 }
