@@ -58,6 +58,34 @@ test('a checkpoint from another configuration is refused', () => {
   expect(() => b.setState({ tensors: {}, metadata: {} })).toThrow(/not a metagrad checkpoint/);
 });
 
+test('a damaged checkpoint is refused, naming the damage, and leaves the trainer as it was', () => {
+  const source = new mg.FewShotTrainer(model, classes, configs.maml!, 1);
+  source.step();
+  const good = source.getState();
+  const target = new mg.FewShotTrainer(model, classes, configs.maml!, 2);
+  const snapshot = () => JSON.stringify(target.getState().metadata) + target.params.map((p) => Array.from(p.data).join()).join();
+  const before = snapshot();
+  const meta = JSON.parse(good.metadata.metagrad!) as Record<string, unknown>;
+  const withMeta = (m: Record<string, unknown>) => ({ tensors: good.tensors, metadata: { metagrad: JSON.stringify(m) } });
+  const withoutTensor = (name: string) => ({ tensors: Object.fromEntries(Object.entries(good.tensors).filter(([k]) => k !== name)), metadata: good.metadata });
+  const cases: [Parameters<mg.FewShotTrainer['setState']>[0], RegExp][] = [
+    [{ tensors: good.tensors, metadata: { metagrad: '{"config":' } }, /'metagrad' metadata is not valid JSON/],
+    [withMeta({ ...meta, config: undefined }), /holds no configuration/],
+    [withMeta({ ...meta, iteration: 1.5 }), /'iteration' is 1.5, not a count/],
+    [withMeta({ ...meta, rng: [1, 2] }), /sampler state is \[1,2\], not 6 numbers/],
+    [withMeta({ ...meta, 'outer.t': -1 }), /'outer.t' is -1, not a count/],
+    [withoutTensor('outer.v.3'), /lacks tensor 'outer.v.3'/], // the parameters come first: they must not be half-restored
+    [{ tensors: { ...good.tensors, 'params.0': mg.zeros([2, 2]) }, metadata: good.metadata }, /tensor 'params.0' is float32 \[2, 2\], where the model has float32 \[3, 3, 1, 4\]/],
+  ];
+  for (const [state, message] of cases) {
+    expect(() => target.setState(state)).toThrow(message);
+    expect(snapshot()).toBe(before);
+  }
+  target.setState(good);
+  expect(snapshot()).not.toBe(before);
+  expect(target.iteration).toBe(1);
+});
+
 test('evalBatch adapts on mini-batches cycling through the support set; the default uses all of it', () => {
   const seen: number[][] = [];
   const spy: mg.Model = { ...model, forward: (p, x) => (seen.at(-1)!.push(x.shape[0]!), model.forward(p, x)) };

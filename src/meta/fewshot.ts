@@ -22,7 +22,7 @@ import { scale } from '../ops/unary.js';
 import { Adam } from '../optim/adam.js';
 
 import { Rng } from '../random.js';
-import { allocData, Tensor } from '../tensor.js';
+import { allocData, Tensor, type TypedArray } from '../tensor.js';
 import { sampleEpisode, type Episode, type OmniglotClass } from '../tasks/omniglot.js';
 import { meanCI, type MeanCI } from './evaluate.js';
 import { tidy } from '../tidy.js';
@@ -331,33 +331,55 @@ export class FewShotTrainer {
     return { tensors, metadata: { metagrad: JSON.stringify(meta) } };
   }
 
-  /** Restores a state from {@link getState} (after a safetensors round trip, say). */
+  /**
+   * Restores a state from {@link getState} (after a safetensors round trip, say). Everything is
+   * checked before anything changes: a checkpoint that is refused leaves the trainer as it was.
+   */
   setState(state: { tensors: Record<string, Tensor>; metadata: Record<string, string> }): void {
+    const fail = (msg: string): never => {
+      throw new Error(`FewShotTrainer.setState: ${msg}`);
+    };
+    const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
     const raw = state.metadata.metagrad;
-    if (raw === undefined) throw new Error('FewShotTrainer.setState: not a metagrad checkpoint (no metagrad metadata)');
-    const meta = JSON.parse(raw) as Record<string, unknown>;
-    const saved = meta.config as Record<string, unknown>;
+    if (raw === undefined) return fail('not a metagrad checkpoint (no metagrad metadata)');
+    let meta: unknown;
+    try {
+      meta = JSON.parse(raw);
+    } catch {
+      return fail("the 'metagrad' metadata is not valid JSON");
+    }
+    if (!isMap(meta) || !isMap(meta.config)) return fail("the 'metagrad' metadata holds no configuration");
+    const saved = meta.config;
     const current = this.config as unknown as Record<string, unknown>;
     const differ = [...new Set([...Object.keys(saved), ...Object.keys(current)])].filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(current[k]));
     if (differ.length > 0) {
-      throw new Error(`FewShotTrainer.setState: the checkpoint was made with a different configuration (${differ.map((k) => `${k}: ${JSON.stringify(saved[k])} there, ${JSON.stringify(current[k])} here`).join('; ')})`);
+      fail(`the checkpoint was made with a different configuration (${differ.map((k) => `${k}: ${JSON.stringify(saved[k])} there, ${JSON.stringify(current[k])} here`).join('; ')})`);
     }
-    const take = (name: string): Tensor => {
+    const count = (key: string): number => {
+      const v = meta[key];
+      return typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : fail(`'${key}' is ${JSON.stringify(v)}, not a count`);
+    };
+    const iteration = count('iteration');
+    const rng = meta.rng;
+    if (!Array.isArray(rng) || rng.length !== 6 || !rng.every((x) => typeof x === 'number')) return fail(`the sampler state is ${JSON.stringify(rng)}, not 6 numbers`);
+    const take = (name: string, like: Tensor): Tensor => {
       const t = state.tensors[name];
-      if (t === undefined) throw new Error(`FewShotTrainer.setState: checkpoint lacks tensor '${name}'`);
+      if (t === undefined) return fail(`checkpoint lacks tensor '${name}'`);
+      if (t.size !== like.size || t.dtype !== like.dtype) fail(`tensor '${name}' is ${t.dtype} [${t.shape.join(', ')}], where the model has ${like.dtype} [${like.shape.join(', ')}]`);
       return t;
     };
-    this.params = this.params.map((p, i) => {
-      const t = take(`params.${i}`);
-      if (t.size !== p.size || t.dtype !== p.dtype) throw new Error(`FewShotTrainer.setState: tensor 'params.${i}' does not match the model`);
-      return new Tensor(t.data, p.shape);
-    });
+    const params = this.params.map((p, i) => new Tensor(take(`params.${i}`, p).data, p.shape));
+    const moments: [Adam, { t: number; m: TypedArray[]; v: TypedArray[] }][] = [];
     for (const [name, opt] of [['outer', this.outer], ['inner', this.inner]] as const) {
       if (opt === null) continue;
-      opt.setState({ t: meta[`${name}.t`] as number, m: this.params.map((_, i) => take(`${name}.m.${i}`).data), v: this.params.map((_, i) => take(`${name}.v.${i}`).data) });
+      const m = params.map((p, i) => take(`${name}.m.${i}`, p).data);
+      const v = params.map((p, i) => take(`${name}.v.${i}`, p).data);
+      moments.push([opt, { t: count(`${name}.t`), m, v }]);
     }
-    this.iteration = meta.iteration as number;
-    this.rng.setState(meta.rng as number[]);
+    this.params = params;
+    for (const [opt, s] of moments) opt.setState(s);
+    this.iteration = iteration;
+    this.rng.setState(rng as number[]);
   }
 }
 
