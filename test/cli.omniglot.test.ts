@@ -3,13 +3,14 @@
  * a short run with checkpoints, `--evaluate` of its checkpoint reproducing the run's own final
  * report, `--resume`, Ctrl-C writing the checkpoint before it stops, `--workers` giving the same
  * checkpoint as one thread, and the refusals that protect a run (another preset, length or seed;
- * a missing file; an existing checkpoint under a new run; a path that cannot be written).
+ * a missing or damaged file; an existing checkpoint under a new run; a path that cannot be written).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
+import * as mg from '../src/index.js';
 
 const root = join(__dirname, '..');
 const dataDir = join(root, '..', 'shared', 'data', 'omniglot');
@@ -82,6 +83,23 @@ describe.runIf(existsSync(join(dataDir, 'images_background.zip')))('npm run omni
     expect(cli(['--resume', '--checkpoint', ckpt, '--preset', 'maml-5way-1shot']).err).toMatch(/--preset maml-5way-1shot differs from the preset reptile-5way-1shot that .*run\.safetensors was trained with/);
     expect(cli(['--evaluate', '--checkpoint', ckpt, '--seed', '5']).err).toMatch(/--seed 5 differs from the seed 0 that .*run\.safetensors was trained with/);
     expect(cli(['--evaluate', '--checkpoint', join(dir, 'nope.safetensors')]).err).toMatch(/--evaluate needs an existing --checkpoint file, got .*nope\.safetensors/);
+  }, 60_000);
+
+  test('a damaged checkpoint is named, with what is wrong (before any data is read where the file alone shows it)', () => {
+    const damaged = join(dir, 'damaged.safetensors');
+    for (const [bytes, message] of [
+      [new Uint8Array([1, 2, 3]), /damaged\.safetensors: too short to be a safetensors file/],
+      [mg.encodeSafetensors({ w: mg.zeros([1]) }, { metagrad: '{"config":' }), /damaged\.safetensors: its 'metagrad' metadata is not valid JSON/],
+      [mg.encodeSafetensors({ w: mg.zeros([1]) }, { metagrad: '{}' }), /damaged\.safetensors: its 'metagrad' metadata holds no configuration/],
+    ] as const) {
+      writeFileSync(damaged, bytes);
+      for (const mode of ['--evaluate', '--resume']) expect(cli([mode, '--checkpoint', damaged]).err).toMatch(message);
+    }
+    // One that reads well but lacks a tensor is named too (after the data, which the trainer needs).
+    const { tensors, metadata } = mg.decodeSafetensors(readFileSync(ckpt));
+    delete tensors['params.3'];
+    writeFileSync(damaged, mg.encodeSafetensors(tensors, metadata));
+    expect(cli(['--evaluate', '--checkpoint', damaged, '--eval-episodes', '2']).err).toMatch(/damaged\.safetensors: FewShotTrainer\.setState: checkpoint lacks tensor 'params\.3'/);
   }, 60_000);
 
   test('a new run never replaces an existing checkpoint unless told to, and an unwritable one fails before training', () => {

@@ -96,7 +96,11 @@ async function main(): Promise<void> {
   const model = mg.conv4(modelOptions);
   const trainer = new mg.FewShotTrainer(model, trainClasses, config, seed);
   if (saved !== undefined) {
-    trainer.setState(saved);
+    try {
+      trainer.setState(saved);
+    } catch (e) {
+      throw new Error(`${checkpoint}: ${e instanceof Error ? e.message : String(e)}`);
+    }
     console.error(`${values.evaluate ? 'evaluating' : 'resumed from'} ${checkpoint} at iteration ${trainer.iteration}`);
   }
   const finalReport = (): void => {
@@ -173,8 +177,19 @@ async function main(): Promise<void> {
 function runInfo(metadata: Record<string, string>, file: string): { config: mg.FewShotConfig; preset?: string; seed?: number } {
   const raw = metadata.metagrad;
   if (raw === undefined) throw new Error(`${file} is not a metagrad checkpoint (no 'metagrad' metadata)`);
-  const config = (JSON.parse(raw) as { config: mg.FewShotConfig }).config;
-  const run = metadata.run === undefined ? {} : (JSON.parse(metadata.run) as { preset?: string; seed?: number });
+  const parse = (key: string, text: string): Record<string, unknown> => {
+    let v: unknown;
+    try {
+      v = JSON.parse(text);
+    } catch {
+      throw new Error(`${file}: its '${key}' metadata is not valid JSON (damaged checkpoint?)`);
+    }
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${file}: its '${key}' metadata is not a JSON object (damaged checkpoint?)`);
+    return v as Record<string, unknown>;
+  };
+  const { config } = parse('metagrad', raw) as { config?: mg.FewShotConfig };
+  if (typeof config !== 'object' || config === null) throw new Error(`${file}: its 'metagrad' metadata holds no configuration (damaged checkpoint?)`);
+  const run = metadata.run === undefined ? {} : (parse('run', metadata.run) as { preset?: string; seed?: number });
   return { config, preset: run.preset, seed: run.seed };
 }
 
