@@ -135,6 +135,18 @@ describe('learning', () => {
     expect(() => mg.evaluate(model, params, [batch], [], 0.01)).toThrow(/evaluate: steps must list at least one step count/);
     expect(() => mg.evaluate(model, params, [batch], [1], 0)).toThrow(/evaluate: lr must be a positive number, got 0/);
     expect(() => mg.evaluate(model, params, [], [1], 0.01)).toThrow(/evaluate: batches holds no tasks/);
+    // An optimiser state that does not fit is refused when set or, against other parameters, at the next step.
+    const adam = new mg.Adam();
+    const good = { t: 1, m: [new Float32Array(2)], v: [new Float32Array(2)] };
+    expect(() => adam.setState({ ...good, t: 1.5 })).toThrow(/Adam\.setState: the step count must be an integer ≥ 0, got 1\.5/);
+    expect(() => adam.setState({ ...good, v: [] })).toThrow(/Adam\.setState: m and v must be matching lists/);
+    expect(() => adam.setState({ ...good, v: [new Float64Array(2)] })).toThrow(/Adam\.setState: m and v must be matching lists/);
+    expect(() => adam.setState({ ...good, m: [[0, 0]] })).toThrow(/Adam\.setState: m and v must be matching lists/);
+    adam.setState(good);
+    const p2 = [mg.zeros([2], { dtype: 'float64' })];
+    expect(() => adam.step(p2, p2)).toThrow(/Adam\.step: the moments' dtypes differ from the parameters'/);
+    expect(() => adam.step([mg.zeros([3])], [mg.zeros([3])])).toThrow(/Adam\.step: the parameters changed shape or number/);
+    expect(adam.step([mg.ones([2])], [mg.ones([2])])[0]!.shape).toEqual([2]);
   });
 });
 

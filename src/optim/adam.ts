@@ -52,6 +52,8 @@ export class Adam implements Optimizer {
       this.v = params.map(fresh);
     } else if (this.m.length !== params.length || this.m.some((m, i) => m.length !== params[i]!.size)) {
       throw new RangeError('Adam.step: the parameters changed shape or number since the first step; use a new Adam');
+    } else if (this.m.some((m, i) => (m instanceof Float64Array) !== (params[i]!.dtype === 'float64'))) {
+      throw new TypeError("Adam.step: the moments' dtypes differ from the parameters' (a state from other parameters?)");
     }
     this.t++;
     const { beta1: b1, beta2: b2, eps } = this;
@@ -78,6 +80,11 @@ export class Adam implements Optimizer {
     const s = state as AdamState;
     if (s === null || typeof s !== 'object' || !Array.isArray(s.m) || !Array.isArray(s.v) || typeof s.t !== 'number') {
       throw new TypeError('Adam.setState: expected a state from Adam.getState()');
+    }
+    if (!Number.isInteger(s.t) || s.t < 0) throw new RangeError(`Adam.setState: the step count must be an integer ≥ 0, got ${s.t}`);
+    const floats = (a: unknown): boolean => a instanceof Float32Array || a instanceof Float64Array;
+    if (s.m.length !== s.v.length || !s.m.every(floats) || !s.v.every(floats) || s.m.some((m, i) => m.length !== s.v[i]!.length || m.constructor !== s.v[i]!.constructor)) {
+      throw new TypeError('Adam.setState: m and v must be matching lists of Float32Array or Float64Array, one pair per parameter');
     }
     this.t = s.t;
     this.m = s.m.map((a) => a.slice());
