@@ -126,7 +126,12 @@ export class Rng {
 
   /** Restores a state from {@link getState}. */
   setState(state: readonly number[]): void {
-    if (state.length !== 6) throw new RangeError(`Rng.setState: expected 6 numbers, got ${state.length}`);
+    if (!Array.isArray(state) || state.length !== 6) throw new RangeError(`Rng.setState: expected the 6 numbers of getState(), got ${JSON.stringify(state)}`);
+    const words = state.slice(0, 4);
+    // xoshiro's state must be four 32-bit words, not all zero (that state only ever yields zeros).
+    if (!words.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32) || words.every((w) => w === 0) || (state[4] !== 0 && state[4] !== 1) || !Number.isFinite(state[5])) {
+      throw new RangeError(`Rng.setState: ${JSON.stringify(state)} is not a generator state (four unsigned 32-bit words, not all zero; 0 or 1; a finite number)`);
+    }
     this.s0 = state[0]! >>> 0;
     this.s1 = state[1]! >>> 0;
     this.s2 = state[2]! >>> 0;

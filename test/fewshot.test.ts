@@ -72,7 +72,8 @@ test('a damaged checkpoint is refused, naming the damage, and leaves the trainer
     [{ tensors: good.tensors, metadata: { metagrad: '{"config":' } }, /'metagrad' metadata is not valid JSON/],
     [withMeta({ ...meta, config: undefined }), /holds no configuration/],
     [withMeta({ ...meta, iteration: 1.5 }), /'iteration' is 1.5, not a count/],
-    [withMeta({ ...meta, rng: [1, 2] }), /sampler state is \[1,2\], not 6 numbers/],
+    [withMeta({ ...meta, rng: [1, 2] }), /sampler state is damaged \(Rng\.setState: expected the 6 numbers of getState\(\), got \[1,2\]\)/],
+    [withMeta({ ...meta, rng: [0, 0, 0, 0, 0, 0] }), /sampler state is damaged \(Rng\.setState: \[0,0,0,0,0,0\] is not a generator state/],
     [withMeta({ ...meta, 'outer.t': -1 }), /'outer.t' is -1, not a count/],
     [withoutTensor('outer.v.3'), /lacks tensor 'outer.v.3'/], // the parameters come first: they must not be half-restored
     [{ tensors: { ...good.tensors, 'params.0': mg.zeros([2, 2]) }, metadata: good.metadata }, /tensor 'params.0' is float32 \[2, 2\], where the model has float32 \[3, 3, 1, 4\]/],

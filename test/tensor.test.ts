@@ -64,6 +64,12 @@ describe('seeded randomness', () => {
     const s = new mg.Rng(0);
     s.setState(state);
     expect([s.normal(), s.uniform(), s.nextU32()]).toEqual(next);
+    // A state that is not one is refused, and the generator keeps its own.
+    const keep = s.getState();
+    for (const bad of [[1, 2, 3], [0, 0, 0, 0, 0, 0], [1.5, 2, 3, 4, 0, 0], [-1, 2, 3, 4, 0, 0], [2 ** 32, 2, 3, 4, 0, 0], [1, 2, 3, 4, 2, 0], [1, 2, 3, 4, 1, NaN]]) {
+      expect(() => s.setState(bad)).toThrow(/Rng\.setState: (.* is not a generator state|expected the 6 numbers)/);
+    }
+    expect(s.getState()).toEqual(keep);
   });
 
   test('moments of normal and uniform draws are right', () => {

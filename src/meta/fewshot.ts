@@ -361,7 +361,11 @@ export class FewShotTrainer {
     };
     const iteration = count('iteration');
     const rng = meta.rng;
-    if (!Array.isArray(rng) || rng.length !== 6 || !rng.every((x) => typeof x === 'number')) return fail(`the sampler state is ${JSON.stringify(rng)}, not 6 numbers`);
+    try {
+      new Rng(0).setState(rng as number[]); // checked on a scratch generator, so a refusal changes nothing
+    } catch (e) {
+      fail(`the sampler state is damaged (${(e as Error).message})`);
+    }
     const take = (name: string, like: Tensor): Tensor => {
       const t = state.tensors[name];
       if (t === undefined) return fail(`checkpoint lacks tensor '${name}'`);
