@@ -26,6 +26,9 @@ describe('image transforms', () => {
     expect(new Set(resizeArea(new Float32Array(105 * 105).fill(0.25), 105, 28))).toEqual(new Set([0.25]));
     const blocks = Float32Array.from({ length: 16 }, (_, i) => (Math.floor(i / 8) * 2 + Math.floor((i % 4) / 2)) as number);
     expect(Array.from(resizeArea(blocks, 4, 2))).toEqual([0, 1, 2, 3]);
+    expect(() => resizeArea(blocks, 5, 2)).toThrow(/resizeArea: the image has 16 pixels, not 5×5/);
+    expect(() => resizeArea(blocks, 4, 2.5)).toThrow(/resizeArea: out must be a positive integer, got 2\.5/);
+    expect(() => resizeArea(blocks, 4, 0)).toThrow(/resizeArea: out must be a positive integer, got 0/);
   });
 
   test('rotation by 90° four times is the identity; one quarter turn moves corners counter-clockwise', () => {
@@ -151,7 +154,8 @@ describe.runIf(existsSync(join(dataDir, 'images_background.zip')))('loading the 
     }
   });
 
-  test('a missing archive is named', () => {
+  test('a missing archive and a bad side are named', () => {
     expect(() => loadOmniglot(join(dataDir, 'nowhere'))).toThrow(/nowhere\/images_background\.zip: missing/);
+    expect(() => loadOmniglot(dataDir, { side: 0 })).toThrow(/loadOmniglot: side must be a positive integer, got 0/);
   });
 });

@@ -13,6 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from '../io/crc32.js';
 import { decodePngNode, openZip, writeFileAtomicSync } from '../io/node.js';
+import { checkInteger } from '../checks.js';
 import { resizeArea, type Character } from './omniglot.js';
 
 const ZIPS = ['images_background.zip', 'images_evaluation.zip'];
@@ -30,6 +31,7 @@ export interface LoadOptions {
 /** All characters of both archives in `dir`, sorted by archive path. */
 export function loadOmniglot(dir: string, options: LoadOptions = {}): Character[] {
   const side = options.side ?? 28;
+  checkInteger('loadOmniglot: side', side);
   const archives = ZIPS.map((z) => {
     const path = join(dir, z);
     if (!existsSync(path)) throw new Error(`${path}: missing (the Omniglot directory must hold ${ZIPS.join(' and ')})`);

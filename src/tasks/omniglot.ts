@@ -13,6 +13,7 @@
  */
 import type { Rng } from '../random.js';
 import { Tensor } from '../tensor.js';
+import { checkInteger } from '../checks.js';
 
 /** One character: its alphabet, name, and 20 images (one per drawer), each side×side. */
 export interface Character {
@@ -38,6 +39,9 @@ export interface Episode {
 
 /** Area-averaging resize of a `size×size` image to `out×out`. */
 export function resizeArea(img: Float32Array, size: number, out: number): Float32Array {
+  checkInteger('resizeArea: size', size);
+  checkInteger('resizeArea: out', out);
+  if (img.length !== size * size) throw new RangeError(`resizeArea: the image has ${img.length} pixels, not ${size}×${size}`);
   const scale = size / out;
   // weights[o] = list of [input index, overlap] for output index o (separable).
   const weights: [number, number][][] = [];
