@@ -97,6 +97,17 @@ describe('PNG decoder', () => {
     expect(() => decodePngNode(bad, 'x.png')).toThrow(/x\.png: chunk \S+: CRC mismatch/);
     expect(() => decodePngNode(png.slice(0, png.length - 12), 'y.png')).toThrow(/y\.png: missing IEND/);
     expect(() => decodePngNode(new Uint8Array(20), 'z.png')).toThrow(/z\.png: not a PNG file/);
+    // A header chunk of the wrong length, or one claiming an absurd size, is named before any allocation.
+    const withIhdr = (ihdr: Uint8Array) => {
+      const parts = [png.subarray(0, 8), chunk('IHDR', ihdr), png.subarray(8 + 25)];
+      return Uint8Array.from(parts.flatMap((p) => Array.from(p)));
+    };
+    expect(() => decodePngNode(withIhdr(new Uint8Array(12).fill(1)), 'h.png')).toThrow(/h\.png: IHDR is 12 bytes, not 13/);
+    const huge = png.slice(16, 29);
+    new DataView(huge.buffer).setUint32(0, 100_000);
+    new DataView(huge.buffer).setUint32(4, 100_000);
+    expect(() => decodePngNode(withIhdr(huge), 'big.png')).toThrow(/big\.png: 100000×100000 pixels is more than this decoder takes/);
+    expect(decodePngNode(withIhdr(png.slice(16, 29)), 'same.png').width).toBe(4); // the helper itself keeps a good file good
   });
 });
 

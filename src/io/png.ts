@@ -19,6 +19,8 @@ export interface GrayImage {
 }
 
 const SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
+/** 16,384² pixels: beyond this the float output (1 GiB) is refused rather than failing to allocate. */
+const MAX_PIXELS = 2 ** 28;
 
 /** Decodes a PNG file to grey levels; errors name `label` (a file or archive entry). */
 export function decodePng(bytes: Uint8Array, inflate: Inflate = inflateZlib, label = 'PNG'): GrayImage {
@@ -38,6 +40,7 @@ export function decodePng(bytes: Uint8Array, inflate: Inflate = inflateZlib, lab
     if (crc32(bytes, p + 4, p + 8 + len) !== dv.getUint32(p + 8 + len)) fail(`chunk ${type}: CRC mismatch (corrupt data)`);
     const body = bytes.subarray(p + 8, p + 8 + len);
     if (type === 'IHDR') {
+      if (len !== 13) fail(`IHDR is ${len} bytes, not 13 (corrupt)`);
       const h = new DataView(body.buffer, body.byteOffset, body.byteLength);
       width = h.getUint32(0);
       height = h.getUint32(4);
@@ -52,6 +55,7 @@ export function decodePng(bytes: Uint8Array, inflate: Inflate = inflateZlib, lab
     p += 12 + len;
   }
   if (width === 0 || height === 0) fail('missing or empty IHDR');
+  if (width * height > MAX_PIXELS) fail(`${width}×${height} pixels is more than this decoder takes (${MAX_PIXELS})`);
   if (!sawEnd) fail('missing IEND (truncated file)');
   const channels = colour === 0 ? 1 : colour === 4 ? 2 : colour === 2 ? 3 : colour === 6 ? 4 : fail(`colour type ${colour} is not supported`);
   if (!(depth === 8 || (colour === 0 && (depth === 1 || depth === 2 || depth === 4)))) fail(`bit depth ${depth} with colour type ${colour} is not supported`);
