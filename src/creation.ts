@@ -3,7 +3,7 @@
  * random draws. Every random draw takes an optional `rng` and otherwise uses the library-wide
  * default generator (see `manualSeed`).
  */
-import { getDefaultRng, type Rng } from './random.js';
+import { rngOption, type Rng } from './random.js';
 import { checkShape, flattenNested, fmt, sizeOf } from './shape.js';
 import { allocData, Tensor, type DType, type NestedArray } from './tensor.js';
 
@@ -99,10 +99,11 @@ export function linspace(start: number, stop: number, n: number, options: Tensor
 /** Normal draws with mean `mean` and standard deviation `std` (defaults 0 and 1). */
 export function randn(shape: readonly number[], options: RandomOptions & { mean?: number; std?: number } = {}): Tensor {
   checkShape(shape, 'randn');
-  const rng = options.rng ?? getDefaultRng();
+  const rng = rngOption('randn', options.rng);
   const mu = options.mean ?? 0;
   const sd = options.std ?? 1;
-  if (!(sd >= 0)) throw new RangeError(`randn: std must be non-negative, got ${sd}`);
+  if (!Number.isFinite(mu)) throw new RangeError(`randn: mean must be a finite number, got ${mu}`);
+  if (!(sd >= 0 && sd < Infinity)) throw new RangeError(`randn: std must be a finite non-negative number, got ${sd}`);
   const buf = allocData(checkDtype(options.dtype, 'randn'), sizeOf(shape));
   for (let i = 0; i < buf.length; i++) buf[i] = mu + sd * rng.normal();
   return new Tensor(buf, [...shape], options.requiresGrad ?? false);
@@ -111,10 +112,10 @@ export function randn(shape: readonly number[], options: RandomOptions & { mean?
 /** Uniform draws in [low, high) (defaults 0 and 1). */
 export function rand(shape: readonly number[], options: RandomOptions & { low?: number; high?: number } = {}): Tensor {
   checkShape(shape, 'rand');
-  const rng = options.rng ?? getDefaultRng();
+  const rng = rngOption('rand', options.rng);
   const low = options.low ?? 0;
   const high = options.high ?? 1;
-  if (!(high >= low)) throw new RangeError(`rand: high (${high}) must be at least low (${low})`);
+  if (!Number.isFinite(low) || !Number.isFinite(high) || !(high >= low)) throw new RangeError(`rand: low and high must be finite with high ≥ low, got ${low} and ${high}`);
   const buf = allocData(checkDtype(options.dtype, 'rand'), sizeOf(shape));
   for (let i = 0; i < buf.length; i++) buf[i] = rng.uniformIn(low, high);
   return new Tensor(buf, [...shape], options.requiresGrad ?? false);

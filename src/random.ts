@@ -152,3 +152,16 @@ export function manualSeed(seed: number): void {
 export function getDefaultRng(): Rng {
   return defaultRng;
 }
+
+/** An `rng` option resolved: the generator given, or the default one; anything else is named (`what` says whose option). */
+export function rngOption(what: string, rng: unknown): Rng {
+  if (rng === undefined) return defaultRng;
+  // Checked by shape rather than instanceof, so a generator from a second copy of the library still works.
+  const r = rng as Record<string, unknown> | null;
+  const methods = ['nextU32', 'uniform', 'uniformIn', 'normal'];
+  if (typeof r !== 'object' || r === null || !methods.every((m) => typeof r[m] === 'function')) {
+    const got = typeof r === 'object' && r !== null ? String(r.constructor?.name ?? 'an object') : String(rng);
+    throw new TypeError(`${what}: rng must be an Rng (new Rng(seed)), got ${got}`);
+  }
+  return rng as Rng;
+}

@@ -38,7 +38,14 @@ describe('creation', () => {
     expect(() => mg.zeros([2, -1])).toThrow(/invalid shape \[2,-1\]/);
     expect(() => mg.zeros([2], { dtype: 'int32' as never })).toThrow(/unknown dtype 'int32'/);
     expect(() => mg.tensor([1, 2]).item()).toThrow(/item: tensor of shape \[2\] has 2 elements/);
-    expect(() => mg.randn([2], { std: -1 })).toThrow(/std must be non-negative/);
+    expect(() => mg.randn([2], { std: -1 })).toThrow(/randn: std must be a finite non-negative number, got -1/);
+    expect(() => mg.randn([2], { mean: NaN })).toThrow(/randn: mean must be a finite number, got NaN/);
+    expect(() => mg.rand([2], { high: Infinity })).toThrow(/rand: low and high must be finite with high ≥ low, got 0 and Infinity/);
+    expect(() => mg.rand([2], { low: 2 })).toThrow(/rand: low and high must be finite with high ≥ low, got 2 and 1/);
+    // Something other than an Rng as the generator is named where it is given.
+    expect(() => mg.randn([2], { rng: 5 as never })).toThrow(/randn: rng must be an Rng \(new Rng\(seed\)\), got 5/);
+    expect(() => mg.mlp([1, 2]).init({ rng: {} as never })).toThrow(/rng must be an Rng .*got Object/);
+    expect(() => new mg.SineTasks({ rng: 3 as never })).toThrow(/SineTasks: rng must be an Rng/);
   });
 });
 

@@ -6,7 +6,7 @@
  * - Reptile (Nichol et al. 2018): amplitude U[0.1, 5], phase U[0, 2π]; 10 sampled training
  *   points, loss on 50 equally spaced points of [−5, 5].
  */
-import { getDefaultRng, type Rng } from '../random.js';
+import { rngOption, type Rng } from '../random.js';
 import { allocData, Tensor, type DType } from '../tensor.js';
 
 /** Which paper's task distribution. */
@@ -53,7 +53,7 @@ export class SineTasks {
     this.queryPoints = options.queryPoints ?? (this.setup === 'maml' ? this.shots : 50);
     if (!Number.isInteger(this.shots) || this.shots < 1) throw new RangeError(`SineTasks: shots must be a positive integer, got ${this.shots}`);
     if (!Number.isInteger(this.queryPoints) || this.queryPoints < 1) throw new RangeError(`SineTasks: queryPoints must be a positive integer, got ${this.queryPoints}`);
-    this.rng = options.rng ?? getDefaultRng();
+    this.rng = rngOption('SineTasks', options.rng);
     this.dtype = options.dtype ?? 'float32';
   }
 
