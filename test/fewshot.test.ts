@@ -111,4 +111,5 @@ test('a bad configuration is refused with the field named', () => {
   expect(() => new mg.FewShotTrainer(model, classes, { ...ok, metaStepSize: NaN }, 1)).toThrow(/FewShotConfig.metaStepSize must be a positive number, got NaN/);
   expect(() => new mg.FewShotTrainer(model, classes, { ...ok, metaStepSizeFinal: -0.5 }, 1)).toThrow(/FewShotConfig.metaStepSizeFinal must be a non-negative number, got -0.5/);
   expect(() => new mg.FewShotTrainer(model, classes, { ...ok, method: 'sgd' as 'maml' }, 1)).toThrow(/FewShotConfig.method must be/);
+  expect(() => new mg.FewShotTrainer(model, classes.slice(0, 2), ok, 1)).toThrow(/FewShotTrainer: 2 training classes cannot make 3-way episodes/);
 });

@@ -135,6 +135,16 @@ describe('learning', () => {
     expect(() => mg.evaluate(model, params, [batch], [], 0.01)).toThrow(/evaluate: steps must list at least one step count/);
     expect(() => mg.evaluate(model, params, [batch], [1], 0)).toThrow(/evaluate: lr must be a positive number, got 0/);
     expect(() => mg.evaluate(model, params, [], [1], 0.01)).toThrow(/evaluate: batches holds no tasks/);
+    // A batch that is not one is named before any computation.
+    const maml = new mg.MAML(model, params);
+    expect(() => maml.step([] as never)).toThrow(/MAML: batch\.xSupport must be a Tensor \[tasks, points, features\], got undefined/);
+    expect(() => maml.step(undefined as never)).toThrow(/MAML: expected a batch of tasks \{ xSupport, ySupport, xQuery, yQuery \}/);
+    expect(() => maml.step({ ...batch, xSupport: mg.index(batch.xSupport, 0, 0) })).toThrow(/MAML: batch\.xSupport must have shape \[tasks, points, features\], got \[10, 1\]/);
+    expect(() => maml.step({ ...batch, yQuery: mg.slice(batch.yQuery, 0, 0, 1) })).toThrow(/MAML: batch\.xQuery \[2, 10, 1\] and batch\.yQuery \[1, 10, 1\] must share tasks and points/);
+    const none = { ...batch, xSupport: mg.zeros([0, 10, 1]), ySupport: mg.zeros([0, 10, 1]) };
+    expect(() => new mg.Reptile(model, params, { iterations: 5 }).step(none)).toThrow(/Reptile\.step: the batch holds no tasks/);
+    expect(() => mg.evaluate(model, params, [none], [1], 0.01)).toThrow(/adaptationCurve: the batch holds no tasks/);
+    expect(() => mg.adaptationLossesWithOptimizer(model, params, {} as never, 1, new mg.SGD(0.1))).toThrow(/adaptationLossesWithOptimizer: batch\.xSupport must be a Tensor/);
     // An optimiser state that does not fit is refused when set or, against other parameters, at the next step.
     const adam = new mg.Adam();
     const good = { t: 1, m: [new Float32Array(2)], v: [new Float32Array(2)] };

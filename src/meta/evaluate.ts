@@ -10,7 +10,7 @@ import type { Optimizer } from '../optim/optimizer.js';
 import { index } from '../ops/layout.js';
 import { mse } from '../ops/loss.js';
 import { adaptWithOptimizer, sgdInnerLoop, tileParams } from './inner.js';
-import { perTaskMse, summedTaskMse } from './losses.js';
+import { checkRegressionBatch, perTaskMse, summedTaskMse } from './losses.js';
 import { checkPositive } from '../checks.js';
 
 /** Mean and 95% confidence half-width (1.96 standard errors) of a sample. */
@@ -41,6 +41,7 @@ function checkSteps(owner: string, steps: readonly number[], lr: number): void {
  */
 export function adaptationCurve(model: Model, params: readonly Tensor[], batch: RegressionBatch, steps: readonly number[], lr: number): Map<number, number[]> {
   checkSteps('adaptationCurve', steps, lr);
+  checkRegressionBatch('adaptationCurve', batch);
   const T = batch.xSupport.shape[0]!;
   const maxSteps = Math.max(0, ...steps);
   const inner = summedTaskMse(model, batch.xSupport, batch.ySupport);
@@ -72,6 +73,7 @@ export function evaluate(model: Model, params: readonly Tensor[], batches: Itera
  * nothing learned on one test task reaches the next. Returns the query MSE of each task.
  */
 export function adaptationLossesWithOptimizer(model: Model, params: readonly Tensor[], batch: RegressionBatch, steps: number, optimizer: Optimizer): number[] {
+  checkRegressionBatch('adaptationLossesWithOptimizer', batch);
   const T = batch.xSupport.shape[0]!;
   const out: number[] = [];
   for (let t = 0; t < T; t++) {

@@ -160,6 +160,7 @@ export class FewShotTrainer {
     seed: number,
   ) {
     checkConfig(config);
+    if (trainClasses.length < config.nWay) throw new RangeError(`FewShotTrainer: ${trainClasses.length} training classes cannot make ${config.nWay}-way episodes`);
     this.rng = new Rng(seed);
     this.params = model.init({ rng: this.rng });
     this.outer = config.method === 'reptile' ? null : new Adam({ lr: config.outerLr ?? 1e-3 });

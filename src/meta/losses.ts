@@ -7,8 +7,34 @@ import type { Model } from '../nn/mlp.js';
 import { sub } from '../ops/binary.js';
 import { mean, sum } from '../ops/reduce.js';
 import { square } from '../ops/unary.js';
-import type { Tensor } from '../tensor.js';
+import { Tensor } from '../tensor.js';
+import type { RegressionBatch } from '../tasks/sine.js';
 import type { LossFn } from './inner.js';
+
+/**
+ * Throws a clear error unless `batch` is a {@link RegressionBatch}: support and query tensors
+ * `[T, n, d]` with the same number of tasks T ≥ 1, inputs and targets pairing up. `what` names
+ * the caller (e.g. `'MAML.step'`).
+ */
+export function checkRegressionBatch(what: string, batch: unknown): asserts batch is RegressionBatch {
+  const b = batch as Partial<Record<'xSupport' | 'ySupport' | 'xQuery' | 'yQuery', unknown>> | null;
+  if (typeof b !== 'object' || b === null) throw new TypeError(`${what}: expected a batch of tasks { xSupport, ySupport, xQuery, yQuery } (e.g. SineTasks.sampleBatch), got ${String(batch)}`);
+  const shapes: Partial<Record<string, readonly number[]>> = {};
+  for (const key of ['xSupport', 'ySupport', 'xQuery', 'yQuery'] as const) {
+    const t = b[key];
+    if (!(t instanceof Tensor)) throw new TypeError(`${what}: batch.${key} must be a Tensor [tasks, points, features], got ${Array.isArray(t) ? 'an array' : typeof t}`);
+    if (t.shape.length !== 3) throw new RangeError(`${what}: batch.${key} must have shape [tasks, points, features], got [${t.shape.join(', ')}]`);
+    shapes[key] = t.shape;
+  }
+  const T = shapes.xSupport![0]!;
+  if (T < 1) throw new RangeError(`${what}: the batch holds no tasks`);
+  for (const [x, y] of [['xSupport', 'ySupport'], ['xQuery', 'yQuery']] as const) {
+    const [sx, sy] = [shapes[x]!, shapes[y]!];
+    if (sx[0] !== T || sy[0] !== T || sx[1] !== sy[1]) {
+      throw new RangeError(`${what}: batch.${x} [${sx.join(', ')}] and batch.${y} [${sy.join(', ')}] must share tasks and points (xSupport has ${T} tasks)`);
+    }
+  }
+}
 
 /** Mean squared error of each task: `[T]` from predictions and targets `[T, n, d]`. */
 export function perTaskMse(pred: Tensor, target: Tensor): Tensor {

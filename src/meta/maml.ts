@@ -20,7 +20,7 @@ import { add } from '../ops/binary.js';
 import { index } from '../ops/layout.js';
 import { mse } from '../ops/loss.js';
 import { scale } from '../ops/unary.js';
-import { meanTaskMse, summedTaskMse } from './losses.js';
+import { checkRegressionBatch, meanTaskMse, summedTaskMse } from './losses.js';
 import { tidy } from '../tidy.js';
 import { checkInteger, checkPositive } from '../checks.js';
 
@@ -75,6 +75,7 @@ export class MAML {
 
   /** The meta-gradient for a batch of tasks (mean over tasks) and the meta-loss, without stepping. */
   metaGradient(batch: RegressionBatch): { grads: Tensor[]; loss: number } {
+    checkRegressionBatch('MAML', batch);
     const T = batch.xSupport.shape[0]!;
     const inner = summedTaskMse(this.model, batch.xSupport, batch.ySupport);
     const outer = this.tail === 'shared' ? meanTaskMse(this.model, batch.xSupport, batch.ySupport) : meanTaskMse(this.model, batch.xQuery, batch.yQuery);

@@ -16,7 +16,7 @@ import type { Optimizer } from '../optim/optimizer.js';
 import type { RegressionBatch } from '../tasks/sine.js';
 import type { Tensor } from '../tensor.js';
 import { adaptWithOptimizer, innerGradients, reptileFromInner } from './inner.js';
-import { summedTaskMse } from './losses.js';
+import { checkRegressionBatch, summedTaskMse } from './losses.js';
 import { tidy } from '../tidy.js';
 import { checkInteger, checkNonNegative, checkPositive } from '../checks.js';
 
@@ -81,6 +81,7 @@ export class Reptile {
 
   /** One meta-iteration (inner loop on each task's support set); returns the mean first inner loss. */
   step(batch: RegressionBatch): number {
+    checkRegressionBatch('Reptile.step', batch);
     const T = batch.xSupport.shape[0]!;
     const inner = summedTaskMse(this.model, batch.xSupport, batch.ySupport);
     let g: Tensor[];
