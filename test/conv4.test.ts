@@ -13,6 +13,14 @@ describe('conv4', () => {
     expect(() => net.forward(ps, mg.zeros([3, 28, 28]))).toThrow(/conv4: input must be \[n, 28, 28, 1\], got \[3,28,28\]/);
   });
 
+  test('bad options are named when the model is built', () => {
+    expect(() => mg.conv4({ classes: 0 })).toThrow(/conv4: classes must be a positive integer, got 0/);
+    expect(() => mg.conv4({ classes: 5, filters: 2.5 })).toThrow(/conv4: filters must be a positive integer, got 2\.5/);
+    expect(() => mg.conv4({ classes: 5, side: -28 })).toThrow(/conv4: side must be a positive integer, got -28/);
+    expect(() => mg.conv4({ classes: 5, channels: 0 })).toThrow(/conv4: channels must be a positive integer, got 0/);
+    expect(() => mg.conv4({ classes: 5, variant: 'maxpool', side: 8 })).toThrow(/conv4: input side 8 is too small for four halvings/);
+  });
+
   test('the MAML meta-gradient through conv, batch norm, max-pool and ReLU equals finite differences (float64)', () => {
     const net = mg.conv4({ classes: 3, variant: 'maxpool', filters: 2, side: 16 });
     const ps = net.init({ rng: new mg.Rng(1), dtype: 'float64' });

@@ -20,7 +20,9 @@ import { fmt } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { heNormal, uniformFanIn } from './init.js';
 import type { Model } from './mlp.js';
+import { checkInteger } from '../checks.js';
 
+/** Options of {@link conv4}; each is checked when the model is built. */
 export interface Conv4Options {
   /** Output classes (N of N-way). */
   classes: number;
@@ -30,16 +32,22 @@ export interface Conv4Options {
   filters?: number;
   /** Input side and channels. Default 28 and 1. */
   side?: number;
+  /** Input channels. Default 1 (greyscale). */
   channels?: number;
 }
 
+/**
+ * The papers' 4-layer conv net as a {@link Model}: `init({ rng })` gives its parameters (He-normal
+ * filters, zero conv biases, γ = 1, β = 0; head weights as PyTorch's Linear, zero head bias), `forward(params, x)` maps NHWC
+ * images `[n, side, side, channels]` to logits `[n, classes]`.
+ */
 export function conv4(options: Conv4Options): Model {
   const { classes } = options;
   const variant = options.variant ?? 'strided';
   const filters = options.filters ?? 64;
   const side = options.side ?? 28;
   const channels = options.channels ?? 1;
-  if (!Number.isInteger(classes) || classes < 1) throw new RangeError(`conv4: classes must be a positive integer, got ${classes}`);
+  for (const [name, v] of [['classes', classes], ['filters', filters], ['side', side], ['channels', channels]] as const) checkInteger(`conv4: ${name}`, v);
   if (variant !== 'strided' && variant !== 'maxpool') throw new RangeError(`conv4: variant must be 'strided' or 'maxpool', got '${String(variant)}'`);
   let s = side;
   for (let b = 0; b < 4; b++) s = variant === 'strided' ? Math.ceil(s / 2) : Math.floor(s / 2);
