@@ -95,6 +95,7 @@ export interface BackwardOptions {
  * `inputs`, like `torch.autograd.grad`. Returns one gradient per input, with the input's shape.
  */
 export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor, options?: GradOptions): Tensor;
+/** As above, for a list of inputs: one gradient per input, in order. */
 export function grad(outputs: Tensor | readonly Tensor[], inputs: readonly Tensor[], options?: GradOptions): Tensor[];
 export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | readonly Tensor[], options: GradOptions = {}): Tensor | Tensor[] {
   const outs = outputs instanceof Tensor ? [outputs] : [...outputs];

@@ -38,6 +38,10 @@ export interface Node {
 
 export { allocData, allocOutput } from './storage.js';
 
+/**
+ * An immutable N-d array of float32 or float64 with its place on the autodiff tape. Make one with
+ * `tensor`, `zeros`, `randn` and the other creation functions; every op returns a new one.
+ */
 export class Tensor {
   /**
    * The elements in row-major order. Treat as read-only: tensors are values. It may be a view
@@ -47,6 +51,7 @@ export class Tensor {
   readonly data: TypedArray;
   /** Length of each axis. */
   readonly shape: Shape;
+  /** Element type: 'float32' or 'float64'. */
   readonly dtype: DType;
   /** Whether gradients flow to (leaf) or through (computed) this tensor. */
   requiresGrad: boolean;
@@ -124,6 +129,7 @@ export class Tensor {
     runBackward(this, { ...options, gradOutput });
   }
 
+  /** A short description: shape, dtype, and the elements (up to 64), e.g. `Tensor([3], float32: [1,1,1])`. */
   toString(): string {
     const body = this.size <= 64 ? JSON.stringify(this.toArray()) : `${this.size} elements`;
     return `Tensor(${fmt(this.shape)}, ${this.dtype}${this.requiresGrad ? ', requiresGrad' : ''}: ${body})`;

@@ -11,7 +11,9 @@ import type { Tensor } from '../tensor.js';
 import { ZipArchive } from './zip.js';
 import { decodePng, type GrayImage } from './png.js';
 
+/** Raw-DEFLATE decompression by Node's zlib (an `InflateRaw` for {@link ZipArchive}). */
 export const nodeInflateRaw = (d: Uint8Array): Uint8Array => inflateRawSync(d);
+/** zlib-stream decompression by Node's zlib (an `Inflate` for `decodePng`). */
 export const nodeInflate = (d: Uint8Array): Uint8Array => inflateSync(d);
 
 /** Opens a ZIP file; a missing file is an error naming its path. */

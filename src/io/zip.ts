@@ -21,7 +21,12 @@ export interface ZipEntry {
   offset: number;
 }
 
+/**
+ * An opened ZIP archive held in memory: `entries` lists its files; `read(name)` gives one
+ * file's bytes, decompressed and CRC-checked. Errors name the archive (`label`) and the entry.
+ */
 export class ZipArchive {
+  /** Every entry of the central directory, in archive order. */
   readonly entries: ZipEntry[];
   private readonly byName: Map<string, ZipEntry>;
 
@@ -29,6 +34,7 @@ export class ZipArchive {
   constructor(
     private readonly bytes: Uint8Array,
     private readonly inflateRaw: InflateRaw = portableInflateRaw,
+    /** What errors call the archive (its path, say). */
     readonly label = 'zip archive',
   ) {
     this.entries = this.readDirectory();

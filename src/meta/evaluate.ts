@@ -20,6 +20,7 @@ export interface MeanCI {
   n: number;
 }
 
+/** The mean of `xs` with its 95% confidence half-width (normal approximation, sample standard deviation). */
 export function meanCI(xs: readonly number[]): MeanCI {
   const n = xs.length;
   if (n === 0) throw new RangeError('meanCI: empty sample');

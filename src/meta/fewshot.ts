@@ -29,8 +29,14 @@ import { tidy } from '../tidy.js';
 import { checkInteger, checkNonNegative, checkPositive } from '../checks.js';
 import { mamlGradient, type MetaGradient } from './inner.js';
 
+/**
+ * A few-shot classification setting: the algorithm and its hyperparameters. {@link PRESETS}
+ * holds the papers' Omniglot settings; a trainer refuses a config with an invalid field.
+ */
 export interface FewShotConfig {
+  /** Reptile (inner Adam with β1 = 0, ε update), second-order MAML, or first-order MAML. */
   method: 'reptile' | 'maml' | 'fomaml';
+  /** Classes per episode (N). */
   nWay: number;
   /** Shots per class at evaluation (and MAML's training support). */
   kShot: number;
@@ -38,7 +44,9 @@ export interface FewShotConfig {
   trainShots?: number;
   /** MAML: query images per class during training. Default 1. */
   queryPerClass?: number;
+  /** Tasks per meta-iteration. */
   metaBatch: number;
+  /** Inner adaptation steps during training. */
   innerSteps: number;
   /** MAML: SGD step α. Reptile: inner Adam learning rate. */
   innerLr: number;
@@ -46,6 +54,7 @@ export interface FewShotConfig {
   innerBatch?: number;
   /** Reptile: ε at the start and the end of `iterations`. Defaults 1 and 0. */
   metaStepSize?: number;
+  /** Reptile: ε at the end of `iterations` (see `metaStepSize`). */
   metaStepSizeFinal?: number;
   /** MAML: outer Adam learning rate. Default 1e-3. */
   outerLr?: number;
@@ -146,13 +155,28 @@ function selectRows(x: Tensor, rows: readonly number[]): Tensor {
   return new Tensor(out, [rows.length, ...x.shape.slice(1)]);
 }
 
+/**
+ * Meta-trains a classifier (e.g. `conv4`) on N-way K-shot episodes with a
+ * {@link FewShotConfig}, evaluates it on new episodes in both batch-norm modes, and saves and
+ * restores its whole state (parameters, optimiser moments, sampler) so that a stopped run
+ * resumes exactly. Every episode is drawn from one generator seeded by `seed`.
+ */
 export class FewShotTrainer {
+  /** The current meta-parameters (replaced, not mutated, by each step). */
   params: Tensor[];
+  /** Meta-iterations done so far. */
   iteration = 0;
+  /** The generator every training episode is drawn from (part of the saved state). */
   readonly rng: Rng;
   private readonly outer: Adam | null;
   private readonly inner: Adam | null;
 
+  /**
+   * @param model the classifier, its head sized to `config.nWay`
+   * @param trainClasses the classes training episodes are drawn from, e.g. `classesOf(train, true)`
+   * @param config the algorithm and its settings (checked here)
+   * @param seed seeds the initial weights and the episode sampler
+   */
   constructor(
     readonly model: Model,
     readonly trainClasses: readonly OmniglotClass[],

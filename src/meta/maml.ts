@@ -24,6 +24,7 @@ import { checkRegressionBatch, meanTaskMse, summedTaskMse } from './losses.js';
 import { tidy } from '../tidy.js';
 import { checkInteger, checkPositive } from '../checks.js';
 
+/** Settings of a {@link MAML} learner; each is checked when the learner is built. */
 export interface MamlOptions {
   /** Inner step size α. Default 0.01 (the MAML sine setting). */
   innerLr?: number;
@@ -46,15 +47,36 @@ export interface MamlOptions {
   innerOptimizer?: Optimizer;
 }
 
+/**
+ * A MAML (or, with `firstOrder`, FOMAML) learner for regression tasks: holds the
+ * meta-parameters φ and steps them on meta-batches.
+ *
+ * ```ts
+ * const model = mg.mlp([1, 40, 40, 1]);
+ * const maml = new mg.MAML(model, model.init({ rng }), { innerLr: 0.01 });
+ * for (let i = 0; i < 1000; i++) maml.step(tasks.sampleBatch(25)); // returns the meta-loss
+ * ```
+ */
 export class MAML {
+  /** The current meta-parameters φ (replaced, not mutated, by each step). */
   params: Tensor[];
+  /** Inner step size α (see {@link MamlOptions}, as are the settings below). */
   readonly innerLr: number;
+  /** Inner steps during meta-training. */
   readonly innerSteps: number;
+  /** Whether second-order terms are dropped (FOMAML). */
   readonly firstOrder: boolean;
+  /** The outer optimiser. */
   readonly optimizer: Optimizer;
+  /** Where the meta-loss is taken: the query set ('separate') or the support set ('shared'). */
   readonly tail: 'separate' | 'shared';
+  /** FOMAML's inner optimiser, if not plain SGD. */
   readonly innerOptimizer: Optimizer | undefined;
 
+  /**
+   * @param model the network, a function of (parameters, inputs)
+   * @param params initial meta-parameters φ, e.g. `model.init({ rng })`
+   */
   constructor(
     readonly model: Model,
     params: Tensor[],

@@ -20,6 +20,7 @@ import { checkRegressionBatch, summedTaskMse } from './losses.js';
 import { tidy } from '../tidy.js';
 import { checkInteger, checkNonNegative, checkPositive } from '../checks.js';
 
+/** Settings of a {@link Reptile} learner; each is checked when the learner is built. */
 export interface ReptileOptions {
   /** Inner SGD step size α. Default 0.02. */
   innerLr?: number;
@@ -41,17 +42,38 @@ export interface ReptileOptions {
   innerOptimizer?: Optimizer;
 }
 
+/**
+ * A Reptile learner for regression tasks: holds the meta-parameters φ and moves them towards
+ * each meta-batch's adapted parameters.
+ *
+ * ```ts
+ * const reptile = new mg.Reptile(model, model.init({ rng }), { iterations: 10_000 });
+ * for (let i = 0; i < 10_000; i++) reptile.step(tasks.sampleBatch(5)); // returns the first inner loss
+ * ```
+ */
 export class Reptile {
+  /** The current meta-parameters φ (replaced, not mutated, by each step). */
   params: Tensor[];
+  /** Inner SGD step size α (see {@link ReptileOptions}, as are the settings below). */
   readonly innerLr: number;
+  /** Inner steps k. */
   readonly innerSteps: number;
+  /** Outer step ε at the first iteration. */
   readonly metaStepSize: number;
+  /** Outer step ε reached at the last iteration. */
   readonly metaStepSizeFinal: number;
+  /** Meta-iterations the ε annealing spans (0 with an outer optimiser and no schedule). */
   readonly iterations: number;
+  /** Optimiser fed (φ − φ̃)/α instead of the ε update, if any. */
   readonly outerOptimizer: Optimizer | undefined;
+  /** Inner optimiser instead of plain SGD, if any. */
   readonly innerOptimizer: Optimizer | undefined;
   private iteration = 0;
 
+  /**
+   * @param model the network, a function of (parameters, inputs)
+   * @param params initial meta-parameters φ, e.g. `model.init({ rng })`
+   */
   constructor(
     readonly model: Model,
     params: Tensor[],

@@ -21,6 +21,7 @@ function nodeThread(): TaskThread {
   };
 }
 
+/** {@link TaskWorkers} started as Node worker threads: `await TaskWorkers.start({ workers: 1, model: { conv4: { classes: 5 } } })`. */
 export class TaskWorkers extends WebTaskWorkers {
   /**
    * Starts `workers` Node worker threads and waits until each has loaded the kernels. Refuses a

@@ -21,6 +21,7 @@ import type { MamlTaskSettings, MetaGradientOffload, TaskEpisode } from './fewsh
 import type { MetaGradient } from './inner.js';
 import type { TaskReady, TaskReply, TaskRequest, TaskStart } from './task-server.js';
 
+/** How many workers a {@link TaskWorkers} pool starts, and the model each rebuilds. */
 export interface TaskWorkersOptions {
   /** Worker threads besides the calling one (≥ 1). One per spare core is the sensible choice. */
   workers: number;
@@ -69,6 +70,12 @@ function webThread(): TaskThread {
   };
 }
 
+/**
+ * A pool of Web Workers that compute the last shares of a MAML meta-batch
+ * (`trainer.stepAsync(pool)`), with weights bit-identical to one thread. Start it with
+ * `await TaskWorkers.start(options)` and end it with `await pool.close()`; in Node take the
+ * `TaskWorkers` of `metagrad/node`, which starts worker threads instead.
+ */
 export class TaskWorkers implements MetaGradientOffload {
   private nextId = 0;
   private readonly pending = new Map<number, Pending>();

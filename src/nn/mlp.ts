@@ -34,8 +34,10 @@ export const activations = {
   sigmoid,
   leakyRelu: (x: Tensor) => leakyRelu(x, 0.01),
 } as const;
+/** The name of a hidden-layer activation in {@link activations}. */
 export type ActivationName = keyof typeof activations;
 
+/** Options of {@link mlp}. */
 export interface MlpOptions {
   /** Hidden activation; default 'relu'. */
   activation?: ActivationName;

@@ -21,10 +21,11 @@ import { gather } from './select.js';
 /** 'same' (output ⌈H/stride⌉, TensorFlow's split of odd padding), 'valid', or explicit [top, bottom, left, right]. */
 export type Padding = 'same' | 'valid' | number | readonly [number, number, number, number];
 
+/** Options of `conv2d`, its gradient ops and `maxPool2d`. */
 export interface ConvOptions {
   /** Stride, one number or [vertical, horizontal]. Default 1. */
   stride?: number | readonly [number, number];
-  /** Default 'valid'. */
+  /** Padding of the spatial axes (see {@link Padding}). Default 'valid'. */
   padding?: Padding;
 }
 

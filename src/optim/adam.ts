@@ -9,10 +9,15 @@ import { adamInto } from '../kernels/dispatch.js';
 import { checkPositive } from '../checks.js';
 import { checkStep, type Optimizer } from './optimizer.js';
 
+/** Options of {@link Adam}; each is checked when the optimiser is built. */
 export interface AdamOptions {
+  /** Step size. Default 1e-3. */
   lr?: number;
+  /** Decay of the first moment, in [0, 1). Default 0.9 (the Reptile paper's inner loop uses 0). */
   beta1?: number;
+  /** Decay of the second moment, in [0, 1). Default 0.999. */
   beta2?: number;
+  /** Added to the root of the second moment. Default 1e-8. */
   eps?: number;
 }
 
@@ -22,10 +27,15 @@ interface AdamState {
   v: TypedArray[];
 }
 
+/** Adam with bias correction; its moments and step count can be saved and restored (`getState`/`setState`). */
 export class Adam implements Optimizer {
+  /** Step size; may be changed between steps. */
   lr: number;
+  /** Decay of the first moment. */
   readonly beta1: number;
+  /** Decay of the second moment. */
   readonly beta2: number;
+  /** Added to the root of the second moment. */
   readonly eps: number;
   private t = 0;
   private m: TypedArray[] = [];

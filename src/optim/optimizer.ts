@@ -2,6 +2,10 @@
 import { fmt, shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 
+/**
+ * An optimiser: functional, `step` returns new parameters and keeps only its own state
+ * ({@link SGD}, {@link Adam}, or your own class with these four members).
+ */
 export interface Optimizer {
   /** Step size; may be changed between steps (annealing). */
   lr: number;

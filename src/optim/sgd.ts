@@ -7,7 +7,9 @@ import { allocOutput, Tensor } from '../tensor.js';
 import { checkPositive } from '../checks.js';
 import { checkStep, type Optimizer } from './optimizer.js';
 
+/** Plain stochastic gradient descent, p ← p − lr·g; it has no state. */
 export class SGD implements Optimizer {
+  /** Step size; may be changed between steps. */
   lr: number;
 
   /** @param options `{ lr }` as for Adam, or the step size itself. */

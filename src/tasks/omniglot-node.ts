@@ -19,6 +19,7 @@ import { resizeArea, type Character } from './omniglot.js';
 const ZIPS = ['images_background.zip', 'images_evaluation.zip'];
 const MAGIC = 'MGOMNI02';
 
+/** Options of {@link loadOmniglot}. */
 export interface LoadOptions {
   /** Output side length. Default 28. */
   side?: number;

@@ -29,21 +29,34 @@ export interface RegressionBatch {
   tasks: SineTask[];
 }
 
+/** Options of {@link SineTasks}. */
 export interface SineOptions {
+  /** 'maml' (amplitude U[0.1, 5], phase U[0, π]) or 'reptile' (phase U[0, 2π], 50 equally spaced query points). Default 'maml'. */
   setup?: SineSetup;
   /** Support points per task (K). Default 10. */
   shots?: number;
   /** Query points per task. Default: K (MAML setup) or 50 equally spaced (Reptile setup). */
   queryPoints?: number;
+  /** The generator tasks and points are drawn from. Default: the library-wide one. */
   rng?: Rng;
+  /** dtype of the batches' tensors. Default float32. */
   dtype?: DType;
 }
 
+/**
+ * The sine-wave regression tasks of both papers: y = A·sin(x + φ) on x ∈ [−5, 5].
+ * `sampleBatch(T)` draws T tasks as a {@link RegressionBatch} with K support and the query points.
+ */
 export class SineTasks {
+  /** The setup in use (see {@link SineOptions.setup}). */
   readonly setup: SineSetup;
+  /** Support points per task (K). */
   readonly shots: number;
+  /** Query points per task. */
   readonly queryPoints: number;
+  /** dtype of the batches' tensors. */
   readonly dtype: DType;
+  /** The generator draws come from. */
   rng: Rng;
 
   constructor(options: SineOptions = {}) {
