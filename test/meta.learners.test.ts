@@ -135,6 +135,11 @@ describe('learning', () => {
     expect(() => mg.evaluate(model, params, [batch], [], 0.01)).toThrow(/evaluate: steps must list at least one step count/);
     expect(() => mg.evaluate(model, params, [batch], [1], 0)).toThrow(/evaluate: lr must be a positive number, got 0/);
     expect(() => mg.evaluate(model, params, [], [1], 0.01)).toThrow(/evaluate: batches holds no tasks/);
+    const lossFn = (p: Tensor[]) => mg.sum(mg.square(p[0]!));
+    expect(() => mg.combineInnerGradients(params, [lossFn], 0.1, undefined as never)).toThrow(/combineInnerGradients: coefficients must be a list of finite numbers, got undefined/);
+    expect(() => mg.combineInnerGradients(params, [lossFn], 0.1, [NaN])).toThrow(/coefficients must be a list of finite numbers, got NaN/);
+    expect(() => mg.combineInnerGradients(params, [], 0.1, [])).toThrow(/combineInnerGradients: give at least one inner loss/);
+    expect(() => mg.combineInnerGradients(params, [lossFn], 0.1, [1, 1])).toThrow(/combineInnerGradients: 2 coefficients for 1 inner losses/);
     // A batch that is not one is named before any computation.
     const maml = new mg.MAML(model, params);
     expect(() => maml.step([] as never)).toThrow(/MAML: batch\.xSupport must be a Tensor \[tasks, points, features\], got undefined/);

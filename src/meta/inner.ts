@@ -142,6 +142,8 @@ export function reptileFromInner(params: readonly Tensor[], inner: InnerResult, 
  * [1/k,…,1/k] their mean, [1,0,…] joint training.
  */
 export function combineInnerGradients(params: readonly Tensor[], losses: readonly LossFn[], alpha: number, coefficients: readonly number[], options: { tasks?: number } = {}): Tensor[] {
+  if (!Array.isArray(coefficients) || !coefficients.every((c) => Number.isFinite(c))) throw new TypeError(`combineInnerGradients: coefficients must be a list of finite numbers, got ${String(coefficients)}`);
+  if (losses.length === 0) throw new RangeError('combineInnerGradients: give at least one inner loss');
   if (coefficients.length !== losses.length) throw new RangeError(`combineInnerGradients: ${coefficients.length} coefficients for ${losses.length} inner losses`);
   const { grads } = innerGradients(params, losses, alpha, options);
   const combined = noGrad(() =>
