@@ -87,6 +87,20 @@ test('a damaged checkpoint is refused, naming the damage, and leaves the trainer
   expect(target.iteration).toBe(1);
 });
 
+test('evaluation checks its arguments, and a failure mid-episode leaves the inner Adam state as it was', () => {
+  let calls = 0;
+  let failAt = Infinity;
+  const flaky: mg.Model = { ...model, forward: (p, x) => (++calls === failAt ? (() => { throw new Error('forward failed'); })() : model.forward(p, x)) };
+  const t = new mg.FewShotTrainer(flaky, classes, configs.reptile!, 4);
+  t.step();
+  const before = JSON.stringify(t.getState().metadata) + Object.values(t.getState().tensors).map((x) => Array.from(x.data).join()).join();
+  expect(() => t.evaluate(classes, 0, true, new mg.Rng(1))).toThrow(/FewShotTrainer\.evaluate: episodes must be a positive integer, got 0/);
+  expect(() => t.evaluate(classes.slice(0, 2), 1, true, new mg.Rng(1))).toThrow(/FewShotTrainer\.evaluate: 2 classes cannot make 3-way episodes/);
+  failAt = calls + 2; // the second adaptation step, after the first has moved Adam's moments
+  expect(() => t.evaluate(classes, 1, true, new mg.Rng(1))).toThrow(/forward failed/);
+  expect(JSON.stringify(t.getState().metadata) + Object.values(t.getState().tensors).map((x) => Array.from(x.data).join()).join()).toBe(before);
+});
+
 test('evalBatch adapts on mini-batches cycling through the support set; the default uses all of it', () => {
   const seen: number[][] = [];
   const spy: mg.Model = { ...model, forward: (p, x) => (seen.at(-1)!.push(x.shape[0]!), model.forward(p, x)) };

@@ -74,6 +74,11 @@ describe('Reptile', () => {
     const only2 = (x: Tensor) => mg.slice(x, 0, 2, 3);
     const alone = mg.adaptationLossesWithOptimizer(model, r.params, { xSupport: only2(batch.xSupport), ySupport: only2(batch.ySupport), xQuery: only2(batch.xQuery), yQuery: only2(batch.yQuery), tasks: [batch.tasks[2]!] }, 5, inner);
     expect(alone[0]).toBe(losses[2]);
+    // A failure in the middle of a task's adaptation restores the state too.
+    let calls = 0;
+    const flaky: mg.Model = { ...model, forward: (p, x) => (++calls === 3 ? (() => { throw new Error('forward failed'); })() : model.forward(p, x)) };
+    expect(() => mg.adaptationLossesWithOptimizer(flaky, r.params, batch, 5, inner)).toThrow(/forward failed/);
+    expect(JSON.stringify(inner.getState())).toBe(before);
   });
 });
 

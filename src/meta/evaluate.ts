@@ -79,8 +79,12 @@ export function adaptationLossesWithOptimizer(model: Model, params: readonly Ten
   const out: number[] = [];
   for (let t = 0; t < T; t++) {
     const saved = optimizer.getState();
-    const adapted = adaptWithOptimizer(model, params, index(batch.xSupport, 0, t), index(batch.ySupport, 0, t), steps, optimizer);
-    optimizer.setState(saved);
+    let adapted: Tensor[];
+    try {
+      adapted = adaptWithOptimizer(model, params, index(batch.xSupport, 0, t), index(batch.ySupport, 0, t), steps, optimizer);
+    } finally {
+      optimizer.setState(saved); // restored even when adaptation fails, so no test task leaks into training
+    }
     out.push(noGrad(() => mse(model.forward(adapted, index(batch.xQuery, 0, t)), index(batch.yQuery, 0, t))).item());
   }
   return out;

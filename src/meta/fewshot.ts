@@ -304,6 +304,8 @@ export class FewShotTrainer {
    * state is saved and restored around each episode; the sampler is `rng` (not the training one).
    */
   evaluate(classes: readonly OmniglotClass[], episodes: number, transductive: boolean, rng: Rng): MeanCI {
+    checkInteger('FewShotTrainer.evaluate: episodes', episodes);
+    if (classes.length < this.config.nWay) throw new RangeError(`FewShotTrainer.evaluate: ${classes.length} classes cannot make ${this.config.nWay}-way episodes`);
     const accs: number[] = [];
     for (let e = 0; e < episodes; e++) accs.push(tidy(() => this.evaluateEpisode(classes, transductive, rng)));
     return meanCI(accs);
@@ -318,21 +320,25 @@ export class FewShotTrainer {
     const n = ep.ySupport.length;
     const b = c.evalBatch ?? n;
     const order = b < n ? rng.shuffle(Array.from({ length: n }, (_, i) => i)) : null;
-    for (let k = 0; k < c.evalSteps; k++) {
-      let x = ep.xSupport;
-      let y: Int32Array | number[] = ep.ySupport;
-      if (order !== null) {
-        const rows = cyclingBatch(order, k, b);
-        x = selectRows(ep.xSupport, rows);
-        y = rows.map((r) => ep.ySupport[r]!);
+    try {
+      for (let k = 0; k < c.evalSteps; k++) {
+        let x = ep.xSupport;
+        let y: Int32Array | number[] = ep.ySupport;
+        if (order !== null) {
+          const rows = cyclingBatch(order, k, b);
+          x = selectRows(ep.xSupport, rows);
+          y = rows.map((r) => ep.ySupport[r]!);
+        }
+        const from = phi;
+        phi = tidy(() => {
+          const [, g] = valueAndGrad((p) => crossEntropy(this.model.forward(p, x), y))(from.map((p) => p.detach()));
+          return this.inner !== null ? this.inner.step(from, g) : noGrad(() => from.map((p, i) => sub(p, scale(g[i]!, c.innerLr))));
+        });
       }
-      const from = phi;
-      phi = tidy(() => {
-        const [, g] = valueAndGrad((p) => crossEntropy(this.model.forward(p, x), y))(from.map((p) => p.detach()));
-        return this.inner !== null ? this.inner.step(from, g) : noGrad(() => from.map((p, i) => sub(p, scale(g[i]!, c.innerLr))));
-      });
+    } finally {
+      // Adaptation to a test episode must never leak into training, even when it fails.
+      if (this.inner !== null) this.inner.setState(saved);
     }
-    if (this.inner !== null) this.inner.setState(saved);
     const q = ep.yQuery.length;
     const predicted = noGrad(() => {
       if (transductive) return argmaxRows(this.model.forward(phi, ep.xQuery));
