@@ -14,7 +14,7 @@ import type { LossFn } from './inner.js';
 /**
  * Throws a clear error unless `batch` is a {@link RegressionBatch}: support and query tensors
  * `[T, n, d]` with the same number of tasks T ≥ 1, inputs and targets pairing up. `what` names
- * the caller (e.g. `'MAML.step'`).
+ * the caller (e.g. `'Reptile.step'`).
  */
 export function checkRegressionBatch(what: string, batch: unknown): asserts batch is RegressionBatch {
   const b = batch as Partial<Record<'xSupport' | 'ySupport' | 'xQuery' | 'yQuery', unknown>> | null;
