@@ -2,8 +2,14 @@
  * Checks for numeric options (step sizes, counts), shared by the optimisers, the meta-learners
  * and the few-shot trainer's configuration, so a bad value is named where it is given rather
  * than surfacing later as NaN weights or an error deep inside a step. `what` names the option,
- * e.g. `'MAML: innerLr'`.
+ * e.g. `'MAML: innerLr'`. Also `isRecord`, the shape test for parsed JSON objects that the
+ * checkpoint readers share.
  */
+
+/** Whether `v` is a plain key-value object, as parsed JSON objects are (not null, not an array). */
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
 
 /** Throws a RangeError naming `what` unless `v` is a finite number > 0. */
 export function checkPositive(what: string, v: unknown): void {

@@ -27,6 +27,7 @@ import * as mg from '../index.js';
 import { loadSafetensors, saveSafetensors } from '../io/node.js';
 import { TaskWorkers } from '../meta/task-workers-node.js';
 import { loadOmniglot } from '../tasks/omniglot-node.js';
+import { isRecord } from '../checks.js';
 import { intOption } from './args.js';
 import { ProgressBar } from './progress.js';
 
@@ -184,8 +185,8 @@ function runInfo(metadata: Record<string, string>, file: string): { config: mg.F
     } catch {
       throw new Error(`${file}: its '${key}' metadata is not valid JSON (damaged checkpoint?)`);
     }
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${file}: its '${key}' metadata is not a JSON object (damaged checkpoint?)`);
-    return v as Record<string, unknown>;
+    if (!isRecord(v)) throw new Error(`${file}: its '${key}' metadata is not a JSON object (damaged checkpoint?)`);
+    return v;
   };
   const { config } = parse('metagrad', raw) as { config?: mg.FewShotConfig };
   if (typeof config !== 'object' || config === null) throw new Error(`${file}: its 'metagrad' metadata holds no configuration (damaged checkpoint?)`);

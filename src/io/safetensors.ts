@@ -9,6 +9,7 @@
  */
 import { sizeOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
+import { isRecord } from '../checks.js';
 
 const DTYPES = { float32: ['F32', 4], float64: ['F64', 8] } as const;
 
@@ -66,17 +67,16 @@ export function decodeSafetensors(bytes: Uint8Array, label = 'safetensors'): { t
   } catch {
     return fail('header is not valid JSON');
   }
-  const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-  if (!isMap(header)) return fail('header is not a JSON object');
+  if (!isRecord(header)) return fail('header is not a JSON object');
   const dataLen = bytes.length - 8 - n;
   const base = bytes.byteOffset + 8 + n;
   const metadata = header.__metadata__ ?? {};
-  if (!isMap(metadata) || !Object.values(metadata).every((v) => typeof v === 'string')) return fail("'__metadata__' is not a map of strings");
+  if (!isRecord(metadata) || !Object.values(metadata).every((v) => typeof v === 'string')) return fail("'__metadata__' is not a map of strings");
   const tensors: Record<string, Tensor> = {};
   const ranges: [number, number, string][] = [];
   for (const [name, info] of Object.entries(header)) {
     if (name === '__metadata__') continue;
-    if (!isMap(info)) return fail(`tensor '${name}': entry is not an object`);
+    if (!isRecord(info)) return fail(`tensor '${name}': entry is not an object`);
     const { dtype, shape, data_offsets: off } = info as { dtype: string; shape: number[]; data_offsets: [number, number] };
     const kind = dtype === 'F32' ? 'float32' : dtype === 'F64' ? 'float64' : fail(`tensor '${name}': dtype '${dtype}' is not supported (F32 and F64 are)`);
     if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) fail(`tensor '${name}': invalid shape ${JSON.stringify(shape)}`);

@@ -26,7 +26,7 @@ import { allocData, Tensor, type TypedArray } from '../tensor.js';
 import { sampleEpisode, type Episode, type OmniglotClass } from '../tasks/omniglot.js';
 import { meanCI, type MeanCI } from './evaluate.js';
 import { tidy } from '../tidy.js';
-import { checkInteger, checkNonNegative, checkPositive } from '../checks.js';
+import { checkInteger, checkNonNegative, checkPositive, isRecord } from '../checks.js';
 import { mamlGradient, type MetaGradient } from './inner.js';
 
 /**
@@ -370,7 +370,6 @@ export class FewShotTrainer {
     const fail = (msg: string): never => {
       throw new Error(`FewShotTrainer.setState: ${msg}`);
     };
-    const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
     const raw = state.metadata.metagrad;
     if (raw === undefined) return fail('not a metagrad checkpoint (no metagrad metadata)');
     let meta: unknown;
@@ -379,7 +378,7 @@ export class FewShotTrainer {
     } catch {
       return fail("the 'metagrad' metadata is not valid JSON");
     }
-    if (!isMap(meta) || !isMap(meta.config)) return fail("the 'metagrad' metadata holds no configuration");
+    if (!isRecord(meta) || !isRecord(meta.config)) return fail("the 'metagrad' metadata holds no configuration");
     const saved = meta.config;
     const current = this.config as unknown as Record<string, unknown>;
     const differ = [...new Set([...Object.keys(saved), ...Object.keys(current)])].filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(current[k]));
