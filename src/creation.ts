@@ -21,6 +21,17 @@ export interface RandomOptions extends TensorOptions {
   rng?: Rng;
 }
 
+/**
+ * The options argument must be an object: an array there (a shape, as in `tensor(data, [2, 3])`)
+ * or a number would otherwise be ignored without a word.
+ */
+function checkOptions(options: unknown, op: string): void {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    const got = Array.isArray(options) ? `an array [${options.join(',')}]` : String(options);
+    throw new TypeError(`${op}: options must be an object such as { dtype: 'float64' }, got ${got}${op === 'tensor' && Array.isArray(options) ? ' (give a shape as { shape: [...] })' : ''}`);
+  }
+}
+
 function checkDtype(dtype: DType | undefined, op: string): DType {
   const d = dtype ?? 'float32';
   if (d !== 'float32' && d !== 'float64') throw new TypeError(`${op}: unknown dtype '${String(d)}' (expected 'float32' or 'float64')`);
@@ -35,6 +46,7 @@ export function tensor(
   data: NestedArray | ArrayLike<number>,
   options: TensorOptions & { shape?: readonly number[] } = {},
 ): Tensor {
+  checkOptions(options, 'tensor');
   const fromF64 = data instanceof Float64Array;
   const dtype = checkDtype(options.dtype ?? (fromF64 ? 'float64' : 'float32'), 'tensor');
   let shape: number[];
@@ -66,21 +78,26 @@ export function tensor(
 
 /** A tensor of `shape` filled with `value`. */
 export function full(shape: readonly number[], value: number, options: TensorOptions = {}): Tensor {
-  checkShape(shape, 'full');
-  if (typeof value !== 'number') throw new TypeError(`full: value must be a number, got ${typeof value}`);
-  const buf = allocData(checkDtype(options.dtype, 'full'), sizeOf(shape));
-  if (value !== 0) buf.fill(value);
-  return new Tensor(buf, [...shape], options.requiresGrad ?? false);
+  return filled('full', shape, value, options);
 }
 
 /** Zeros of `shape`. */
 export function zeros(shape: readonly number[], options: TensorOptions = {}): Tensor {
-  return full(shape, 0, options);
+  return filled('zeros', shape, 0, options);
 }
 
 /** Ones of `shape`. */
 export function ones(shape: readonly number[], options: TensorOptions = {}): Tensor {
-  return full(shape, 1, options);
+  return filled('ones', shape, 1, options);
+}
+
+function filled(op: string, shape: readonly number[], value: number, options: TensorOptions): Tensor {
+  checkShape(shape, op);
+  checkOptions(options, op);
+  if (typeof value !== 'number') throw new TypeError(`${op}: value must be a number, got ${typeof value}`);
+  const buf = allocData(checkDtype(options.dtype, op), sizeOf(shape));
+  if (value !== 0) buf.fill(value);
+  return new Tensor(buf, [...shape], options.requiresGrad ?? false);
 }
 
 /** Zeros with `x`'s shape and dtype. */
@@ -91,6 +108,7 @@ export function zerosLike(x: Tensor): Tensor {
 /** `n` evenly spaced values from `start` to `stop` inclusive. */
 export function linspace(start: number, stop: number, n: number, options: TensorOptions = {}): Tensor {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`linspace: n must be a positive integer, got ${n}`);
+  checkOptions(options, 'linspace');
   const buf = allocData(checkDtype(options.dtype, 'linspace'), n);
   for (let i = 0; i < n; i++) buf[i] = n === 1 ? start : start + ((stop - start) * i) / (n - 1);
   return new Tensor(buf, [n], options.requiresGrad ?? false);
@@ -99,6 +117,7 @@ export function linspace(start: number, stop: number, n: number, options: Tensor
 /** Normal draws with mean `mean` and standard deviation `std` (defaults 0 and 1). */
 export function randn(shape: readonly number[], options: RandomOptions & { mean?: number; std?: number } = {}): Tensor {
   checkShape(shape, 'randn');
+  checkOptions(options, 'randn');
   const rng = rngOption('randn', options.rng);
   const mu = options.mean ?? 0;
   const sd = options.std ?? 1;
@@ -112,6 +131,7 @@ export function randn(shape: readonly number[], options: RandomOptions & { mean?
 /** Uniform draws in [low, high) (defaults 0 and 1). */
 export function rand(shape: readonly number[], options: RandomOptions & { low?: number; high?: number } = {}): Tensor {
   checkShape(shape, 'rand');
+  checkOptions(options, 'rand');
   const rng = rngOption('rand', options.rng);
   const low = options.low ?? 0;
   const high = options.high ?? 1;

@@ -101,6 +101,38 @@ test('evaluation checks its arguments, and a failure mid-episode leaves the inne
   expect(JSON.stringify(t.getState().metadata) + Object.values(t.getState().tensors).map((x) => Array.from(x.data).join()).join()).toBe(before);
 });
 
+test.each(Object.keys(configs))('%s: a step that fails or diverges (NaN gradients) leaves the trainer as it was', (name) => {
+  let calls = 0;
+  let failAt = Infinity;
+  let poisonFrom = Infinity;
+  const flaky: mg.Model = {
+    ...model,
+    forward: (p, x) => {
+      if (++calls === failAt) throw new Error('forward failed');
+      const out = model.forward(p, x);
+      return calls >= poisonFrom ? mg.mul(out, mg.full(out.shape, NaN)) : out;
+    },
+  };
+  const t = new mg.FewShotTrainer(flaky, classes, configs[name]!, 4);
+  t.step();
+  const snapshot = () => JSON.stringify(t.getState().metadata) + Object.values(t.getState().tensors).map((x) => Array.from(x.data).join()).join();
+  const before = snapshot();
+  failAt = calls + 3; // past the first task's first step, so the sampler and any inner Adam have moved
+  expect(() => t.step()).toThrow(/forward failed/);
+  expect(snapshot()).toBe(before);
+  expect(t.iteration).toBe(1);
+  poisonFrom = calls + 2;
+  expect(() => t.step()).toThrow(/Adam\.step: gradient \d+ \[[\d, ]*\] holds NaN/);
+  expect(snapshot()).toBe(before);
+  // Once the cause is gone the trainer goes on exactly as an uninterrupted one.
+  poisonFrom = Infinity;
+  t.step();
+  const straight = new mg.FewShotTrainer(model, classes, configs[name]!, 4);
+  straight.step();
+  straight.step();
+  t.params.forEach((p, i) => expect(Array.from(p.data)).toEqual(Array.from(straight.params[i]!.data)));
+});
+
 test('evalBatch adapts on mini-batches cycling through the support set; the default uses all of it', () => {
   const seen: number[][] = [];
   const spy: mg.Model = { ...model, forward: (p, x) => (seen.at(-1)!.push(x.shape[0]!), model.forward(p, x)) };

@@ -170,6 +170,44 @@ describe('learning', () => {
   });
 });
 
+describe('a diverged step is refused, not applied', () => {
+  const nanAt = (t: Tensor, i: number, v: number): Tensor => {
+    const d = Float64Array.from(t.data);
+    d[i] = v;
+    return mg.tensor(d, { shape: t.shape, ...f64 });
+  };
+
+  test('Adam and SGD refuse a non-finite gradient, naming it, and keep their parameters and state', () => {
+    const p = [mg.ones([2], f64), mg.ones([3], f64)];
+    const good = [mg.ones([2], f64), mg.ones([3], f64)];
+    for (const opt of [new mg.Adam({ lr: 0.1 }), new mg.SGD(0.1)]) {
+      const name = opt instanceof mg.Adam ? 'Adam' : 'SGD';
+      opt.step(p, good);
+      const before = JSON.stringify(opt.getState(), (_, v) => (ArrayBuffer.isView(v) ? Array.from(v as Float64Array) : v));
+      expect(() => opt.step(p, [good[0]!, nanAt(good[1]!, 2, NaN)])).toThrow(new RegExp(`${name}\\.step: gradient 1 \\[3\\] holds NaN at element 2`));
+      expect(() => opt.step(p, [nanAt(good[0]!, 0, -Infinity), good[1]!])).toThrow(/gradient 0 \[2\] holds -Infinity at element 0/);
+      expect(JSON.stringify(opt.getState(), (_, v) => (ArrayBuffer.isView(v) ? Array.from(v as Float64Array) : v))).toBe(before);
+    }
+  });
+
+  test('MAML and Reptile leave their parameters and schedule as they were', () => {
+    const { params, batch } = setup(8, 2);
+    const poisoned = { ...batch, yQuery: nanAt(batch.yQuery, 3, NaN), ySupport: nanAt(batch.ySupport, 1, NaN) };
+    const maml = new mg.MAML(model, params);
+    expect(() => maml.step(poisoned)).toThrow(/Adam\.step: gradient \d+ \[[\d, ]*\] holds NaN/);
+    expect(maml.params).toBe(params);
+    const reptile = new mg.Reptile(model, params, { iterations: 10 });
+    expect(() => reptile.step(poisoned)).toThrow(/Reptile\.step: the meta-gradient \d+ \[[\d, ]*\] holds NaN/);
+    expect(reptile.params).toBe(params);
+    // The refused step did not count: the next one is the first, as for a fresh learner.
+    reptile.step(batch);
+    const fresh = new mg.Reptile(model, params, { iterations: 10 });
+    fresh.step(batch);
+    expect(reptile.epsilon).toBe(fresh.epsilon);
+    expect(flat(reptile.params)).toEqual(flat(fresh.params));
+  });
+});
+
 describe('inner-loop tape size', () => {
   /** Number of tape nodes reachable from the tensors. */
   function tapeSize(ts: Tensor[]): number {

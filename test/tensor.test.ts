@@ -46,6 +46,13 @@ describe('creation', () => {
     expect(() => mg.randn([2], { rng: 5 as never })).toThrow(/randn: rng must be an Rng \(new Rng\(seed\)\), got 5/);
     expect(() => mg.mlp([1, 2]).init({ rng: {} as never })).toThrow(/rng must be an Rng .*got Object/);
     expect(() => new mg.SineTasks({ rng: 3 as never })).toThrow(/SineTasks: rng must be an Rng/);
+    // A shape where the options go (PyTorch's habit) is named, not ignored.
+    expect(() => mg.tensor([1, 2, 3, 4], [2, 2] as never)).toThrow(/tensor: options must be an object such as \{ dtype: 'float64' \}, got an array \[2,2\] \(give a shape as \{ shape: \[\.\.\.\] \}\)/);
+    expect(() => mg.zeros([2], [3] as never)).toThrow(/zeros: options must be an object .*got an array \[3\]$/);
+    expect(() => mg.ones([2], 'float64' as never)).toThrow(/ones: options must be an object .*got float64/);
+    expect(() => mg.randn([2], 1 as never)).toThrow(/randn: options must be an object/);
+    expect(() => mg.linspace(0, 1, 3, null as never)).toThrow(/linspace: options must be an object .*got null/);
+    expect(() => mg.ones([-1])).toThrow(/ones: invalid shape \[-1\]/);
   });
 });
 

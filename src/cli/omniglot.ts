@@ -150,17 +150,14 @@ async function main(): Promise<void> {
         return;
       }
       let loss: number;
-      if (pool === undefined) loss = trainer.step();
-      else {
-        // A failed step leaves the trainer as it was: keep the iterations done since the last
-        // checkpoint before reporting the failure.
-        try {
-          loss = await trainer.stepAsync(pool);
-        } catch (e) {
-          if (checkpoint === undefined) throw e;
-          save();
-          throw new Error(`${e instanceof Error ? e.message : String(e)}\ncheckpoint written to ${checkpoint} at iteration ${trainer.iteration}; continue with --resume`);
-        }
+      // A failed step (a worker that died, a gradient that diverged to NaN) leaves the trainer
+      // as it was: keep the iterations done since the last checkpoint before reporting it.
+      try {
+        loss = pool === undefined ? trainer.step() : await trainer.stepAsync(pool);
+      } catch (e) {
+        if (checkpoint === undefined) throw e;
+        save();
+        throw new Error(`${e instanceof Error ? e.message : String(e)}\ncheckpoint written to ${checkpoint} at iteration ${trainer.iteration}; continue with --resume`);
       }
       avg = Number.isNaN(avg) ? loss : 0.95 * avg + 0.05 * loss;
       if (evalEvery > 0 && trainer.iteration % evalEvery === 0) report();

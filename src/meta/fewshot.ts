@@ -191,11 +191,31 @@ export class FewShotTrainer {
     this.inner = config.method === 'reptile' ? new Adam({ lr: config.innerLr, beta1: 0 }) : null;
   }
 
-  /** One meta-iteration; returns the mean training loss it saw. */
+  /**
+   * One meta-iteration; returns the mean training loss it saw. If it throws (a gradient that is
+   * NaN or infinite, say, which the optimisers refuse), the trainer is left as it was, sampler
+   * and inner optimiser included, so its state may still be saved and the run resumed.
+   */
   step(): number {
-    const loss = this.config.method === 'reptile' ? this.reptileStep() : this.mamlStep();
-    this.iteration++;
-    return loss;
+    const restore = this.snapshot();
+    try {
+      const loss = this.config.method === 'reptile' ? this.reptileStep() : this.mamlStep();
+      this.iteration++;
+      return loss;
+    } catch (e) {
+      restore();
+      throw e;
+    }
+  }
+
+  /** What a step changes before its end (the sampler, Reptile's inner Adam), to put back if it fails. */
+  private snapshot(): () => void {
+    const rng = this.rng.getState();
+    const inner = this.inner?.getState();
+    return () => {
+      this.rng.setState(rng);
+      if (inner !== undefined) this.inner!.setState(inner);
+    };
   }
 
   private reptileStep(): number {
@@ -250,7 +270,7 @@ export class FewShotTrainer {
     if (!Number.isInteger(away) || away < 0 || away > c.metaBatch) throw new RangeError(`FewShotTrainer.stepAsync: offload.share(${c.metaBatch}) must be an integer in [0, ${c.metaBatch}], got ${away}`);
     // A failed step leaves the trainer as it was, sampler included, so its state may still be
     // saved and resumed as if the step had never started.
-    const rngState = this.rng.getState();
+    const restore = this.snapshot();
     try {
       const episodes = this.sampleMamlEpisodes();
       const here = c.metaBatch - away;
@@ -265,7 +285,7 @@ export class FewShotTrainer {
       this.iteration++;
       return loss;
     } catch (e) {
-      this.rng.setState(rngState);
+      restore();
       throw e;
     }
   }

@@ -9,7 +9,7 @@
  * and second-order MAML differentiates through every inner step exactly.
  */
 import { Adam } from '../optim/adam.js';
-import type { Optimizer } from '../optim/optimizer.js';
+import { restoringOnThrow, type Optimizer } from '../optim/optimizer.js';
 import type { Model } from '../nn/mlp.js';
 import type { Tensor } from '../tensor.js';
 import type { RegressionBatch } from '../tasks/sine.js';
@@ -125,8 +125,12 @@ export class MAML {
   step(batch: RegressionBatch): number {
     // The meta-gradient's activations go back to the pool (see tidy). Only library code runs in
     // tidy: a user's inner or outer optimiser may keep tensors it makes in a field.
-    const { grads, loss } = this.innerOptimizer === undefined ? tidy(() => this.metaGradient(batch)) : this.metaGradient(batch);
-    this.params = this.optimizer.step(this.params, grads);
-    return loss;
+    // A step the optimiser refuses (a NaN or infinite meta-gradient) leaves the learner as it
+    // was, inner optimiser included.
+    return restoringOnThrow(this.innerOptimizer, () => {
+      const { grads, loss } = this.innerOptimizer === undefined ? tidy(() => this.metaGradient(batch)) : this.metaGradient(batch);
+      this.params = this.optimizer.step(this.params, grads);
+      return loss;
+    });
   }
 }

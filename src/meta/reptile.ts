@@ -12,7 +12,7 @@ import type { Model } from '../nn/mlp.js';
 import { add, sub } from '../ops/binary.js';
 import { index } from '../ops/layout.js';
 import { scale } from '../ops/unary.js';
-import type { Optimizer } from '../optim/optimizer.js';
+import { checkFinite, restoringOnThrow, type Optimizer } from '../optim/optimizer.js';
 import type { RegressionBatch } from '../tasks/sine.js';
 import type { Tensor } from '../tensor.js';
 import { adaptWithOptimizer, innerGradients, reptileFromInner } from './inner.js';
@@ -106,24 +106,30 @@ export class Reptile {
     checkRegressionBatch('Reptile.step', batch);
     const T = batch.xSupport.shape[0]!;
     const inner = summedTaskMse(this.model, batch.xSupport, batch.ySupport);
-    let g: Tensor[];
-    let firstLoss: number;
-    if (this.innerOptimizer === undefined) {
-      // The inner loop's activations go back to the pool (see tidy); a user's optimiser (the
-      // other branch, and the outer step) stays outside it, as it may keep tensors it makes.
-      [g, firstLoss] = tidy(() => {
-        const res = innerGradients(this.params, Array(this.innerSteps).fill(inner), this.innerLr, { tasks: T });
-        return [reptileFromInner(this.params, res, this.innerLr, T), res.losses[0]!] as const;
-      });
-    } else {
-      firstLoss = noGrad(() => inner(this.params).item());
-      g = this.sequentialGradient(batch);
-    }
-    if (this.outerOptimizer !== undefined) this.params = this.outerOptimizer.step(this.params, g);
-    else {
-      const s = this.epsilon * this.innerLr; // φ + ε(φ̃ − φ) = φ − ε·α·g
-      this.params = noGrad(() => this.params.map((p, i) => sub(p, scale(g[i]!, s))));
-    }
+    // A refused step (a NaN or infinite meta-gradient) leaves the learner as it was, inner
+    // optimiser and ε schedule included.
+    const firstLoss = restoringOnThrow(this.innerOptimizer, () => {
+      let g: Tensor[];
+      let first: number;
+      if (this.innerOptimizer === undefined) {
+        // The inner loop's activations go back to the pool (see tidy); a user's optimiser (the
+        // other branch, and the outer step) stays outside it, as it may keep tensors it makes.
+        [g, first] = tidy(() => {
+          const res = innerGradients(this.params, Array(this.innerSteps).fill(inner), this.innerLr, { tasks: T });
+          return [reptileFromInner(this.params, res, this.innerLr, T), res.losses[0]!] as const;
+        });
+      } else {
+        first = noGrad(() => inner(this.params).item());
+        g = this.sequentialGradient(batch);
+      }
+      checkFinite(g, 'Reptile.step: the meta-gradient');
+      if (this.outerOptimizer !== undefined) this.params = this.outerOptimizer.step(this.params, g);
+      else {
+        const s = this.epsilon * this.innerLr; // φ + ε(φ̃ − φ) = φ − ε·α·g
+        this.params = noGrad(() => this.params.map((p, i) => sub(p, scale(g[i]!, s))));
+      }
+      return first;
+    });
     this.iteration++;
     return firstLoss / T;
   }
