@@ -1,4 +1,4 @@
-/** The dependency-free ZIP reader and PNG decoder, on images this test encodes and on the real Omniglot archive. */
+/** The dependency-free ZIP reader and PNG decoder (on images this test encodes and on the real Omniglot archive), and the SVG plot. */
 import { existsSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { crc32 } from '../src/io/crc32.js';
 import { decodePngNode, openZip } from '../src/io/node.js';
+import { plotSvg } from '../src/io/svg.js';
 
 function chunk(type: string, body: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + body.length);
@@ -141,5 +142,29 @@ describe.runIf(existsSync(omniglot))('ZIP reader on the real Omniglot archive', 
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('SVG plot', () => {
+  const line = { label: 'truth', x: [0, 1, 2], y: [0, 1, 4], color: '#222' };
+
+  test('one path per line series and one circle per point, every coordinate inside the canvas', () => {
+    const svg = plotSvg([line, { label: 'points', x: [0.5, 1.5], y: [2, 3], color: 'red', style: 'points' }], { width: 300, height: 200 });
+    expect(svg.match(/<path /g)).toHaveLength(1);
+    expect(svg.match(/<circle /g)).toHaveLength(2);
+    const coords = [...svg.matchAll(/c?[xy]="(-?[\d.]+)"/g)].map((m) => Number(m[1]));
+    expect(coords.length).toBeGreaterThan(0);
+    for (const v of coords) expect(v >= 0 && v <= 300).toBe(true);
+  });
+
+  test('text is escaped, and a series that cannot be drawn is named', () => {
+    const svg = plotSvg([{ ...line, label: 'a<b & "c"', color: '"/><script>' }], { title: "it's <1>" });
+    expect(svg).not.toContain('<script>');
+    expect(svg).toContain('a&lt;b &amp; &quot;c&quot;');
+    expect(svg).toContain('it&#39;s &lt;1&gt;');
+    expect(() => plotSvg([{ ...line, y: [0, 1] }])).toThrow(/plotSvg: series 'truth' has 3 x values but 2 y values/);
+    expect(() => plotSvg([{ ...line, y: [0, NaN, 1] }])).toThrow(/plotSvg: series 'truth' has a non-finite point 1 \(1, NaN\)/);
+    expect(() => plotSvg([{ ...line, x: [0, 1, Infinity] }])).toThrow(/plotSvg: series 'truth' has a non-finite point 2 \(Infinity, 4\)/);
+    expect(() => plotSvg([line], { width: 0 })).toThrow(/plotSvg: width and height must be positive numbers, got 0 and 400/);
   });
 });

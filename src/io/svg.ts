@@ -13,6 +13,14 @@ export interface Series {
 /** Renders series on shared axes as an SVG document. */
 export function plotSvg(series: readonly Series[], options: { title?: string; width?: number; height?: number } = {}): string {
   const W = options.width ?? 640, H = options.height ?? 400, pad = 48;
+  if (!(W > 0 && H > 0 && W < Infinity && H < Infinity)) throw new RangeError(`plotSvg: width and height must be positive numbers, got ${W} and ${H}`);
+  // A NaN point (a diverged prediction) would make every coordinate NaN and the file blank.
+  for (const s of series) {
+    if (s.x.length !== s.y.length) throw new RangeError(`plotSvg: series '${s.label}' has ${s.x.length} x values but ${s.y.length} y values`);
+    for (let i = 0; i < s.x.length; i++) {
+      if (!Number.isFinite(s.x[i]) || !Number.isFinite(s.y[i])) throw new RangeError(`plotSvg: series '${s.label}' has a non-finite point ${i} (${s.x[i]}, ${s.y[i]})`);
+    }
+  }
   let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
   for (const s of series) {
     for (let i = 0; i < s.x.length; i++) {
@@ -35,18 +43,19 @@ export function plotSvg(series: readonly Series[], options: { title?: string; wi
   if (options.title) parts.push(`<text x="${W / 2}" y="20" text-anchor="middle" font-size="14">${escapeXml(options.title)}</text>`);
   series.forEach((s, k) => {
     if (s.style === 'points') {
-      for (let i = 0; i < s.x.length; i++) parts.push(`<circle cx="${sx(s.x[i]!).toFixed(1)}" cy="${sy(s.y[i]!).toFixed(1)}" r="4" fill="${s.color}"/>`);
+      for (let i = 0; i < s.x.length; i++) parts.push(`<circle cx="${sx(s.x[i]!).toFixed(1)}" cy="${sy(s.y[i]!).toFixed(1)}" r="4" fill="${escapeXml(s.color)}"/>`);
     } else {
       const d = Array.from({ length: s.x.length }, (_, i) => `${i === 0 ? 'M' : 'L'}${sx(s.x[i]!).toFixed(1)},${sy(s.y[i]!).toFixed(1)}`).join(' ');
-      parts.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
+      parts.push(`<path d="${d}" fill="none" stroke="${escapeXml(s.color)}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
     }
     const ly = pad + 16 * k;
-    parts.push(`<rect x="${W - pad - 150}" y="${ly - 9}" width="12" height="12" fill="${s.color}"/><text x="${W - pad - 132}" y="${ly + 1}">${escapeXml(s.label)}</text>`);
+    parts.push(`<rect x="${W - pad - 150}" y="${ly - 9}" width="12" height="12" fill="${escapeXml(s.color)}"/><text x="${W - pad - 132}" y="${ly + 1}">${escapeXml(s.label)}</text>`);
   });
   parts.push('</svg>');
   return parts.join('\n');
 }
 
+/** Escapes text for element content and quoted attribute values alike. */
 function escapeXml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 }
