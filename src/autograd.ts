@@ -10,6 +10,7 @@
  * differentiated again, to any order.
  */
 import { add } from './ops/binary.js';
+import { describeValue } from './checks.js';
 import { fmt, shapesEqual } from './shape.js';
 import { keepAlive, recycle, trackAllocations } from './storage.js';
 import { allocData, Tensor, type Node, type TypedArray, type VjpRule } from './tensor.js';
@@ -98,8 +99,14 @@ export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor, option
 /** As above, for a list of inputs: one gradient per input, in order. */
 export function grad(outputs: Tensor | readonly Tensor[], inputs: readonly Tensor[], options?: GradOptions): Tensor[];
 export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | readonly Tensor[], options: GradOptions = {}): Tensor | Tensor[] {
-  const outs = outputs instanceof Tensor ? [outputs] : [...outputs];
-  const ins = inputs instanceof Tensor ? [inputs] : [...inputs];
+  const listOf = (v: unknown, what: string): Tensor[] => {
+    if (v instanceof Tensor) return [v];
+    if (Array.isArray(v)) return [...(v as Tensor[])];
+    const hint = typeof v === 'function' && what === 'outputs' ? ' (for the gradient of a function, use valueAndGrad(f)(xs))' : '';
+    throw new TypeError(`grad: ${what} must be a Tensor or a list of Tensors, got ${typeof v === 'number' ? v : describeValue(v)}${hint}`);
+  };
+  const outs = listOf(outputs, 'outputs');
+  const ins = listOf(inputs, 'inputs');
   if (ins.length === 0) throw new RangeError('grad: no inputs given');
   ins.forEach((t, i) => {
     if (!(t instanceof Tensor)) throw new TypeError(`grad: input ${i} is not a Tensor`);
@@ -142,6 +149,7 @@ export function backward(output: Tensor, options: BackwardOptions = {}): void {
 
 function normaliseGradOutputs(outs: Tensor[], given: GradOptions['gradOutput'], caller: string): Tensor[] {
   if (outs.length === 0) throw new RangeError(`${caller}: no outputs given`);
+  if (given !== undefined && !(given instanceof Tensor) && !Array.isArray(given)) throw new TypeError(`${caller}: gradOutput must be a Tensor or a list of Tensors, got ${describeValue(given)}`);
   const list = given === undefined ? [] : given instanceof Tensor ? [given] : [...given];
   if (list.length > outs.length) throw new RangeError(`${caller}: ${list.length} gradOutputs given for ${outs.length} outputs`);
   return outs.map((o, i) => {
@@ -150,6 +158,7 @@ function normaliseGradOutputs(outs: Tensor[], given: GradOptions['gradOutput'], 
       throw new Error(`${caller}: output ${i} does not require grad: none of the tensors it was computed from require grad, or it was computed under noGrad`);
     }
     const g = list[i];
+    if (g !== undefined && !(g instanceof Tensor)) throw new TypeError(`${caller}: gradOutput ${i} is not a Tensor`);
     if (g === undefined) {
       if (o.size !== 1) throw new Error(`${caller}: output ${i} has shape ${fmt(o.shape)}; a non-scalar output needs gradOutput of the same shape`);
       const one = allocData(o.dtype, 1);

@@ -3,12 +3,20 @@
  * and the few-shot trainer's configuration, so a bad value is named where it is given rather
  * than surfacing later as NaN weights or an error deep inside a step. `what` names the option,
  * e.g. `'MAML: innerLr'`. Also `isRecord`, the shape test for parsed JSON objects that the
- * checkpoint readers share.
+ * checkpoint readers share, and `describeValue`, how errors name a value of the wrong kind.
  */
 
 /** Whether `v` is a plain key-value object, as parsed JSON objects are (not null, not an array). */
 export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A value of the wrong kind as an error message names it: `a function`, `an array`, `null`, `number`... */
+export function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'function') return 'a function';
+  return typeof v;
 }
 
 /** Throws a RangeError naming `what` unless `v` is a finite number > 0. */

@@ -13,6 +13,7 @@
  *   cotangent u, uᵀJ is linear in u, so ∂/∂u (uᵀJ·t) = J·t.
  */
 import { grad } from './autograd.js';
+import { describeValue } from './checks.js';
 import { fmt, shapesEqual } from './shape.js';
 import { Tensor } from './tensor.js';
 import { add, mul } from './ops/binary.js';
@@ -28,6 +29,16 @@ function asInputs(xs: readonly Tensor[], op: string): Tensor[] {
     if (!(x instanceof Tensor)) throw new TypeError(`${op}: input ${i} is not a Tensor`);
     return x.requiresGrad ? x : new Tensor(x.data, x.shape, true);
   });
+}
+
+function checkTensor(value: unknown, op: string): asserts value is Tensor {
+  if (!(value instanceof Tensor)) throw new TypeError(`${op}: f must return a Tensor, got ${describeValue(value)}`);
+}
+
+function checkScalar(value: unknown, op: string): asserts value is Tensor {
+  if (!(value instanceof Tensor) || value.size !== 1) {
+    throw new RangeError(`${op}: f must return a scalar tensor, got ${value instanceof Tensor ? `shape ${fmt(value.shape)}` : describeValue(value)}`);
+  }
 }
 
 function checkLike(vs: readonly Tensor[], xs: readonly Tensor[], op: string, what: string): void {
@@ -53,9 +64,7 @@ export function valueAndGrad(f: TensorFn, options: { createGraph?: boolean; allo
   return (xs) => {
     const inputs = asInputs(xs, 'valueAndGrad');
     const value = f(inputs);
-    if (!(value instanceof Tensor) || value.size !== 1) {
-      throw new RangeError(`valueAndGrad: f must return a scalar tensor, got ${value instanceof Tensor ? `shape ${fmt(value.shape)}` : typeof value}`);
-    }
+    checkScalar(value, 'valueAndGrad');
     return [value, grad(value, inputs, { createGraph: options.createGraph ?? false, allowUnused: options.allowUnused ?? false })];
   };
 }
@@ -67,6 +76,7 @@ export function valueAndGrad(f: TensorFn, options: { createGraph?: boolean; allo
 export function vjp(f: TensorFn, xs: Tensor[], options: { createGraph?: boolean } = {}): [Tensor, (u: Tensor) => Tensor[]] {
   const inputs = asInputs(xs, 'vjp');
   const out = f(inputs);
+  checkTensor(out, 'vjp');
   const pullback = (u: Tensor): Tensor[] => {
     checkLike([u], [out], 'vjp', 'cotangent');
     return grad(out, inputs, { gradOutput: u, retainGraph: true, createGraph: options.createGraph ?? false, allowUnused: true });
@@ -82,6 +92,7 @@ export function jvp(f: TensorFn, xs: Tensor[], ts: Tensor[]): [Tensor, Tensor] {
   const inputs = asInputs(xs, 'jvp');
   checkLike(ts, inputs, 'jvp', 'tangents');
   const out = f(inputs);
+  checkTensor(out, 'jvp');
   if (!out.requiresGrad) return [out, zerosLike(out)];
   const u = new Tensor(zerosLike(out).data, out.shape, true);
   const pulled = grad(out, inputs, { gradOutput: u, createGraph: true, allowUnused: true });
@@ -98,7 +109,7 @@ export function hvp(f: TensorFn, xs: Tensor[], vs: Tensor[]): Tensor[] {
   const inputs = asInputs(xs, 'hvp');
   checkLike(vs, inputs, 'hvp', 'vectors');
   const value = f(inputs);
-  if (!(value instanceof Tensor) || value.size !== 1) throw new RangeError(`hvp: f must return a scalar tensor, got shape ${value instanceof Tensor ? fmt(value.shape) : typeof value}`);
+  checkScalar(value, 'hvp');
   const g = grad(value, inputs, { createGraph: true, allowUnused: true });
   const s = dot(g, vs);
   if (!s.requiresGrad) return inputs.map((x) => zerosLike(x));

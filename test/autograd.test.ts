@@ -82,6 +82,12 @@ describe('grad', () => {
     expect(() => mg.grad(mg.square(x), x, { gradOutput: mg.tensor([1, 2, 3], f64) })).toThrow(/gradOutput 0 has shape \[3\] but the output has shape \[2\]/);
     expect(() => mg.grad(mg.square(x), x, { gradOutput: mg.tensor([1, 2]) })).toThrow(/gradOutput 0 is float32 but the output is float64/);
     expect(() => mg.grad(mg.sum(x), [])).toThrow(/no inputs/);
+    // A function where a tensor belongs (grad(f, xs) as in JAX) is named, not "not iterable".
+    expect(() => mg.grad(((p: mg.Tensor[]) => mg.sum(p[0]!)) as never, [x])).toThrow(/grad: outputs must be a Tensor or a list of Tensors, got a function \(for the gradient of a function, use valueAndGrad\(f\)\(xs\)\)/);
+    expect(() => mg.grad(mg.sum(x), 3 as never)).toThrow(/grad: inputs must be a Tensor or a list of Tensors, got 3/);
+    expect(() => mg.grad(mg.square(x), x, { gradOutput: [[1, 1]] as never })).toThrow(/grad: gradOutput 0 is not a Tensor/);
+    expect(() => mg.grad(mg.square(x), x, { gradOutput: 5 as never })).toThrow(/grad: gradOutput must be a Tensor or a list of Tensors, got number/);
+    expect(() => mg.backward(undefined as never)).toThrow(/backward: output 0 is not a Tensor/);
   });
 });
 

@@ -77,6 +77,11 @@ describe('function transforms', () => {
     expect(() => mg.hvp(([a]) => mg.sum(a!), xs, [])).toThrow(/hvp: expected 1 vectors, got 0/);
     expect(() => mg.valueAndGrad(([a]) => mg.square(a!))(xs)).toThrow(/valueAndGrad: f must return a scalar tensor, got shape \[2\]/);
     expect(() => mg.jvp(([a]) => a!, xs, [mg.zeros([2])])).toThrow(/jvp: tangents 0 must be a float64 tensor/);
+    // f returning something other than a tensor is named in every transform.
+    expect(() => mg.jvp(() => 1 as never, xs, [mg.zeros([2], f64)])).toThrow(/jvp: f must return a Tensor, got number/);
+    expect(() => mg.vjp(() => [mg.sum(xs[0]!)] as never, xs)).toThrow(/vjp: f must return a Tensor, got an array/);
+    expect(() => mg.hvp(() => undefined as never, xs, [mg.zeros([2], f64)])).toThrow(/hvp: f must return a scalar tensor, got undefined/);
+    expect(() => mg.valueAndGrad(() => null as never)(xs)).toThrow(/valueAndGrad: f must return a scalar tensor, got null/);
   });
 });
 
