@@ -1,3 +1,5 @@
+import { describeValue } from './checks.js';
+
 /**
  * Seeded pseudo-random numbers. Every random draw in metagrad goes through an {@link Rng}: pass
  * one explicitly (`{ rng }` options) or set the library-wide default with {@link manualSeed}.
@@ -13,15 +15,17 @@ export class Rng {
   private spare = 0;
   private hasSpare = false;
 
-  /** @param seed any integer (only its low 32 bits are used); the same seed gives the same stream. */
+  /** @param seed any safe integer; the same seed gives the same stream, different seeds different ones. */
   constructor(seed: number = 0) {
     this.seed(seed);
   }
 
   /** Restarts the stream from `seed`. */
   seed(seed: number): void {
-    // 1.5 would silently give seed 1's stream: refuse it rather than alias two seeds.
+    // 1.5 would silently give seed 1's stream, and beyond 2^53 neighbouring integers cannot be
+    // told apart: refuse them rather than alias two seeds.
     if (!Number.isInteger(seed)) throw new TypeError(`Rng.seed: seed must be an integer, got ${seed}`);
+    if (!Number.isSafeInteger(seed)) throw new RangeError(`Rng.seed: seed must be a safe integer (|seed| ≤ 2^53 − 1), got ${seed}`);
     let x = seed >>> 0;
     const next = (): number => {
       // splitmix32
@@ -35,6 +39,16 @@ export class Rng {
     this.s1 = next();
     this.s2 = next();
     this.s3 = next();
+    // The high bits (0 for seeds in [0, 2^32), whose streams stay as they always were) are mixed
+    // in too, so 2^32 and 0, or −1 and 2^32 − 1, are different seeds.
+    const hi = Math.floor(seed / 4294967296);
+    if (hi !== 0) {
+      x = (x ^ hi) >>> 0;
+      this.s0 = (this.s0 ^ next()) >>> 0;
+      this.s1 = (this.s1 ^ next()) >>> 0;
+      this.s2 = (this.s2 ^ next()) >>> 0;
+      this.s3 = (this.s3 ^ next()) >>> 0 || 1; // never the all-zero state, which yields only zeros
+    }
     this.hasSpare = false;
   }
 
@@ -91,6 +105,7 @@ export class Rng {
 
   /** Fisher–Yates shuffle of `items` in place; returns it. */
   shuffle<T>(items: T[]): T[] {
+    if (!Array.isArray(items)) throw new TypeError(`Rng.shuffle: items must be an array, got ${typeof items === 'number' ? items : describeValue(items)}`);
     for (let i = items.length - 1; i > 0; i--) {
       const j = this.int(i + 1);
       const t = items[i]!;

@@ -11,6 +11,8 @@ describe('conv4', () => {
     expect(ps.length).toBe(18);
     expect(net.forward(ps, mg.zeros([3, 28, 28, 1])).shape).toEqual([3, 5]);
     expect(() => net.forward(ps, mg.zeros([3, 28, 28]))).toThrow(/conv4: input must be \[n, 28, 28, 1\], got \[3,28,28\]/);
+    expect(() => net.forward(ps, [[0]] as never)).toThrow(/conv4: the input must be a Tensor, got an array/);
+    expect(() => mg.mlp([1, 2]).forward(mg.mlp([1, 2]).init(), [[0]] as never)).toThrow(/mlp: the input must be a Tensor, got an array/);
   });
 
   test('bad options are named when the model is built', () => {

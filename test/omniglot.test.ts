@@ -78,6 +78,8 @@ describe('split and episodes', () => {
     expect(() => sampleEpisode(classesOf(train.slice(0, 3), false), 5, 1, 1, new mg.Rng(0))).toThrow(/nWay must be in \[1, 3\], got 5/);
     expect(() => sampleEpisode(classesOf(train, false), 5, 15, 6, new mg.Rng(0))).toThrow(/has 20 images, 21 needed/);
     expect(() => splitCharacters(chars, new mg.Rng(0), 5000)).toThrow(/trainCount must be in \[1, 1623\)/);
+    expect(() => classesOf(undefined as never, true)).toThrow(/classesOf: characters must be an array of characters, got undefined/);
+    expect(() => splitCharacters('chars' as never, new mg.Rng(0))).toThrow(/splitCharacters: characters must be an array of characters, got string/);
   });
 });
 

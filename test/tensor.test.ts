@@ -63,6 +63,20 @@ describe('seeded randomness', () => {
     expect(mg.randn([5], { rng: new mg.Rng(2) }).toArray()).not.toEqual(a);
   });
 
+  test('every safe integer is its own seed; 32-bit seeds keep the streams saved runs were made with', () => {
+    const first = (seed: number) => { const r = new mg.Rng(seed); return [r.nextU32(), r.nextU32()]; };
+    // Pinned: checkpoints and the reported results were made from these streams.
+    expect(first(0)).toEqual([3809008728, 1133695204]);
+    expect(first(7)).toEqual([1004282400, 2200021487]);
+    expect(first(2 ** 32 - 1)).toEqual([835879718, 1921286648]);
+    // Seeds that share their low 32 bits used to share a stream.
+    expect(first(2 ** 32)).not.toEqual(first(0));
+    expect(first(-1)).not.toEqual(first(2 ** 32 - 1));
+    expect(first(2 ** 40 + 7)).not.toEqual(first(7));
+    expect(first(-(2 ** 40))).toEqual(first(-(2 ** 40)));
+    expect(() => new mg.Rng(2 ** 60)).toThrow(/Rng\.seed: seed must be a safe integer \(\|seed\| ≤ 2\^53 − 1\), got 1152921504606847000/);
+  });
+
   test('manualSeed resets the default generator', () => {
     mg.manualSeed(5);
     const a = mg.rand([4]).toArray();
@@ -106,6 +120,11 @@ describe('seeded randomness', () => {
     const s = r.sample(10, 10);
     expect([...s].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(() => r.sample(3, 4)).toThrow(/cannot draw 4 distinct values from 3/);
+    const items = Array.from({ length: 20 }, (_, i) => `item${i}`);
+    const shuffled = r.shuffle([...items]);
+    expect(shuffled).not.toEqual(items);
+    expect([...shuffled].sort()).toEqual([...items].sort());
+    expect(() => r.shuffle(5 as never)).toThrow(/Rng\.shuffle: items must be an array, got 5/);
   });
 });
 

@@ -17,10 +17,10 @@ import { matmul } from '../ops/matmul.js';
 import { relu } from '../ops/unary.js';
 import { ones, zeros } from '../creation.js';
 import { fmt } from '../shape.js';
-import type { Tensor } from '../tensor.js';
+import { Tensor } from '../tensor.js';
 import { heNormal, uniformFanIn } from './init.js';
 import type { Model } from './mlp.js';
-import { checkInteger } from '../checks.js';
+import { checkInteger, describeValue } from '../checks.js';
 
 /** Options of {@link conv4}; each is checked when the model is built. */
 export interface Conv4Options {
@@ -64,6 +64,7 @@ export function conv4(options: Conv4Options): Model {
       return ps;
     },
     forward(params, x) {
+      if (!(x instanceof Tensor)) throw new TypeError(`conv4: the input must be a Tensor, got ${describeValue(x)}`);
       if (params.length !== 18) throw new RangeError(`conv4: expected 18 parameter tensors, got ${params.length}`);
       if (x.ndim !== 4 || x.shape[1] !== side || x.shape[2] !== side || x.shape[3] !== channels) {
         throw new RangeError(`conv4: input must be [n, ${side}, ${side}, ${channels}], got ${fmt(x.shape)}`);

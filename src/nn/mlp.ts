@@ -12,7 +12,8 @@ import { matmul } from '../ops/matmul.js';
 import { leakyRelu, relu, sigmoid, tanh } from '../ops/unary.js';
 import type { Rng } from '../random.js';
 import { fmt } from '../shape.js';
-import type { DType, Tensor } from '../tensor.js';
+import { Tensor, type DType } from '../tensor.js';
+import { describeValue } from '../checks.js';
 import { uniformFanIn, type Initializer } from './init.js';
 
 /** A model as a function of its parameters: the form every meta-learner takes. */
@@ -67,6 +68,7 @@ export function mlp(sizes: readonly number[], options: MlpOptions = {}): Model {
       return ps;
     },
     forward(params, x) {
+      if (!(x instanceof Tensor)) throw new TypeError(`mlp: the input must be a Tensor, got ${describeValue(x)}`);
       if (params.length !== 2 * layers) throw new RangeError(`mlp: expected ${2 * layers} parameter tensors for sizes ${JSON.stringify(sizes)}, got ${params.length}`);
       if (x.shape[x.ndim - 1] !== sizes[0]) throw new RangeError(`mlp: input of shape ${fmt(x.shape)} should end in ${sizes[0]} features`);
       let h = x;

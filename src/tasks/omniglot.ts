@@ -13,7 +13,7 @@
  */
 import type { Rng } from '../random.js';
 import { Tensor } from '../tensor.js';
-import { checkInteger } from '../checks.js';
+import { checkInteger, describeValue } from '../checks.js';
 
 /** One character: its alphabet, name, and 20 images (one per drawer), each side×side. */
 export interface Character {
@@ -88,8 +88,13 @@ export function rotate(img: Float32Array, side: number, quarter: number): Float3
   return out;
 }
 
+function checkCharacters(characters: unknown, op: string): void {
+  if (!Array.isArray(characters)) throw new TypeError(`${op}: characters must be an array of characters, got ${describeValue(characters)}`);
+}
+
 /** The standard split: characters shuffled by `rng`, the first `trainCount` for meta-training. */
 export function splitCharacters(characters: readonly Character[], rng: Rng, trainCount = 1200): { train: Character[]; test: Character[] } {
+  checkCharacters(characters, 'splitCharacters');
   if (!Number.isInteger(trainCount) || trainCount < 1 || trainCount >= characters.length) {
     throw new RangeError(`splitCharacters: trainCount must be in [1, ${characters.length}), got ${trainCount}`);
   }
@@ -99,6 +104,7 @@ export function splitCharacters(characters: readonly Character[], rng: Rng, trai
 
 /** Classes of a split: every character, and with `rotations` also its 90°, 180°, 270° rotations. */
 export function classesOf(characters: readonly Character[], rotations: boolean): OmniglotClass[] {
+  checkCharacters(characters, 'classesOf');
   const rots = (rotations ? [0, 1, 2, 3] : [0]) as (0 | 1 | 2 | 3)[];
   return characters.flatMap((character) => rots.map((rotation) => ({ character, rotation })));
 }
