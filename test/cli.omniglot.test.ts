@@ -83,6 +83,10 @@ describe.runIf(existsSync(join(dataDir, 'images_background.zip')))('npm run omni
     expect(cli(['--resume', '--checkpoint', ckpt, '--preset', 'maml-5way-1shot']).err).toMatch(/--preset maml-5way-1shot differs from the preset reptile-5way-1shot that .*run\.safetensors was trained with/);
     expect(cli(['--evaluate', '--checkpoint', ckpt, '--seed', '5']).err).toMatch(/--seed 5 differs from the seed 0 that .*run\.safetensors was trained with/);
     expect(cli(['--evaluate', '--checkpoint', join(dir, 'nope.safetensors')]).err).toMatch(/--evaluate needs an existing --checkpoint file, got .*nope\.safetensors/);
+    // An unknown preset is named, including the names every object has (toString, constructor).
+    for (const name of ['reptile-5way-2shot', 'toString', '__proto__']) {
+      expect(cli(['--preset', name, '--iterations', '1']).err).toMatch(new RegExp(`--preset must be one of reptile-5way-1shot, .*, got '${name}'`));
+    }
   }, 60_000);
 
   test('a damaged checkpoint is named, with what is wrong (before any data is read where the file alone shows it)', () => {

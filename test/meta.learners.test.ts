@@ -145,6 +145,20 @@ describe('learning', () => {
     expect(() => mg.combineInnerGradients(params, [lossFn], 0.1, [NaN])).toThrow(/coefficients must be a list of finite numbers, got NaN/);
     expect(() => mg.combineInnerGradients(params, [], 0.1, [])).toThrow(/combineInnerGradients: give at least one inner loss/);
     expect(() => mg.combineInnerGradients(params, [lossFn], 0.1, [1, 1])).toThrow(/combineInnerGradients: 2 coefficients for 1 inner losses/);
+    // Parameters, losses and models of the wrong kind are named by the function given them.
+    const sq = (p: Tensor[]) => mg.sum(mg.square(p[0]!));
+    expect(() => mg.mamlGradient(undefined as never, [sq], sq, 0.1)).toThrow(/mamlGradient: params must be a list of Tensors, got undefined/);
+    expect(() => mg.mamlGradient(params, sq as never, sq, 0.1)).toThrow(/mamlGradient: the inner losses must be a list of functions of the parameters, got a function/);
+    expect(() => mg.mamlGradient(params, [5 as never], sq, 0.1)).toThrow(/mamlGradient: inner loss 0 is number, not a function of the parameters/);
+    expect(() => mg.mamlGradient(params, [sq], 'outer' as never, 0.1)).toThrow(/mamlGradient: the outer loss is string, not a function of the parameters/);
+    expect(() => mg.mamlGradient(params, [() => 5 as never], sq, 0.1)).toThrow(/mamlGradient: inner loss 0 returned number, not a scalar Tensor/);
+    expect(() => mg.mamlGradient(params, [sq], (p) => mg.square(p[0]!), 0.1)).toThrow(/mamlGradient: the outer loss returned a Tensor of shape \[1,8\], not a scalar/);
+    expect(() => mg.reptileGradient(params, [sq], 0)).toThrow(/reptileGradient: step size alpha must be a positive number, got 0/);
+    expect(() => mg.innerGradients([1, 2] as never, [sq], 0.1)).toThrow(/innerGradients: params\[0\] is number, not a Tensor/);
+    expect(() => mg.sgdInnerLoop(params, [sq, null as never], 0.1)).toThrow(/sgdInnerLoop: inner loss 1 is null, not a function of the parameters/);
+    expect(() => new mg.MAML(undefined as never, params)).toThrow(/MAML: model must be a Model \{ init, forward \} such as mlp\(sizes\), got undefined/);
+    expect(() => new mg.MAML(model, 'params' as never)).toThrow(/MAML: params must be a list of Tensors, got string/);
+    expect(() => new mg.Reptile(model, undefined as never, { iterations: 3 })).toThrow(/Reptile: params must be a list of Tensors, got undefined/);
     // A batch that is not one is named before any computation.
     const maml = new mg.MAML(model, params);
     expect(() => maml.step([] as never)).toThrow(/MAML: batch\.xSupport must be a Tensor \[tasks, points, features\], got undefined/);

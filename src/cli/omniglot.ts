@@ -71,7 +71,8 @@ async function main(): Promise<void> {
     // The file says what it is: its configuration, so no flag can mismatch it.
     config = savedRun!.config;
   } else {
-    const preset = mg.PRESETS[presetName];
+    // Own keys only: 'toString' or '__proto__' must not find what every object inherits.
+    const preset = Object.hasOwn(mg.PRESETS, presetName) ? mg.PRESETS[presetName] : undefined;
     if (preset === undefined) throw new RangeError(`--preset must be one of ${Object.keys(mg.PRESETS).join(', ')}, got '${presetName}'`);
     config = { ...preset, iterations: intOption('iterations', values.iterations, savedRun?.config.iterations ?? preset.iterations) };
   }

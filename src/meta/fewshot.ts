@@ -26,7 +26,7 @@ import { allocData, Tensor, type TypedArray } from '../tensor.js';
 import { sampleEpisode, type Episode, type OmniglotClass } from '../tasks/omniglot.js';
 import { meanCI, type MeanCI } from './evaluate.js';
 import { tidy } from '../tidy.js';
-import { checkInteger, checkNonNegative, checkPositive, isRecord } from '../checks.js';
+import { checkInteger, checkNonNegative, checkPositive, describeValue, isRecord } from '../checks.js';
 import { mamlGradient, type MetaGradient } from './inner.js';
 
 /**
@@ -137,7 +137,7 @@ export interface MetaGradientOffload {
  * is the whole support set, so it is left at its default. MAML: the MAML paper (meta-batch 32,
  * one step of α = 0.4, Adam 1e-3 outside).
  */
-export const PRESETS: Record<string, FewShotConfig> = {
+export const PRESETS: Readonly<Record<string, Readonly<FewShotConfig>>> = freezePresets({
   'reptile-5way-1shot': { method: 'reptile', nWay: 5, kShot: 1, trainShots: 10, metaBatch: 5, innerSteps: 5, innerBatch: 10, innerLr: 1e-3, metaStepSize: 1, metaStepSizeFinal: 0, iterations: 100_000, evalSteps: 50 },
   'reptile-5way-5shot': { method: 'reptile', nWay: 5, kShot: 5, trainShots: 10, metaBatch: 5, innerSteps: 5, innerBatch: 10, innerLr: 1e-3, metaStepSize: 1, metaStepSizeFinal: 0, iterations: 100_000, evalSteps: 50, evalBatch: 5 },
   'reptile-20way-1shot': { method: 'reptile', nWay: 20, kShot: 1, trainShots: 10, metaBatch: 5, innerSteps: 10, innerBatch: 20, innerLr: 5e-4, metaStepSize: 1, metaStepSizeFinal: 0, iterations: 200_000, evalSteps: 50, evalBatch: 10 },
@@ -145,7 +145,13 @@ export const PRESETS: Record<string, FewShotConfig> = {
   'maml-5way-1shot': { method: 'maml', nWay: 5, kShot: 1, queryPerClass: 1, metaBatch: 32, innerSteps: 1, innerLr: 0.4, outerLr: 1e-3, iterations: 60_000, evalSteps: 3 },
   'maml-5way-5shot': { method: 'maml', nWay: 5, kShot: 5, queryPerClass: 5, metaBatch: 32, innerSteps: 1, innerLr: 0.4, outerLr: 1e-3, iterations: 60_000, evalSteps: 3 },
   'fomaml-5way-1shot': { method: 'fomaml', nWay: 5, kShot: 1, queryPerClass: 1, metaBatch: 32, innerSteps: 1, innerLr: 0.4, outerLr: 1e-3, iterations: 60_000, evalSteps: 3 },
-};
+});
+
+/** The presets are shared by every caller: frozen, so no caller can change another's. */
+function freezePresets(presets: Record<string, FewShotConfig>): Readonly<Record<string, Readonly<FewShotConfig>>> {
+  for (const p of Object.values(presets)) Object.freeze(p);
+  return Object.freeze(presets);
+}
 
 /** Rows `rows` of `x` along axis 0 (data plumbing, not differentiated). */
 function selectRows(x: Tensor, rows: readonly number[]): Tensor {
@@ -170,6 +176,8 @@ export class FewShotTrainer {
   readonly rng: Rng;
   private readonly outer: Adam | null;
   private readonly inner: Adam | null;
+  /** The configuration, a frozen copy of the one given (changing that one afterwards changes nothing here). */
+  readonly config: Readonly<FewShotConfig>;
 
   /**
    * @param model the classifier, its head sized to `config.nWay`
@@ -180,10 +188,12 @@ export class FewShotTrainer {
   constructor(
     readonly model: Model,
     readonly trainClasses: readonly OmniglotClass[],
-    readonly config: FewShotConfig,
+    config: FewShotConfig,
     seed: number,
   ) {
+    if (!isRecord(config)) throw new TypeError(`FewShotTrainer: config must be a FewShotConfig object (see PRESETS), got ${describeValue(config)}`);
     checkConfig(config);
+    this.config = Object.freeze({ ...config });
     if (trainClasses.length < config.nWay) throw new RangeError(`FewShotTrainer: ${trainClasses.length} training classes cannot make ${config.nWay}-way episodes`);
     this.rng = new Rng(seed);
     this.params = model.init({ rng: this.rng });

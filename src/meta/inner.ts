@@ -17,6 +17,8 @@ import { broadcastTo, unsqueeze } from '../ops/layout.js';
 import { mean } from '../ops/reduce.js';
 import { scale } from '../ops/unary.js';
 import { Tensor } from '../tensor.js';
+import { describeValue } from '../checks.js';
+import { fmt } from '../shape.js';
 import { valueAndGrad } from '../functional.js';
 import type { Model } from '../nn/mlp.js';
 import { mse } from '../ops/loss.js';
@@ -44,6 +46,28 @@ function checkAlpha(alpha: number, op: string): void {
   if (typeof alpha !== 'number' || !(alpha > 0) || !Number.isFinite(alpha)) throw new RangeError(`${op}: step size alpha must be a positive number, got ${alpha}`);
 }
 
+/** Throws unless `params` is a list of Tensors; `op` names the caller. */
+export function checkParams(op: string, params: unknown): void {
+  if (!Array.isArray(params)) throw new TypeError(`${op}: params must be a list of Tensors, got ${describeValue(params)}`);
+  params.forEach((p, i) => {
+    if (!(p instanceof Tensor)) throw new TypeError(`${op}: params[${i}] is ${describeValue(p)}, not a Tensor`);
+  });
+}
+
+function checkLosses(op: string, losses: unknown): void {
+  if (!Array.isArray(losses)) throw new TypeError(`${op}: the inner losses must be a list of functions of the parameters, got ${describeValue(losses)}`);
+  losses.forEach((L, i) => {
+    if (typeof L !== 'function') throw new TypeError(`${op}: inner loss ${i} is ${describeValue(L)}, not a function of the parameters`);
+  });
+}
+
+/** A loss function's result, which must be a scalar Tensor (`what` names the loss). */
+function scalarLoss(op: string, what: string, v: unknown): Tensor {
+  if (!(v instanceof Tensor)) throw new TypeError(`${op}: ${what} returned ${describeValue(v)}, not a scalar Tensor`);
+  if (v.size !== 1) throw new RangeError(`${op}: ${what} returned a Tensor of shape ${fmt(v.shape)}, not a scalar`);
+  return v;
+}
+
 function asLeaves(params: readonly Tensor[]): Tensor[] {
   return params.map((p) => (p.requiresGrad ? p : new Tensor(p.data, p.shape, true)));
 }
@@ -60,14 +84,21 @@ export interface InnerResult {
 
 /** k steps of gradient descent, one per loss: φᵢ₊₁ = φᵢ − α ∇Lᵢ(φᵢ). */
 export function sgdInnerLoop(params: readonly Tensor[], losses: readonly LossFn[], alpha: number, mode: InnerMode = 'detached'): InnerResult {
-  checkAlpha(alpha, 'sgdInnerLoop');
-  if (mode !== 'second-order' && mode !== 'first-order' && mode !== 'detached') throw new RangeError(`sgdInnerLoop: unknown mode '${String(mode)}'`);
+  return innerLoop('sgdInnerLoop', params, losses, alpha, mode);
+}
+
+/** {@link sgdInnerLoop}, its arguments checked in the name of `op`, the public function called. */
+function innerLoop(op: string, params: readonly Tensor[], losses: readonly LossFn[], alpha: number, mode: InnerMode): InnerResult {
+  checkAlpha(alpha, op);
+  checkParams(op, params);
+  checkLosses(op, losses);
+  if (mode !== 'second-order' && mode !== 'first-order' && mode !== 'detached') throw new RangeError(`${op}: unknown mode '${String(mode)}'`);
   const start = asLeaves(params);
   let phi = start;
   const grads: Tensor[][] = [];
   const seen: number[] = [];
-  for (const L of losses) {
-    const loss = L(phi);
+  for (const [i, L] of losses.entries()) {
+    const loss = scalarLoss(op, `inner loss ${i}`, L(phi));
     seen.push(loss.item());
     const g = grad(loss, phi, { createGraph: mode === 'second-order', allowUnused: true });
     grads.push(g);
@@ -104,10 +135,13 @@ export function mamlGradient(
   options: { firstOrder?: boolean; tasks?: number } = {},
 ): MetaGradient {
   checkAlpha(alpha, 'mamlGradient');
+  checkParams('mamlGradient', params);
+  checkLosses('mamlGradient', inner);
+  if (typeof outer !== 'function') throw new TypeError(`mamlGradient: the outer loss is ${describeValue(outer)}, not a function of the parameters`);
   const phi = params.map((p) => new Tensor(p.data, p.shape, true));
   const start = options.tasks === undefined ? phi : tileParams(phi, options.tasks);
-  const adapted = sgdInnerLoop(start, inner, alpha, options.firstOrder ? 'first-order' : 'second-order').params;
-  const L = outer(adapted);
+  const adapted = innerLoop('mamlGradient', start, inner, alpha, options.firstOrder ? 'first-order' : 'second-order').params;
+  const L = scalarLoss('mamlGradient', 'the outer loss', outer(adapted));
   return { grads: grad(L, phi, { allowUnused: true }), loss: L.item() };
 }
 
@@ -116,8 +150,13 @@ export function mamlGradient(
  * gradients and final parameters carry the leading task axis.
  */
 export function innerGradients(params: readonly Tensor[], losses: readonly LossFn[], alpha: number, options: { tasks?: number } = {}): InnerResult {
+  return innerGradientsAs('innerGradients', params, losses, alpha, options);
+}
+
+function innerGradientsAs(op: string, params: readonly Tensor[], losses: readonly LossFn[], alpha: number, options: { tasks?: number }): InnerResult {
+  checkParams(op, params);
   const start = options.tasks === undefined ? params.map((p) => new Tensor(p.data, p.shape, true)) : noGrad(() => tileParams(params, options.tasks!)).map((p) => new Tensor(p.data, p.shape, true));
-  return sgdInnerLoop(start, losses, alpha, 'detached');
+  return innerLoop(op, start, losses, alpha, 'detached');
 }
 
 /** Averages over the leading task axis when `tasks` is set. */
@@ -127,7 +166,7 @@ function taskMean(ts: Tensor[], tasks: number | undefined): Tensor[] {
 
 /** The Reptile gradient (φ − φ̃)/α with φ̃ from k inner SGD steps (averaged over tasks). */
 export function reptileGradient(params: readonly Tensor[], losses: readonly LossFn[], alpha: number, options: { tasks?: number } = {}): Tensor[] {
-  return reptileFromInner(params, innerGradients(params, losses, alpha, options), alpha, options.tasks);
+  return reptileFromInner(params, innerGradientsAs('reptileGradient', params, losses, alpha, options), alpha, options.tasks);
 }
 
 /** (φ − φ̃)/α from an inner loop's result (φ̃ averaged over the task axis when `tasks` is set). */
@@ -145,7 +184,7 @@ export function combineInnerGradients(params: readonly Tensor[], losses: readonl
   if (!Array.isArray(coefficients) || !coefficients.every((c) => Number.isFinite(c))) throw new TypeError(`combineInnerGradients: coefficients must be a list of finite numbers, got ${String(coefficients)}`);
   if (losses.length === 0) throw new RangeError('combineInnerGradients: give at least one inner loss');
   if (coefficients.length !== losses.length) throw new RangeError(`combineInnerGradients: ${coefficients.length} coefficients for ${losses.length} inner losses`);
-  const { grads } = innerGradients(params, losses, alpha, options);
+  const { grads } = innerGradientsAs('combineInnerGradients', params, losses, alpha, options);
   const combined = noGrad(() =>
     params.map((_, j) => {
       let acc: Tensor | null = null;

@@ -13,7 +13,7 @@ import { restoringOnThrow, type Optimizer } from '../optim/optimizer.js';
 import type { Model } from '../nn/mlp.js';
 import type { Tensor } from '../tensor.js';
 import type { RegressionBatch } from '../tasks/sine.js';
-import { adaptWithOptimizer, mamlGradient } from './inner.js';
+import { adaptWithOptimizer, checkParams, mamlGradient } from './inner.js';
 import { noGrad } from '../autograd.js';
 import { valueAndGrad } from '../functional.js';
 import { add } from '../ops/binary.js';
@@ -22,7 +22,7 @@ import { mse } from '../ops/loss.js';
 import { scale } from '../ops/unary.js';
 import { checkRegressionBatch, meanTaskMse, summedTaskMse } from './losses.js';
 import { tidy } from '../tidy.js';
-import { checkInteger, checkPositive } from '../checks.js';
+import { checkInteger, describeValue, checkPositive } from '../checks.js';
 
 /** Settings of a {@link MAML} learner; each is checked when the learner is built. */
 export interface MamlOptions {
@@ -82,6 +82,10 @@ export class MAML {
     params: Tensor[],
     options: MamlOptions = {},
   ) {
+    if (typeof model !== 'object' || model === null || typeof model.forward !== 'function' || typeof model.init !== 'function') {
+      throw new TypeError(`MAML: model must be a Model { init, forward } such as mlp(sizes), got ${describeValue(model)}`);
+    }
+    checkParams('MAML', params);
     this.params = params;
     this.innerLr = options.innerLr ?? 0.01;
     this.innerSteps = options.innerSteps ?? 1;

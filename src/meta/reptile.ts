@@ -15,10 +15,10 @@ import { scale } from '../ops/unary.js';
 import { checkFinite, restoringOnThrow, type Optimizer } from '../optim/optimizer.js';
 import type { RegressionBatch } from '../tasks/sine.js';
 import type { Tensor } from '../tensor.js';
-import { adaptWithOptimizer, innerGradients, reptileFromInner } from './inner.js';
+import { adaptWithOptimizer, checkParams, innerGradients, reptileFromInner } from './inner.js';
 import { checkRegressionBatch, summedTaskMse } from './losses.js';
 import { tidy } from '../tidy.js';
-import { checkInteger, checkNonNegative, checkPositive } from '../checks.js';
+import { checkInteger, describeValue, checkNonNegative, checkPositive } from '../checks.js';
 
 /** Settings of a {@link Reptile} learner; each is checked when the learner is built. */
 export interface ReptileOptions {
@@ -79,6 +79,10 @@ export class Reptile {
     params: Tensor[],
     options: ReptileOptions = {},
   ) {
+    if (typeof model !== 'object' || model === null || typeof model.forward !== 'function' || typeof model.init !== 'function') {
+      throw new TypeError(`Reptile: model must be a Model { init, forward } such as mlp(sizes), got ${describeValue(model)}`);
+    }
+    checkParams('Reptile', params);
     this.params = params;
     this.innerLr = options.innerLr ?? 0.02;
     this.innerSteps = options.innerSteps ?? 5;
