@@ -184,6 +184,17 @@ describe('learning', () => {
   });
 });
 
+describe('meanCI', () => {
+  test('1.96 standard errors with the sample standard deviation; one sample has no interval to give', () => {
+    const r = mg.meanCI([1, 2, 3]);
+    expect(r.mean).toBe(2);
+    expect(r.ci95).toBeCloseTo(1.96 / Math.sqrt(3), 12);
+    expect(r.n).toBe(3);
+    expect(mg.meanCI([0.5])).toEqual({ mean: 0.5, ci95: Infinity, n: 1 });
+    expect(() => mg.meanCI([])).toThrow(/meanCI: empty sample/);
+  });
+});
+
 describe('a diverged step is refused, not applied', () => {
   const nanAt = (t: Tensor, i: number, v: number): Tensor => {
     const d = Float64Array.from(t.data);

@@ -20,12 +20,16 @@ export interface MeanCI {
   n: number;
 }
 
-/** The mean of `xs` with its 95% confidence half-width (normal approximation, sample standard deviation). */
+/**
+ * The mean of `xs` with its 95% confidence half-width (normal approximation, sample standard
+ * deviation). One value says nothing about the spread, so its half-width is Infinity, not 0.
+ */
 export function meanCI(xs: readonly number[]): MeanCI {
   const n = xs.length;
   if (n === 0) throw new RangeError('meanCI: empty sample');
   const m = xs.reduce((a, b) => a + b, 0) / n;
-  const v = n > 1 ? xs.reduce((a, b) => a + (b - m) ** 2, 0) / (n - 1) : 0;
+  if (n === 1) return { mean: m, ci95: Infinity, n };
+  const v = xs.reduce((a, b) => a + (b - m) ** 2, 0) / (n - 1);
   return { mean: m, ci95: (1.96 * Math.sqrt(v)) / Math.sqrt(n), n };
 }
 
