@@ -3,6 +3,6 @@
  * library itself stays browser-safe: ZIP/PNG reading with zlib, the Omniglot loader, and MAML's
  * meta-batch spread over worker threads.
  */
-export { openZip, decodePngNode, nodeInflate, nodeInflateRaw, writeFileAtomicSync, checkWritable, saveSafetensors, loadSafetensors } from './io/node.js';
+export { openZip, decodePngNode, nodeInflate, nodeInflateRaw, writeFileAtomicSync, checkWritable, lockFile, saveSafetensors, loadSafetensors } from './io/node.js';
 export { loadOmniglot, type LoadOptions } from './tasks/omniglot-node.js';
 export { TaskWorkers, type TaskWorkersOptions } from './meta/task-workers-node.js';

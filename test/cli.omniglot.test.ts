@@ -52,15 +52,22 @@ describe.runIf(existsSync(join(dataDir, 'images_background.zip')))('npm run omni
     const stopped = join(dir, `stopped-${signal}.safetensors`);
     const child = spawn(process.execPath, [join(root, 'build', 'src', 'cli', 'omniglot.js'), '--data', dataDir, '--cache', join(dir, 'cache', 'omniglot.cache'), '--preset', 'reptile-5way-1shot', '--iterations', '100000', '--eval-every', '0', '--checkpoint', stopped, '--checkpoint-every', '100000'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
+    let second = '';
     const code = await new Promise<number | null>((resolve) => {
       child.stderr.on('data', (d: Buffer) => {
         err += d.toString();
         // The progress bar prints after the first iteration: interrupt the run from there on.
-        if (/ 1\/100000 /.test(err) && !child.killed) child.kill(signal);
+        if (/ 1\/100000 /.test(err) && !child.killed) {
+          // While it trains, a second run into its checkpoint is refused.
+          if (signal === 'SIGINT') second = cli(['--resume', '--checkpoint', stopped]).err;
+          child.kill(signal);
+        }
       });
       child.on('exit', (c) => resolve(c));
     });
     expect(code).toBe(exitCode);
+    if (signal === 'SIGINT') expect(second).toMatch(new RegExp(`stopped-SIGINT\\.safetensors is in use by another run \\(process ${child.pid}\\); stop it first`));
+    expect(existsSync(`${stopped}.lock`)).toBe(false); // released as the run stopped
     const m = new RegExp(`${signal}: stopped at iteration (\\d+); checkpoint written to .*stopped-${signal}\\.safetensors, continue with --resume`).exec(err);
     expect(m).not.toBeNull();
     const at = Number(m![1]);

@@ -1,12 +1,12 @@
 /** The dependency-free ZIP reader and PNG decoder (on images this test encodes and on the real Omniglot archive), and the SVG plot. */
 import { existsSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { deflateSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { crc32 } from '../src/io/crc32.js';
-import { decodePngNode, openZip } from '../src/io/node.js';
+import { decodePngNode, lockFile, openZip } from '../src/io/node.js';
 import { plotSvg } from '../src/io/svg.js';
 
 function chunk(type: string, body: Uint8Array): Uint8Array {
@@ -166,5 +166,37 @@ describe('SVG plot', () => {
     expect(() => plotSvg([{ ...line, y: [0, NaN, 1] }])).toThrow(/plotSvg: series 'truth' has a non-finite point 1 \(1, NaN\)/);
     expect(() => plotSvg([{ ...line, x: [0, 1, Infinity] }])).toThrow(/plotSvg: series 'truth' has a non-finite point 2 \(Infinity, 4\)/);
     expect(() => plotSvg([line], { width: 0 })).toThrow(/plotSvg: width and height must be positive numbers, got 0 and 400/);
+  });
+});
+
+describe('lock files', () => {
+  test('one holder at a time; a lock whose process is gone is taken over; release removes it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mg-lock-'));
+    try {
+      const target = join(dir, 'sub', 'run.safetensors');
+      const release = lockFile(target);
+      expect(JSON.parse(readFileSync(`${target}.lock`, 'utf8'))).toMatchObject({ pid: process.pid, host: hostname() });
+      expect(() => lockFile(target)).toThrow(new RegExp(`run\\.safetensors is in use by another run \\(process ${process.pid}\\); stop it first, or remove .*run\\.safetensors\\.lock if no run uses it`));
+      release();
+      expect(existsSync(`${target}.lock`)).toBe(false);
+      release(); // twice is harmless
+      // A process id no system hands out: the holder is gone, so the lock is stale.
+      writeFileSync(`${target}.lock`, JSON.stringify({ pid: 2 ** 30, host: hostname() }));
+      const again = lockFile(target);
+      expect(JSON.parse(readFileSync(`${target}.lock`, 'utf8')).pid).toBe(process.pid);
+      again();
+      writeFileSync(`${target}.lock`, 'not json');
+      lockFile(target)();
+      // Another machine's process cannot be checked from here: refused, naming the machine.
+      writeFileSync(`${target}.lock`, JSON.stringify({ pid: 1, host: 'elsewhere' }));
+      expect(() => lockFile(target)).toThrow(/in use by another run \(process 1 on elsewhere\)/);
+      // A release does not remove a lock that another process has taken since.
+      const mine = lockFile(join(dir, 'other'));
+      writeFileSync(join(dir, 'other.lock'), JSON.stringify({ pid: 2 ** 30 + 1, host: hostname() }));
+      mine();
+      expect(existsSync(join(dir, 'other.lock'))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

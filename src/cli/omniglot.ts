@@ -14,7 +14,8 @@
  * checkpoint before training, so a path that cannot be written fails at once. With
  * --checkpoint, Ctrl-C (SIGINT) or SIGTERM stops the run after the iteration in progress and
  * writes the checkpoint first, so an interrupted run loses nothing (exit code 128 + signal number:
- * 130 for SIGINT, 143 for SIGTERM); a second signal stops at once.
+ * 130 for SIGINT, 143 for SIGTERM); a second signal stops at once. A training run holds
+ * `FILE.safetensors.lock` while it runs, so a second run into the same checkpoint is refused.
  * --workers N (MAML and FOMAML) spreads each meta-batch over N worker threads besides the main
  * one; the weights are bit-identical to a single-threaded run, so a run may resume with any N.
  * --evaluate trains nothing: it restores a checkpoint (its configuration and seed come from the
@@ -24,7 +25,7 @@ import { existsSync } from 'node:fs';
 import * as os from 'node:os';
 import { parseArgs } from 'node:util';
 import * as mg from '../index.js';
-import { loadSafetensors, saveSafetensors } from '../io/node.js';
+import { loadSafetensors, lockFile, saveSafetensors } from '../io/node.js';
 import { TaskWorkers } from '../meta/task-workers-node.js';
 import { loadOmniglot } from '../tasks/omniglot-node.js';
 import { isRecord } from '../checks.js';
@@ -59,6 +60,9 @@ async function main(): Promise<void> {
   if (!values.resume && !values.evaluate && checkpoint !== undefined && existsSync(checkpoint) && !values.overwrite) {
     throw new Error(`${checkpoint} already exists: continue that run with --resume, or start a new one over it with --overwrite`);
   }
+  // One run per checkpoint: a second one (a --resume typed while the first still trains) would
+  // keep replacing the first one's progress with its own. Released when this process exits.
+  if (checkpoint !== undefined && !values.evaluate) lockFile(checkpoint);
   const saved = values.resume || values.evaluate ? loadSafetensors(checkpoint!) : undefined;
   const savedRun = saved === undefined ? undefined : runInfo(saved.metadata, checkpoint!);
   // A checkpoint names its preset; a different --preset is refused rather than mixed in.

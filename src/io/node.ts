@@ -1,10 +1,12 @@
 /**
  * Node-only helpers: zlib-backed decompression for the ZIP reader and PNG decoder (faster than
  * the portable inflate they default to), and atomic file writes. Not exported from the
- * package's main entry, so the library itself stays free of Node built-ins.
+ * package's main entry, so the library itself stays free of Node built-ins. Also lock files, so
+ * that two runs never train into one checkpoint.
  */
 import { inflateRawSync, inflateSync } from 'node:zlib';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
 import type { Tensor } from '../tensor.js';
@@ -92,4 +94,73 @@ export function loadSafetensors(path: string): { tensors: Record<string, Tensor>
     throw new Error(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
   return decodeSafetensors(bytes, path);
+}
+
+/** Whether process `pid` runs on this machine (EPERM: it does, under another user). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Who holds a lock file, or null if it is unreadable or damaged (a stale lock, then). */
+function lockHolder(lock: string): { pid: number; host: string } | null {
+  try {
+    const v: unknown = JSON.parse(readFileSync(lock, 'utf8'));
+    const h = v as { pid?: unknown; host?: unknown };
+    return typeof v === 'object' && v !== null && Number.isInteger(h.pid) && typeof h.host === 'string' ? { pid: h.pid as number, host: h.host } : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Claims `path` for this process through a lock file `${path}.lock`, created exclusively and
+ * holding the process id and host name, so that two runs never write one checkpoint in turn
+ * (each would keep replacing the other's progress). A lock whose process no longer runs on this
+ * machine, or that is damaged, is stale and taken over; one held by a live process, or by a
+ * process on another machine (which cannot be checked from here), is refused with an error
+ * naming it. Returns the release function, which removes the lock if this process still holds
+ * it; it also runs when the process exits, however it exits short of being killed.
+ */
+export function lockFile(path: string): () => void {
+  const lock = `${path}.lock`;
+  const me = { pid: process.pid, host: hostname() };
+  try {
+    mkdirSync(dirname(lock), { recursive: true });
+  } catch (e) {
+    throw new Error(`${path}: cannot write its lock file ${lock} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+  for (let attempt = 1; ; attempt++) {
+    try {
+      writeFileSync(lock, JSON.stringify(me), { flag: 'wx' });
+      break;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST') throw new Error(`${path}: cannot write its lock file ${lock} (${code ?? String(e)})`);
+    }
+    const holder = lockHolder(lock);
+    if (holder !== null && (holder.host !== me.host || processAlive(holder.pid))) {
+      const who = `process ${holder.pid}${holder.host !== me.host ? ` on ${holder.host}` : ''}`;
+      throw new Error(`${path} is in use by another run (${who}); stop it first, or remove ${lock} if no run uses it`);
+    }
+    // Stale: its process is gone. Remove it and try again (twice at most: another run starting
+    // at the same moment may take it first, and is then named above).
+    if (attempt === 3) throw new Error(`${lock}: a stale lock file could not be replaced`);
+    try {
+      rmSync(lock, { force: true });
+    } catch (e) {
+      throw new Error(`${lock}: cannot remove the stale lock file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    }
+  }
+  const release = (): void => {
+    process.off('exit', release);
+    const holder = lockHolder(lock);
+    if (holder !== null && holder.pid === me.pid && holder.host === me.host) rmSync(lock, { force: true });
+  };
+  process.on('exit', release);
+  return release;
 }
