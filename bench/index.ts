@@ -19,7 +19,7 @@ import * as threads from './threads.js';
 const suites: Record<string, { run: () => string | Promise<string> }> = { engine, kernels, 'kernels-relaxed': kernels, elementwise, meta, omniglot, 'omniglot-relaxed': omniglot, threads };
 
 const wanted = process.argv.slice(2);
-const unknown = wanted.filter((w) => !(w in suites));
+const unknown = wanted.filter((w) => !Object.hasOwn(suites, w)); // own keys: not toString or constructor
 if (unknown.length > 0) {
   console.error(`bench: unknown suite(s) ${unknown.join(', ')}; available: ${Object.keys(suites).join(', ')}`);
   process.exit(2);
