@@ -143,6 +143,23 @@ describe.runIf(existsSync(join(dataDir, 'images_background.zip')))('loading the 
     }
   }, 120_000);
 
+  test('the cache never replaces a file that is not a cache, and a cache path that cannot be used fails before decoding', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mg-omni-cache-'));
+    try {
+      // A --cache that names the wrong file (a checkpoint, say) must not be overwritten with pixels.
+      const precious = join(dir, 'run.safetensors');
+      writeFileSync(precious, 'hours of training');
+      let progress = 0;
+      expect(() => loadOmniglot(dataDir, { cache: precious, onProgress: () => progress++ })).toThrow(/run\.safetensors exists and is not a metagrad Omniglot cache: not replaced \(choose another cache path\)/);
+      expect(readFileSync(precious, 'utf8')).toBe('hours of training');
+      expect(() => loadOmniglot(dataDir, { cache: dir })).toThrow(new RegExp(`${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot read the cache \\(EISDIR\\)`));
+      expect(() => loadOmniglot(dataDir, { cache: join(precious, 'omniglot.cache') })).toThrow(/omniglot\.cache: cannot write/);
+      expect(progress).toBe(0); // each refused before a single image was decoded
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('the portable inflate (the browser path) decodes the real images exactly as Node\'s zlib', () => {
     const bytes = readFileSync(join(dataDir, 'images_evaluation.zip'));
     const portable = new mg.ZipArchive(bytes);

@@ -7,12 +7,14 @@
  * run gives the same result with or without one. The cache (uint8 pixels, with a CRC-32 of its
  * contents) is keyed by the archives it came from (a CRC-32 over every entry's name, size and
  * CRC): a damaged cache, or one made from other archives or for another size, is detected and
- * rebuilt, and it is written atomically. The archives must be present either way.
+ * rebuilt, and it is written atomically. A file at the cache path that is not a cache is never
+ * replaced (a slip of the path must not overwrite a checkpoint), and a cache path that cannot be
+ * read or written is named before any image is decoded. The archives must be present either way.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from '../io/crc32.js';
-import { decodePngNode, openZip, writeFileAtomicSync } from '../io/node.js';
+import { checkWritable, decodePngNode, openZip, writeFileAtomicSync } from '../io/node.js';
 import { checkInteger } from '../checks.js';
 import { resizeArea, type Character } from './omniglot.js';
 
@@ -40,9 +42,24 @@ export function loadOmniglot(dir: string, options: LoadOptions = {}): Character[
   });
   // What the archives hold, from their central directories alone (nothing is decompressed).
   const source = crc32(new TextEncoder().encode(archives.map((a) => a.entries.map((e) => `${e.name} ${e.size} ${e.crc}`).join('\n')).join('\n')));
-  if (options.cache !== undefined && existsSync(options.cache)) {
-    const cached = readCache(options.cache, side, source);
-    if (cached !== null) return cached;
+  if (options.cache !== undefined) {
+    const cache = options.cache;
+    if (existsSync(cache)) {
+      let bytes: Uint8Array;
+      try {
+        bytes = new Uint8Array(readFileSync(cache));
+      } catch (e) {
+        throw new Error(`${cache}: cannot read the cache (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+      }
+      const cached = readCache(bytes, side, source);
+      if (cached !== null) return cached;
+      // Only a cache (of any version, damaged or not) or an empty file is rebuilt in place: a path
+      // that names something else (a checkpoint, by a slip) is not overwritten with pixels.
+      if (bytes.length > 0 && new TextDecoder().decode(bytes.subarray(0, 6)) !== MAGIC.slice(0, 6)) {
+        throw new Error(`${cache} exists and is not a metagrad Omniglot cache: not replaced (choose another cache path)`);
+      }
+    }
+    checkWritable(cache); // now, not after decoding every image
   }
   const groups = new Map<string, { alphabet: string; name: string; files: [string, Uint8Array][] }>();
   const total = archives.reduce((n, a) => n + a.entries.filter((e) => e.name.endsWith('.png')).length, 0);
@@ -98,8 +115,7 @@ function writeCache(path: string, chars: Character[], side: number, source: numb
 }
 
 /** The cached characters, or null if the cache is damaged or was made for another size or from other archives. */
-function readCache(path: string, side: number, source: number): Character[] | null {
-  const b = new Uint8Array(readFileSync(path));
+function readCache(b: Uint8Array, side: number, source: number): Character[] | null {
   if (b.length < 20 || new TextDecoder().decode(b.subarray(0, 8)) !== MAGIC) return null;
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const metaLen = dv.getUint32(8, true), pxLen = dv.getUint32(12, true);
