@@ -185,8 +185,13 @@ describe('lock files', () => {
       const again = lockFile(target);
       expect(JSON.parse(readFileSync(`${target}.lock`, 'utf8')).pid).toBe(process.pid);
       again();
-      writeFileSync(`${target}.lock`, 'not json');
+      writeFileSync(`${target}.lock`, ''); // its writer died before writing: stale
       lockFile(target)();
+      // A file there that is not a lock may be someone's: refused, and left alone.
+      writeFileSync(`${target}.lock`, 'my notes');
+      expect(() => lockFile(target)).toThrow(/run\.safetensors\.lock exists but is not a lock file; remove it if no run uses .*run\.safetensors/);
+      expect(readFileSync(`${target}.lock`, 'utf8')).toBe('my notes');
+      rmSync(`${target}.lock`);
       // Another machine's process cannot be checked from here: refused, naming the machine.
       writeFileSync(`${target}.lock`, JSON.stringify({ pid: 1, host: 'elsewhere' }));
       expect(() => lockFile(target)).toThrow(/in use by another run \(process 1 on elsewhere\)/);

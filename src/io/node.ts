@@ -106,24 +106,35 @@ function processAlive(pid: number): boolean {
   }
 }
 
-/** Who holds a lock file, or null if it is unreadable or damaged (a stale lock, then). */
-function lockHolder(lock: string): { pid: number; host: string } | null {
+/**
+ * Who holds a lock file: its process, `'empty'` (gone, or its writer died before writing a
+ * word), or `'other'` for a file that is not a lock (never removed: it may be someone's).
+ */
+function lockHolder(lock: string): { pid: number; host: string } | 'empty' | 'other' {
+  let text: string;
   try {
-    const v: unknown = JSON.parse(readFileSync(lock, 'utf8'));
-    const h = v as { pid?: unknown; host?: unknown };
-    return typeof v === 'object' && v !== null && Number.isInteger(h.pid) && typeof h.host === 'string' ? { pid: h.pid as number, host: h.host } : null;
+    text = readFileSync(lock, 'utf8');
   } catch {
-    return null;
+    return 'empty';
   }
+  if (text === '') return 'empty';
+  try {
+    const v: unknown = JSON.parse(text);
+    const h = v as { pid?: unknown; host?: unknown };
+    if (typeof v === 'object' && v !== null && Number.isInteger(h.pid) && typeof h.host === 'string') return { pid: h.pid as number, host: h.host };
+  } catch {
+    // not JSON: not a lock
+  }
+  return 'other';
 }
 
 /**
  * Claims `path` for this process through a lock file `${path}.lock`, created exclusively and
  * holding the process id and host name, so that two runs never write one checkpoint in turn
  * (each would keep replacing the other's progress). A lock whose process no longer runs on this
- * machine, or that is damaged, is stale and taken over; one held by a live process, or by a
+ * machine, or that is empty, is stale and taken over; one held by a live process, or by a
  * process on another machine (which cannot be checked from here), is refused with an error
- * naming it. Returns the release function, which removes the lock if this process still holds
+ * naming it, and so is a file there that is not a lock (it is never removed). Returns the release function, which removes the lock if this process still holds
  * it; it also runs when the process exits, however it exits short of being killed.
  */
 export function lockFile(path: string): () => void {
@@ -143,7 +154,8 @@ export function lockFile(path: string): () => void {
       if (code !== 'EEXIST') throw new Error(`${path}: cannot write its lock file ${lock} (${code ?? String(e)})`);
     }
     const holder = lockHolder(lock);
-    if (holder !== null && (holder.host !== me.host || processAlive(holder.pid))) {
+    if (holder === 'other') throw new Error(`${lock} exists but is not a lock file; remove it if no run uses ${path}`);
+    if (holder !== 'empty' && (holder.host !== me.host || processAlive(holder.pid))) {
       const who = `process ${holder.pid}${holder.host !== me.host ? ` on ${holder.host}` : ''}`;
       throw new Error(`${path} is in use by another run (${who}); stop it first, or remove ${lock} if no run uses it`);
     }
@@ -159,7 +171,7 @@ export function lockFile(path: string): () => void {
   const release = (): void => {
     process.off('exit', release);
     const holder = lockHolder(lock);
-    if (holder !== null && holder.pid === me.pid && holder.host === me.host) rmSync(lock, { force: true });
+    if (typeof holder === 'object' && holder.pid === me.pid && holder.host === me.host) rmSync(lock, { force: true });
   };
   process.on('exit', release);
   return release;
