@@ -133,6 +133,13 @@ test.each(Object.keys(configs))('%s: a step that fails or diverges (NaN gradient
   t.params.forEach((p, i) => expect(Array.from(p.data)).toEqual(Array.from(straight.params[i]!.data)));
 });
 
+test('an evaluation whose adaptation diverges to NaN says so instead of scoring arbitrary guesses', () => {
+  const t = new mg.FewShotTrainer(model, classes, configs.maml!, 4);
+  const head = t.params[t.params.length - 1]!;
+  t.params = [...t.params.slice(0, -1), mg.full(head.shape, NaN)];
+  expect(() => t.evaluate(classes, 2, true, new mg.Rng(1))).toThrow(/FewShotTrainer\.evaluate: the adapted classifier's logits hold NaN \(its 2 adaptation steps of 0\.4 diverged, or the weights hold NaN\)/);
+});
+
 test('evalBatch adapts on mini-batches cycling through the support set; the default uses all of it', () => {
   const seen: number[][] = [];
   const spy: mg.Model = { ...model, forward: (p, x) => (seen.at(-1)!.push(x.shape[0]!), model.forward(p, x)) };

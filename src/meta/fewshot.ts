@@ -370,9 +370,14 @@ export class FewShotTrainer {
       if (this.inner !== null) this.inner.setState(saved);
     }
     const q = ep.yQuery.length;
+    // NaN logits have no largest entry: scoring them would report chance-level guesses as accuracy.
+    const argmax = (logits: Tensor): number[] => {
+      if (logits.data.some(Number.isNaN)) throw new RangeError(`FewShotTrainer.evaluate: the adapted classifier's logits hold NaN (its ${c.evalSteps} adaptation steps of ${c.innerLr} diverged, or the weights hold NaN)`);
+      return argmaxRows(logits);
+    };
     const predicted = noGrad(() => {
-      if (transductive) return argmaxRows(this.model.forward(phi, ep.xQuery));
-      return Array.from({ length: q }, (_, i) => argmaxRows(slice(this.model.forward(phi, concat([ep.xSupport, slice(ep.xQuery, 0, i, i + 1)], 0)), 0, n, n + 1))[0]!);
+      if (transductive) return argmax(this.model.forward(phi, ep.xQuery));
+      return Array.from({ length: q }, (_, i) => argmax(slice(this.model.forward(phi, concat([ep.xSupport, slice(ep.xQuery, 0, i, i + 1)], 0)), 0, n, n + 1))[0]!);
     });
     return predicted.filter((p, i) => p === ep.yQuery[i]).length / q;
   }
