@@ -47,5 +47,7 @@ test('an output path that cannot be written stops either CLI before training, na
   expect(rep.code).toBe(1);
   expect(rep.err.trim()).toMatch(/^metagrad reproduce:sine: .*a-file\/x\.md: cannot write \(\w+\)$/);
   expect(cli('reproduce-sine.js', ['--eval-tasks', '0', '--out', join(dir, 'unused.md')]).err.trim()).toBe("metagrad reproduce:sine: --eval-tasks must be an integer ≥ 1, got '0'");
+  // An integer too large to be exact is the option's error, not a generator's.
+  expect(cli('sine.js', ['--seed', '1e30', '--out', join(dir, 'unused.svg')]).err.trim()).toBe("metagrad sine: --seed must be an integer ≥ 0, got '1e30'");
   expect(readFileSync(file, 'utf8')).toBe('not a directory');
 });

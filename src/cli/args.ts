@@ -4,6 +4,7 @@
 export function intOption(name: string, value: string | undefined, fallback: number, min = 1): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new RangeError(`--${name} must be an integer ≥ ${min}, got '${value}'`);
+  // Safe integers only: beyond 2^53 neighbouring values cannot be told apart.
+  if (!Number.isSafeInteger(n) || n < min) throw new RangeError(`--${name} must be an integer ≥ ${min}, got '${value}'`);
   return n;
 }
