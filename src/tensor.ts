@@ -61,10 +61,22 @@ export class Tensor {
   grad: Tensor | null = null;
 
   /**
-   * Low-level constructor: wraps `data` (not copied) with `shape`. Prefer the creation
-   * functions (`tensor`, `zeros`, `randn`, ...), which validate their input.
+   * Low-level constructor: wraps `data` (not copied) with `shape`, which must describe exactly
+   * `data.length` elements. Prefer the creation functions (`tensor`, `zeros`, `randn`, ...),
+   * which also take plain and nested arrays.
    */
   constructor(data: TypedArray, shape: Shape, requiresGrad = false, node: Node | null = null) {
+    // Checked here, in a few nanoseconds, rather than met later as a kernel reading past the end.
+    if (!(data instanceof Float32Array) && !(data instanceof Float64Array)) {
+      throw new TypeError(`Tensor: data must be a Float32Array or Float64Array, got ${Array.isArray(data) ? 'an array (use tensor(values) for plain arrays)' : String((data as { constructor?: { name?: string } } | null)?.constructor?.name ?? data)}`);
+    }
+    let n = 1;
+    for (let i = 0; i < shape.length; i++) {
+      const d = shape[i]!;
+      if (!(Number.isInteger(d) && d >= 0)) throw new RangeError(`Tensor: invalid shape [${shape.join(',')}]: every axis length must be a non-negative integer`);
+      n *= d;
+    }
+    if (n !== data.length) throw new RangeError(`Tensor: shape [${shape.join(',')}] needs ${n} elements, but data has ${data.length}`);
     this.data = data;
     this.shape = shape;
     this.dtype = data instanceof Float64Array ? 'float64' : 'float32';

@@ -53,6 +53,11 @@ describe('creation', () => {
     expect(() => mg.randn([2], 1 as never)).toThrow(/randn: options must be an object/);
     expect(() => mg.linspace(0, 1, 3, null as never)).toThrow(/linspace: options must be an object .*got null/);
     expect(() => mg.ones([-1])).toThrow(/ones: invalid shape \[-1\]/);
+    // The low-level constructor checks what it wraps.
+    expect(() => new mg.Tensor(new Float32Array(3), [2, 2])).toThrow(/Tensor: shape \[2,2\] needs 4 elements, but data has 3/);
+    expect(() => new mg.Tensor([1, 2] as never, [2])).toThrow(/Tensor: data must be a Float32Array or Float64Array, got an array \(use tensor\(values\) for plain arrays\)/);
+    expect(() => new mg.Tensor(new Int32Array(2) as never, [2])).toThrow(/Tensor: data must be a Float32Array or Float64Array, got Int32Array/);
+    expect(() => new mg.Tensor(new Float64Array(2), [-1, -2])).toThrow(/Tensor: invalid shape \[-1,-2\]/);
   });
 });
 
