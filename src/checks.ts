@@ -3,7 +3,8 @@
  * and the few-shot trainer's configuration, so a bad value is named where it is given rather
  * than surfacing later as NaN weights or an error deep inside a step. `what` names the option,
  * e.g. `'MAML: innerLr'`. Also `isRecord`, the shape test for parsed JSON objects that the
- * checkpoint readers share, and `describeValue`, how errors name a value of the wrong kind.
+ * checkpoint readers share, `describeValue`, how errors name a value of the wrong kind, and
+ * `checkOptionsObject` for the options argument of the creation functions and ops.
  */
 
 /** Whether `v` is a plain key-value object, as parsed JSON objects are (not null, not an array). */
@@ -17,6 +18,18 @@ export function describeValue(v: unknown): string {
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'function') return 'a function';
   return typeof v;
+}
+
+/**
+ * Throws a TypeError unless `options` is an object: an array or a number there (a shape or a
+ * stride given bare) would otherwise be ignored without a word. `example` shows a good one;
+ * `hint` is added to the message.
+ */
+export function checkOptionsObject(op: string, options: unknown, example: string, hint = ''): void {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    const got = Array.isArray(options) ? `an array [${options.join(',')}]` : String(options);
+    throw new TypeError(`${op}: options must be an object such as ${example}, got ${got}${hint}`);
+  }
 }
 
 /** Throws a RangeError naming `what` unless `v` is a finite number > 0. */

@@ -3,6 +3,7 @@
  * random draws. Every random draw takes an optional `rng` and otherwise uses the library-wide
  * default generator (see `manualSeed`).
  */
+import { checkOptionsObject } from './checks.js';
 import { rngOption, type Rng } from './random.js';
 import { checkShape, flattenNested, fmt, sizeOf } from './shape.js';
 import { allocData, Tensor, type DType, type NestedArray } from './tensor.js';
@@ -21,15 +22,9 @@ export interface RandomOptions extends TensorOptions {
   rng?: Rng;
 }
 
-/**
- * The options argument must be an object: an array there (a shape, as in `tensor(data, [2, 3])`)
- * or a number would otherwise be ignored without a word.
- */
+/** The options argument must be an object (see checkOptionsObject); for `tensor`, a shape there is a likely slip. */
 function checkOptions(options: unknown, op: string): void {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    const got = Array.isArray(options) ? `an array [${options.join(',')}]` : String(options);
-    throw new TypeError(`${op}: options must be an object such as { dtype: 'float64' }, got ${got}${op === 'tensor' && Array.isArray(options) ? ' (give a shape as { shape: [...] })' : ''}`);
-  }
+  checkOptionsObject(op, options, "{ dtype: 'float64' }", op === 'tensor' && Array.isArray(options) ? ' (give a shape as { shape: [...] })' : '');
 }
 
 function checkDtype(dtype: DType | undefined, op: string): DType {

@@ -155,6 +155,8 @@ describe('op errors name the op and the shapes', () => {
     ['mul dtype', () => mg.mul(a, mg.zeros([2, 3], f64)), /mul: dtype mismatch: float32 and float64/],
     ['matmul', () => mg.matmul(a, mg.zeros([2, 3])), /matmul: inner dimensions differ: \[2,3\] · \[2,3\] \(3 vs 2\)/],
     ['matmul 1-D', () => mg.matmul(mg.zeros([3]), a), /matmul: both operands need at least 2 dimensions/],
+    // An options object where the flags go would be truthy, and silently transpose a.
+    ['matmul flags', () => mg.matmul(a, a, { transposeB: true } as never), /matmul: transA and transB must be booleans \(matmul\(a, b, transA, transB\)\), got object and boolean/],
     ['matmul batch', () => mg.matmul(mg.zeros([2, 2, 3]), mg.zeros([3, 3, 1])), /matmul: shapes \[2\] and \[3\] cannot be broadcast/],
     ['reshape', () => mg.reshape(a, [4, 2]), /reshape: cannot reshape \[2,3\] \(6 elements\) to \[4,2\]/],
     ['reshape -1', () => mg.reshape(a, [-1, 4]), /reshape: cannot reshape \[2,3\]/],

@@ -90,5 +90,9 @@ describe('conv2d forward', () => {
     expect(() => mg.conv2d(x, mg.zeros([3, 3, 3, 1]), { stride: 0 })).toThrow(/stride must be a positive integer/);
     expect(() => mg.conv2d(x, mg.zeros([3, 3, 3, 1]), { padding: 'full' as never })).toThrow(/padding must be 'same', 'valid'/);
     expect(() => mg.batchNorm(x, mg.ones([2]), mg.zeros([3]))).toThrow(/batchNorm: gamma has shape \[2\], expected 3 channels/);
+    // Options that are not an object (a stride given bare, say) are named, not ignored.
+    expect(() => mg.conv2d(x, mg.zeros([3, 3, 3, 1]), 2 as never)).toThrow(/conv2d: options must be an object such as \{ stride: 2, padding: 'same' \}, got 2/);
+    expect(() => mg.maxPool2d(x, 2, [2] as never)).toThrow(/maxPool2d: options must be an object .*got an array \[2\]/);
+    expect(() => mg.batchNorm(x, mg.ones([3]), mg.zeros([3]), 1e-3 as never)).toThrow(/batchNorm: options must be an object .*got 0\.001/);
   });
 });

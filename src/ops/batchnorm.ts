@@ -6,6 +6,7 @@
  */
 import { isGradEnabled, record, tracksAny } from '../autograd.js';
 import { batchNormBackward, batchNormForward } from '../kernels/dispatch.js';
+import { checkOptionsObject } from '../checks.js';
 import { fmt } from '../shape.js';
 import { allocOutput, Tensor, type TypedArray, type VjpRule } from '../tensor.js';
 import { add, div, mul, sub } from './binary.js';
@@ -26,6 +27,7 @@ export interface BatchNormOptions {
  * the batch's mean and (biased) variance, or given `stats`. Composed of differentiable ops.
  */
 export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, options: BatchNormOptions = {}): Tensor {
+  checkOptionsObject('batchNorm', options, '{ eps: 1e-3 }');
   const eps = options.eps ?? 1e-5;
   if (!(eps > 0)) throw new RangeError(`batchNorm: eps must be positive, got ${eps}`);
   const c = x.shape[x.ndim - 1]!;

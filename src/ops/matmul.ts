@@ -18,6 +18,8 @@ import { reshape, sumTo } from './layout.js';
  */
 export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Tensor {
   if (!(a instanceof Tensor) || !(b instanceof Tensor)) throw new TypeError('matmul: both operands must be Tensors');
+  // An options object where the flags go would be truthy and silently transpose a.
+  if (typeof transA !== 'boolean' || typeof transB !== 'boolean') throw new TypeError(`matmul: transA and transB must be booleans (matmul(a, b, transA, transB)), got ${typeof transA} and ${typeof transB}`);
   if (a.dtype !== b.dtype) throw new TypeError(`matmul: dtype mismatch: ${a.dtype} and ${b.dtype} (convert one with astype)`);
   if (a.ndim < 2 || b.ndim < 2) {
     throw new RangeError(`matmul: both operands need at least 2 dimensions, got ${fmt(a.shape)} and ${fmt(b.shape)} (reshape vectors to [1,n] or [n,1])`);
