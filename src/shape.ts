@@ -54,6 +54,7 @@ export function normAxis(axis: number, ndim: number, op: string): number {
 /** Normalises `axis` (one, several, or undefined = all) to a sorted list of distinct axes. */
 export function normAxes(axis: number | readonly number[] | undefined, ndim: number, op: string): number[] {
   if (axis === undefined) return Array.from({ length: ndim }, (_, i) => i);
+  if (typeof axis !== 'number' && !Array.isArray(axis)) throw new TypeError(`${op}: axes must be an integer or a list of integers, got ${JSON.stringify(axis) ?? String(axis)}`);
   const list = typeof axis === 'number' ? [axis] : axis;
   const out = list.map((a) => normAxis(a, ndim, op)).sort((x, y) => x - y);
   for (let i = 1; i < out.length; i++) {

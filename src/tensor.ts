@@ -147,3 +147,14 @@ export class Tensor {
     return `Tensor(${fmt(this.shape)}, ${this.dtype}${this.requiresGrad ? ', requiresGrad' : ''}: ${body})`;
   }
 }
+
+/**
+ * Throws a TypeError unless `x` is a Tensor, naming the op and, for ops of several tensors,
+ * the argument (`name`): an array or a number there would otherwise fail deep inside the op.
+ */
+export function expectTensor(x: unknown, op: string, name?: string): asserts x is Tensor {
+  if (!(x instanceof Tensor)) {
+    const got = x === null ? 'null' : Array.isArray(x) ? 'an array (make it a tensor with tensor(values))' : typeof x;
+    throw new TypeError(`${op}: ${name === undefined ? 'the input' : name} must be a Tensor, got ${got}`);
+  }
+}

@@ -155,6 +155,11 @@ describe('op errors name the op and the shapes', () => {
     ['mul dtype', () => mg.mul(a, mg.zeros([2, 3], f64)), /mul: dtype mismatch: float32 and float64/],
     ['matmul', () => mg.matmul(a, mg.zeros([2, 3])), /matmul: inner dimensions differ: \[2,3\] · \[2,3\] \(3 vs 2\)/],
     ['matmul 1-D', () => mg.matmul(mg.zeros([3]), a), /matmul: both operands need at least 2 dimensions/],
+    ['unary non-tensor', () => mg.exp([1] as never), /exp: the input must be a Tensor, got an array \(make it a tensor with tensor\(values\)\)/],
+    ['binary null', () => mg.mul(a, null as never), /mul: expected a Tensor or a number, got null/],
+    ['mse target', () => mg.mse(a, [[0, 0, 0]] as never), /mse: target must be a Tensor, got an array/],
+    ['conv2d filter', () => mg.conv2d(mg.zeros([1, 3, 3, 1]), null as never), /conv2d: w must be a Tensor, got null/],
+    ['axes string', () => mg.mean(a, '0' as never), /mean: axes must be an integer or a list of integers, got "0"/],
     // An options object where the flags go would be truthy, and silently transpose a.
     ['matmul flags', () => mg.matmul(a, a, { transposeB: true } as never), /matmul: transA and transB must be booleans \(matmul\(a, b, transA, transB\)\), got object and boolean/],
     ['matmul batch', () => mg.matmul(mg.zeros([2, 2, 3]), mg.zeros([3, 3, 1])), /matmul: shapes \[2\] and \[3\] cannot be broadcast/],
@@ -179,7 +184,7 @@ describe('op errors name the op and the shapes', () => {
     ['astype', () => mg.astype(a, 'int8' as never), /astype: unknown dtype 'int8'/],
     ['max empty', () => mg.max(mg.zeros([2, 0]), 1), /max: axis 1 of shape \[2,0\] is empty/],
     ['mean of nothing', () => mg.mean(mg.zeros([0])), /mean: reducing \[0\] over axes \[0\] averages over zero elements/],
-    ['non-tensor', () => mg.exp(3 as never), /expected a Tensor/],
+    ['non-tensor', () => mg.exp(3 as never), /exp: the input must be a Tensor, got number/],
   ])('%s', (_name, fn, message) => {
     expect(fn).toThrow(message);
   });
@@ -212,5 +217,19 @@ describe('astype', () => {
     expect(Array.from(g.data)).toEqual(Array.from(Float32Array.from(y, (yi, i) => 3 * w.data[i]! * yi * yi)));
     const hv = mg.hvp(f, [x], [v])[0]!;
     expect(Array.from(hv.data)).toEqual(Array.from(Float32Array.from(y, (yi, i) => 6 * w.data[i]! * yi * v32[i]!)));
+  });
+});
+
+describe('every op names a non-tensor input', () => {
+  // What each op needs besides its tensor input; the input is then replaced by a plain array.
+  const rest: Record<string, unknown[]> = {
+    scale: [2], pow: [2], leakyRelu: [], neg: [], square: [], sqrt: [], exp: [], log: [], abs: [], sign: [], sin: [], cos: [], tanh: [], sigmoid: [], softplus: [], relu: [],
+    reshape: [[1]], unsqueeze: [0], squeeze: [0], permute: [[0]], transpose: [0, 1], broadcastTo: [[1]], sumTo: [[1]], slice: [0, 0, 1], pad: [0, 1, 1], index: [0, 0], flatten: [], astype: ['float64'],
+    crossEntropy: [[0]], mse: [mg.ones([1])], sum: [], mean: [], max: [0], min: [0], logsumexp: [0], where: [mg.ones([1]), mg.ones([1])], gather: [0, [0]], scatterAdd: [0, [0], [1]],
+    logSoftmax: [0], softmax: [0], conv2d: [mg.ones([1, 1, 1, 1])], maxPool2d: [], batchNorm: [mg.ones([1]), mg.ones([1])], batchMoments: [], matmul: [mg.ones([1, 1])],
+  };
+  test.each(Object.keys(rest))('%s', (name) => {
+    const op = (mg as unknown as Record<string, (...a: unknown[]) => unknown>)[name]!;
+    expect(() => op([1], ...rest[name]!)).toThrow(new RegExp(`^${name}: `));
   });
 });

@@ -8,7 +8,7 @@ import { isGradEnabled, record, tracksAny } from '../autograd.js';
 import { batchNormBackward, batchNormForward } from '../kernels/dispatch.js';
 import { checkOptionsObject } from '../checks.js';
 import { fmt } from '../shape.js';
-import { allocOutput, Tensor, type TypedArray, type VjpRule } from '../tensor.js';
+import { expectTensor, allocOutput, Tensor, type TypedArray, type VjpRule } from '../tensor.js';
 import { add, div, mul, sub } from './binary.js';
 import { reshape } from './layout.js';
 import { mean, sum } from './reduce.js';
@@ -27,6 +27,9 @@ export interface BatchNormOptions {
  * the batch's mean and (biased) variance, or given `stats`. Composed of differentiable ops.
  */
 export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, options: BatchNormOptions = {}): Tensor {
+  expectTensor(x, 'batchNorm', 'x');
+  expectTensor(gamma, 'batchNorm', 'gamma');
+  expectTensor(beta, 'batchNorm', 'beta');
   checkOptionsObject('batchNorm', options, '{ eps: 1e-3 }');
   const eps = options.eps ?? 1e-5;
   if (!(eps > 0)) throw new RangeError(`batchNorm: eps must be positive, got ${eps}`);
@@ -78,6 +81,7 @@ const batchNormVjp: VjpRule = (g, _o, node, needs) => {
 
 /** Per-channel mean and biased variance of `x` over every axis but the last (detach them to keep running averages). */
 export function batchMoments(x: Tensor): { mean: Tensor; variance: Tensor } {
+  expectTensor(x, 'batchMoments');
   const axes = x.shape.slice(0, -1).map((_, i) => i);
   const mu = mean(x, axes);
   return { mean: mu, variance: mean(square(sub(x, mu)), axes) };

@@ -8,6 +8,7 @@ import { addRun, binaryBroadcast, divRun, mulRun, subRun, type BinaryRun } from 
 import { binaryInto, isArithmetic, WASM_MIN_ELEMENTS } from '../kernels/dispatch.js';
 import { broadcastInto } from '../kernels/layout.js';
 import { broadcastShapes, broadcastStrides, shapesEqual, sizeOf } from '../shape.js';
+import { describeValue } from '../checks.js';
 import { allocData, allocOutput, Tensor, type TypedArray, type VjpRule } from '../tensor.js';
 import { neg } from './unary.js';
 import { sumTo } from './layout.js';
@@ -16,9 +17,9 @@ import { sumTo } from './layout.js';
 export type TensorLike = Tensor | number;
 
 /** A number as a 0-d constant of `like`'s dtype; tensors pass through. */
-function lift(x: TensorLike, like: Tensor): Tensor {
+function lift(x: TensorLike, like: Tensor, op: string): Tensor {
   if (x instanceof Tensor) return x;
-  if (typeof x !== 'number') throw new TypeError(`expected a Tensor or a number, got ${typeof x}`);
+  if (typeof x !== 'number') throw new TypeError(`${op}: expected a Tensor or a number, got ${describeValue(x)}`);
   const d = allocData(like.dtype, 1);
   d[0] = x;
   return new Tensor(d, []);
@@ -27,8 +28,8 @@ function lift(x: TensorLike, like: Tensor): Tensor {
 /** @internal Resolves two operands (at least one a tensor) and checks their dtypes agree. */
 export function operands(a: TensorLike, b: TensorLike, op: string): [Tensor, Tensor] {
   if (!(a instanceof Tensor) && !(b instanceof Tensor)) throw new TypeError(`${op}: at least one operand must be a Tensor`);
-  const ta = a instanceof Tensor ? a : lift(a, b as Tensor);
-  const tb = b instanceof Tensor ? b : lift(b, ta);
+  const ta = a instanceof Tensor ? a : lift(a, b as Tensor, op);
+  const tb = b instanceof Tensor ? b : lift(b, ta, op);
   if (ta.dtype !== tb.dtype) throw new TypeError(`${op}: dtype mismatch: ${ta.dtype} and ${tb.dtype} (convert one with astype)`);
   return [ta, tb];
 }

@@ -15,7 +15,7 @@ import { record, tracks2 } from '../autograd.js';
 import { convProduct, maxPoolArgmax, type ConvGeometry } from '../kernels/conv.js';
 import { checkOptionsObject } from '../checks.js';
 import { fmt, shapesEqual } from '../shape.js';
-import { allocOutput, Tensor, type VjpRule } from '../tensor.js';
+import { expectTensor, allocOutput, Tensor, type VjpRule } from '../tensor.js';
 import { reshape } from './layout.js';
 import { gather } from './select.js';
 
@@ -70,6 +70,8 @@ function sameDtype(a: Tensor, b: Tensor, op: string): void {
 
 /** 2-D cross-correlation (what deep-learning libraries call convolution): `[N,H,W,C] * [KH,KW,C,O] → [N,OH,OW,O]`. */
 export function conv2d(x: Tensor, w: Tensor, options: ConvOptions = {}): Tensor {
+  expectTensor(x, 'conv2d', 'x');
+  expectTensor(w, 'conv2d', 'w');
   sameDtype(x, w, 'conv2d');
   if (x.ndim !== 4) throw new RangeError(`conv2d: input must be NHWC [N, H, W, C], got ${fmt(x.shape)}`);
   const [kh, kw, o] = checkFilter(w, x.shape[3]!, 'conv2d');
@@ -87,6 +89,8 @@ const conv2dVjp: VjpRule = (g, _o, node, needs) => {
 
 /** Gradient of conv2d with respect to its input (a transposed convolution of `dy` by `w`), shape `xShape`. */
 export function conv2dInputGrad(dy: Tensor, w: Tensor, xShape: readonly number[], options: ConvOptions = {}): Tensor {
+  expectTensor(dy, 'conv2dInputGrad', 'dy');
+  expectTensor(w, 'conv2dInputGrad', 'w');
   sameDtype(dy, w, 'conv2dInputGrad');
   const [kh, kw, o] = checkFilter(w, xShape[3]!, 'conv2dInputGrad');
   const g = geometry(xShape, kh, kw, options, 'conv2dInputGrad');
@@ -104,6 +108,8 @@ const inputGradVjp: VjpRule = (g, _o, node, needs) => {
 
 /** Gradient of conv2d with respect to its filter, shape `wShape`. */
 export function conv2dFilterGrad(x: Tensor, dy: Tensor, wShape: readonly number[], options: ConvOptions = {}): Tensor {
+  expectTensor(x, 'conv2dFilterGrad', 'x');
+  expectTensor(dy, 'conv2dFilterGrad', 'dy');
   sameDtype(x, dy, 'conv2dFilterGrad');
   if (wShape.length !== 4) throw new RangeError(`conv2dFilterGrad: filter shape must be [KH, KW, C, O], got ${fmt(wShape)}`);
   const [kh, kw, c, o] = wShape as [number, number, number, number];
@@ -123,6 +129,7 @@ const filterGradVjp: VjpRule = (g, _o, node, needs) => {
 
 /** Max over `size`×`size` windows (default stride = size), NHWC. Gradient goes to the first maximum. */
 export function maxPool2d(x: Tensor, size: number | readonly [number, number] = 2, options: ConvOptions = {}): Tensor {
+  expectTensor(x, 'maxPool2d');
   checkOptionsObject('maxPool2d', options, "{ stride: 2, padding: 'same' }");
   const [kh, kw] = typeof size === 'number' ? [size, size] : size;
   if (![kh, kw].every((v) => Number.isInteger(v) && v >= 1)) throw new RangeError(`maxPool2d: size must be a positive integer or a pair, got ${JSON.stringify(size)}`);

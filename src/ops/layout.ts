@@ -7,10 +7,11 @@ import { record, tracks1, tracksAny } from '../autograd.js';
 import { broadcastInto, copySlabs, permuteInto, splitAt } from '../kernels/layout.js';
 import { sumAxes } from '../kernels/dispatch.js';
 import { broadcastShapes, checkShape, fmt, normAxis, shapesEqual, sizeOf, type Shape } from '../shape.js';
-import { allocData, allocOutput, Tensor, type DType, type VjpRule } from '../tensor.js';
+import { expectTensor, allocData, allocOutput, Tensor, type DType, type VjpRule } from '../tensor.js';
 
 /** New shape for the same elements; one axis may be -1 (inferred). Shares the data. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  expectTensor(x, 'reshape');
   const s = inferShape(shape, x.size, x.shape);
   if (shapesEqual(s, x.shape)) return x;
   const out = new Tensor(x.data, s);
@@ -37,6 +38,7 @@ function inferShape(shape: readonly number[], size: number, from: Shape): number
 
 /** Inserts a length-1 axis at `axis`. */
 export function unsqueeze(x: Tensor, axis: number): Tensor {
+  expectTensor(x, 'unsqueeze');
   const a = normAxis(axis, x.ndim + 1, 'unsqueeze');
   const s = [...x.shape];
   s.splice(a, 0, 1);
@@ -45,6 +47,7 @@ export function unsqueeze(x: Tensor, axis: number): Tensor {
 
 /** Removes length-1 axes (all of them, or just `axis`). */
 export function squeeze(x: Tensor, axis?: number): Tensor {
+  expectTensor(x, 'squeeze');
   if (axis === undefined) return reshape(x, x.shape.filter((d) => d !== 1));
   const a = normAxis(axis, x.ndim, 'squeeze');
   if (x.shape[a] !== 1) throw new RangeError(`squeeze: axis ${axis} of shape ${fmt(x.shape)} has length ${x.shape[a]}, not 1`);
@@ -53,6 +56,7 @@ export function squeeze(x: Tensor, axis?: number): Tensor {
 
 /** Reorders axes: output axis i is input axis `perm[i]`. */
 export function permute(x: Tensor, perm: readonly number[]): Tensor {
+  expectTensor(x, 'permute');
   const nd = x.ndim;
   if (!Array.isArray(perm) || perm.length !== nd) throw new RangeError(`permute: perm ${JSON.stringify(perm)} must list each of the ${nd} axes of ${fmt(x.shape)} once`);
   const p = perm.map((a) => normAxis(a, nd, 'permute'));
@@ -73,6 +77,7 @@ const permuteVjp: VjpRule = (g, _o, node) => {
 
 /** Swaps two axes (by default the last two: the matrix transpose). */
 export function transpose(x: Tensor, axis0 = -2, axis1 = -1): Tensor {
+  expectTensor(x, 'transpose');
   if (x.ndim < 2) throw new RangeError(`transpose: needs at least 2 dimensions, got shape ${fmt(x.shape)}`);
   const a = normAxis(axis0, x.ndim, 'transpose');
   const b = normAxis(axis1, x.ndim, 'transpose');
@@ -84,6 +89,7 @@ export function transpose(x: Tensor, axis0 = -2, axis1 = -1): Tensor {
 
 /** Repeats `x` along broadcast axes to `shape` (NumPy rules). */
 export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
+  expectTensor(x, 'broadcastTo');
   checkShape(shape, 'broadcastTo');
   if (shapesEqual(x.shape, shape)) return x;
   const target = broadcastShapes(x.shape, shape, 'broadcastTo');
@@ -100,6 +106,7 @@ const broadcastToVjp: VjpRule = (g, _o, node) => [sumTo(g, node.inputs[0]!.shape
  * This is how every broadcasting op's derivative returns to its input's shape.
  */
 export function sumTo(x: Tensor, shape: Shape): Tensor {
+  expectTensor(x, 'sumTo');
   if (shapesEqual(x.shape, shape)) return x;
   const lead = x.ndim - shape.length;
   if (lead < 0) throw new RangeError(`sumTo: cannot reduce ${fmt(x.shape)} to ${fmt(shape)}`);
@@ -118,6 +125,7 @@ const sumToVjp: VjpRule = (g, _o, node) => [broadcastTo(g, node.inputs[0]!.shape
 
 /** Elements `start ≤ i < end` along `axis` (negative indices count from the end, as in Python). */
 export function slice(x: Tensor, axis: number, start: number, end?: number): Tensor {
+  expectTensor(x, 'slice');
   const a = normAxis(axis, x.ndim, 'slice');
   const n = x.shape[a]!;
   const s = clampIndex(start, n, 'start');
@@ -146,6 +154,7 @@ function clampIndex(i: number, n: number, what: string): number {
 
 /** Zero-pads `x` along `axis` with `before` and `after` zeros. */
 export function pad(x: Tensor, axis: number, before: number, after: number): Tensor {
+  expectTensor(x, 'pad');
   const a = normAxis(axis, x.ndim, 'pad');
   if (!Number.isInteger(before) || !Number.isInteger(after) || before < 0 || after < 0) {
     throw new RangeError(`pad: before and after must be non-negative integers, got ${before} and ${after}`);
@@ -166,6 +175,7 @@ const padVjp: VjpRule = (g, _o, node) => {
 
 /** The sub-tensor at position `i` along `axis` (that axis removed). */
 export function index(x: Tensor, axis: number, i: number): Tensor {
+  expectTensor(x, 'index');
   const a = normAxis(axis, x.ndim, 'index');
   const n = x.shape[a]!;
   if (!Number.isInteger(i) || i < -n || i >= n) throw new RangeError(`index: ${i} is out of range for axis ${axis} of length ${n}`);
@@ -225,11 +235,13 @@ export function stack(xs: readonly Tensor[], axis = 0): Tensor {
 
 /** Flattens all axes into one. */
 export function flatten(x: Tensor): Tensor {
+  expectTensor(x, 'flatten');
   return reshape(x, [x.size]);
 }
 
 /** Converts to another dtype (float32 ↔ float64); gradients convert back. */
 export function astype(x: Tensor, dtype: DType): Tensor {
+  expectTensor(x, 'astype');
   if (dtype !== 'float32' && dtype !== 'float64') throw new TypeError(`astype: unknown dtype '${String(dtype)}' (expected 'float32' or 'float64')`);
   if (x.dtype === dtype) return x;
   const out = allocData(dtype, x.size);

@@ -1,6 +1,6 @@
 /** Losses: cross-entropy from logits with integer labels, and mean squared error. */
 import { fmt } from '../shape.js';
-import { Tensor } from '../tensor.js';
+import { expectTensor, Tensor } from '../tensor.js';
 import { sub } from './binary.js';
 import { reshape } from './layout.js';
 import { mean, sum } from './reduce.js';
@@ -23,6 +23,7 @@ function reduce(x: Tensor, reduction: Reduction, op: string): Tensor {
  * `-log softmax(logits)[i, labels[i]]`, averaged by default.
  */
 export function crossEntropy(logits: Tensor, labels: IndexLike, reduction: Reduction = 'mean'): Tensor {
+  expectTensor(logits, 'crossEntropy');
   if (!(logits instanceof Tensor) || logits.ndim !== 2) {
     throw new RangeError(`crossEntropy: logits must be a 2-D tensor [n, classes], got ${logits instanceof Tensor ? fmt(logits.shape) : typeof logits}`);
   }
@@ -35,6 +36,8 @@ export function crossEntropy(logits: Tensor, labels: IndexLike, reduction: Reduc
 
 /** Mean squared error `mean((pred - target)²)` (shapes must match exactly). */
 export function mse(pred: Tensor, target: Tensor, reduction: Reduction = 'mean'): Tensor {
+  expectTensor(pred, 'mse', 'pred');
+  expectTensor(target, 'mse', 'target');
   if (fmt(pred.shape) !== fmt(target.shape)) throw new RangeError(`mse: pred shape ${fmt(pred.shape)} differs from target shape ${fmt(target.shape)}`);
   return reduce(square(sub(pred, target)), reduction, 'mse');
 }

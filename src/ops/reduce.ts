@@ -8,7 +8,7 @@ import { sumAxes } from '../kernels/dispatch.js';
 import { extremumInto, logsumexpInto } from '../kernels/reduce.js';
 import { splitAt } from '../kernels/layout.js';
 import { fmt, normAxes, normAxis, sizeOf } from '../shape.js';
-import { allocData, Tensor, type VjpRule } from '../tensor.js';
+import { expectTensor, allocData, Tensor, type VjpRule } from '../tensor.js';
 import { mul, sub } from './binary.js';
 import { broadcastTo, reshape } from './layout.js';
 import { exp, scale } from './unary.js';
@@ -26,6 +26,7 @@ function outShape(shape: readonly number[], axes: readonly number[], keepdims: b
 
 /** Sum over `axis` (all axes if omitted); `keepdims` keeps reduced axes with length 1. */
 export function sum(x: Tensor, axis?: Axes, keepdims = false): Tensor {
+  expectTensor(x, 'sum');
   const axes = normAxes(axis, x.ndim, 'sum');
   const shape = outShape(x.shape, axes, keepdims);
   const out = allocData(x.dtype, sizeOf(shape));
@@ -40,6 +41,7 @@ const sumVjp: VjpRule = (g, _o, node) => {
 
 /** Mean over `axis` (all axes if omitted). */
 export function mean(x: Tensor, axis?: Axes, keepdims = false): Tensor {
+  expectTensor(x, 'mean');
   const axes = normAxes(axis, x.ndim, 'mean');
   const count = axes.reduce((n, a) => n * x.shape[a]!, 1);
   if (count === 0) throw new RangeError(`mean: reducing ${fmt(x.shape)} over axes ${JSON.stringify(axes)} averages over zero elements`);
@@ -68,16 +70,19 @@ const extremumVjp: VjpRule = (g, _o, node) => {
 
 /** Maximum along `axis` (over all elements if omitted). Gradient goes to the first maximum. */
 export function max(x: Tensor, axis?: number, keepdims = false): Tensor {
+  expectTensor(x, 'max');
   return extremum(x, axis, keepdims, 1, 'max');
 }
 
 /** Minimum along `axis` (over all elements if omitted). Gradient goes to the first minimum. */
 export function min(x: Tensor, axis?: number, keepdims = false): Tensor {
+  expectTensor(x, 'min');
   return extremum(x, axis, keepdims, -1, 'min');
 }
 
 /** `log Σ exp(x)` along `axis` (default: last), computed without overflow. */
 export function logsumexp(x: Tensor, axis = -1, keepdims = false): Tensor {
+  expectTensor(x, 'logsumexp');
   const a = normAxis(axis, x.ndim, 'logsumexp');
   const [outer, n, inner] = splitAt(x.shape, a);
   if (n === 0) throw new RangeError(`logsumexp: axis ${axis} of shape ${fmt(x.shape)} is empty`);

@@ -6,7 +6,7 @@ import { record, tracks1, tracks2 } from '../autograd.js';
 import { equalRun, greaterRun, whereInto } from '../kernels/elementwise.js';
 import { splitAt } from '../kernels/layout.js';
 import { broadcastShapes, flattenNested, fmt, normAxis, sizeOf } from '../shape.js';
-import { allocData, Tensor, type DType, type NestedArray, type VjpRule } from '../tensor.js';
+import { expectTensor, allocData, Tensor, type DType, type NestedArray, type VjpRule } from '../tensor.js';
 import { binary, expandData, operands, type TensorLike } from './binary.js';
 import { sumTo } from './layout.js';
 
@@ -43,6 +43,7 @@ export function toIndices(index: IndexLike, bound: number, op: string): Indices 
 
 /** Elementwise choice: `a` where `cond` is non-zero, `b` elsewhere (all three broadcast). */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  expectTensor(cond, 'where');
   if (!(cond instanceof Tensor)) throw new TypeError('where: cond must be a Tensor (non-zero means true)');
   const [x, y] = operands(a, b, 'where');
   const shape = broadcastShapes(broadcastShapes(cond.shape, x.shape, 'where'), y.shape, 'where');
@@ -80,6 +81,7 @@ function compare(a: TensorLike, b: TensorLike, op: string, eq: boolean): Tensor 
  * NumPy `take_along_axis`). `index` has `x`'s shape except along `axis`.
  */
 export function gather(x: Tensor, axis: number, index: IndexLike): Tensor {
+  expectTensor(x, 'gather');
   const a = normAxis(axis, x.ndim, 'gather');
   const idx = toIndices(index, x.shape[a]!, 'gather');
   checkIndexShape(idx.shape, x.shape, a, 'gather');
@@ -105,6 +107,7 @@ const gatherVjp: VjpRule = (g, _o, node) => {
  * adjoint of {@link gather}; repeated indices accumulate).
  */
 export function scatterAdd(src: Tensor, axis: number, index: IndexLike, shape: readonly number[]): Tensor {
+  expectTensor(src, 'scatterAdd');
   const a = normAxis(axis, shape.length, 'scatterAdd');
   const idx = toIndices(index, shape[a]!, 'scatterAdd');
   checkIndexShape(idx.shape, shape, a, 'scatterAdd');

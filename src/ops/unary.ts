@@ -7,11 +7,11 @@
 import { isGradEnabled, record, tracks1 } from '../autograd.js';
 import { stepMulInto, unaryInto } from '../kernels/dispatch.js';
 import * as K from '../kernels/elementwise.js';
-import { allocData, allocOutput, Tensor, type TypedArray, type VjpRule } from '../tensor.js';
+import { expectTensor, allocData, allocOutput, Tensor, type TypedArray, type VjpRule } from '../tensor.js';
 import { div, mul, sub } from './binary.js';
 
-function map(x: Tensor, kernel: (x: TypedArray, out: TypedArray) => void): Tensor {
-  if (!(x instanceof Tensor)) throw new TypeError(`expected a Tensor, got ${typeof x}`);
+function map(x: Tensor, op: string, kernel: (x: TypedArray, out: TypedArray) => void): Tensor {
+  expectTensor(x, op);
   const out = allocOutput(x.dtype, x.size);
   kernel(x.data, out);
   return new Tensor(out, x.shape);
@@ -23,13 +23,14 @@ function checkNumber(v: number, op: string, what: string): void {
 
 /** `-x`. */
 export function neg(x: Tensor): Tensor {
-  const out = map(x, (d, o) => unaryInto('neg', d, 0, o));
+  const out = map(x, 'neg', (d, o) => unaryInto('neg', d, 0, o));
   return tracks1(x) ? record(out, 'neg', [x], negVjp) : out;
 }
 const negVjp: VjpRule = (g) => [neg(g)];
 
 /** `s * x` for a constant number `s`. */
 export function scale(x: Tensor, s: number): Tensor {
+  expectTensor(x, 'scale');
   checkNumber(s, 'scale', 'the factor');
   const out = allocOutput(x.dtype, x.size);
   unaryInto('scale', x.data, s, out);
@@ -40,6 +41,7 @@ const scaleVjp: VjpRule = (g, _o, node) => [scale(g, node.saved as number)];
 
 /** `x ** p` for a constant exponent `p` (NaN for negative `x` and non-integer `p`, as in IEEE pow). */
 export function pow(x: Tensor, p: number): Tensor {
+  expectTensor(x, 'pow');
   checkNumber(p, 'pow', 'the exponent');
   const out = allocData(x.dtype, x.size);
   K.powInto(x.data, p, out);
@@ -54,88 +56,89 @@ const powVjp: VjpRule = (g, _o, node) => {
 
 /** `x * x`. */
 export function square(x: Tensor): Tensor {
-  const out = map(x, (d, o) => unaryInto('square', d, 0, o));
+  const out = map(x, 'square', (d, o) => unaryInto('square', d, 0, o));
   return tracks1(x) ? record(out, 'square', [x], squareVjp) : out;
 }
 const squareVjp: VjpRule = (g, _o, node) => [mul(g, scale(node.inputs[0]!, 2))];
 
 /** `√x`. */
 export function sqrt(x: Tensor): Tensor {
-  const out = map(x, (d, o) => unaryInto('sqrt', d, 0, o));
+  const out = map(x, 'sqrt', (d, o) => unaryInto('sqrt', d, 0, o));
   return tracks1(x) ? record(out, 'sqrt', [x], sqrtVjp) : out;
 }
 const sqrtVjp: VjpRule = (g, out) => [div(g, scale(out, 2))];
 
 /** `eˣ`. */
 export function exp(x: Tensor): Tensor {
-  const out = map(x, K.expInto);
+  const out = map(x, 'exp', K.expInto);
   return tracks1(x) ? record(out, 'exp', [x], expVjp) : out;
 }
 const expVjp: VjpRule = (g, out) => [mul(g, out)];
 
 /** Natural logarithm. */
 export function log(x: Tensor): Tensor {
-  const out = map(x, K.logInto);
+  const out = map(x, 'log', K.logInto);
   return tracks1(x) ? record(out, 'log', [x], logVjp) : out;
 }
 const logVjp: VjpRule = (g, _o, node) => [div(g, node.inputs[0]!)];
 
 /** `|x|` (derivative sign(x), taken as 0 at 0). */
 export function abs(x: Tensor): Tensor {
-  const out = map(x, K.absInto);
+  const out = map(x, 'abs', K.absInto);
   return tracks1(x) ? record(out, 'abs', [x], absVjp) : out;
 }
 const absVjp: VjpRule = (g, _o, node) => [mul(g, sign(node.inputs[0]!))];
 
 /** Sign of each element (-1, 0 or 1): a constant, not differentiated through. */
 export function sign(x: Tensor): Tensor {
-  return map(x, K.signInto);
+  return map(x, 'sign', K.signInto);
 }
 
 /** Sine. */
 export function sin(x: Tensor): Tensor {
-  const out = map(x, K.sinInto);
+  const out = map(x, 'sin', K.sinInto);
   return tracks1(x) ? record(out, 'sin', [x], sinVjp) : out;
 }
 const sinVjp: VjpRule = (g, _o, node) => [mul(g, cos(node.inputs[0]!))];
 
 /** Cosine. */
 export function cos(x: Tensor): Tensor {
-  const out = map(x, K.cosInto);
+  const out = map(x, 'cos', K.cosInto);
   return tracks1(x) ? record(out, 'cos', [x], cosVjp) : out;
 }
 const cosVjp: VjpRule = (g, _o, node) => [neg(mul(g, sin(node.inputs[0]!)))];
 
 /** Hyperbolic tangent. */
 export function tanh(x: Tensor): Tensor {
-  const out = map(x, K.tanhInto);
+  const out = map(x, 'tanh', K.tanhInto);
   return tracks1(x) ? record(out, 'tanh', [x], tanhVjp) : out;
 }
 const tanhVjp: VjpRule = (g, out) => [mul(g, sub(1, mul(out, out)))];
 
 /** Logistic sigmoid `1 / (1 + e⁻ˣ)`, computed stably for large |x|. */
 export function sigmoid(x: Tensor): Tensor {
-  const out = map(x, K.sigmoidInto);
+  const out = map(x, 'sigmoid', K.sigmoidInto);
   return tracks1(x) ? record(out, 'sigmoid', [x], sigmoidVjp) : out;
 }
 const sigmoidVjp: VjpRule = (g, out) => [mul(g, mul(out, sub(1, out)))];
 
 /** `log(1 + eˣ)`, computed stably; its derivative is `sigmoid(x)`. */
 export function softplus(x: Tensor): Tensor {
-  const out = map(x, K.softplusInto);
+  const out = map(x, 'softplus', K.softplusInto);
   return tracks1(x) ? record(out, 'softplus', [x], softplusVjp) : out;
 }
 const softplusVjp: VjpRule = (g, _o, node) => [mul(g, sigmoid(node.inputs[0]!))];
 
 /** `max(x, 0)` (derivative taken as 0 at 0). */
 export function relu(x: Tensor): Tensor {
-  const out = map(x, (d, o) => unaryInto('relu', d, 0, o));
+  const out = map(x, 'relu', (d, o) => unaryInto('relu', d, 0, o));
   return tracks1(x) ? record(out, 'relu', [x], reluVjp) : out;
 }
 const reluVjp: VjpRule = (g, _o, node) => [stepGrad(g, node.inputs[0]!, 0)];
 
 /** `x` where positive, `slope * x` elsewhere. */
 export function leakyRelu(x: Tensor, slope = 0.01): Tensor {
+  expectTensor(x, 'leakyRelu');
   checkNumber(slope, 'leakyRelu', 'slope');
   const out = allocData(x.dtype, x.size);
   K.leakyReluInto(x.data, slope, out);
