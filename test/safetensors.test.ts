@@ -51,6 +51,13 @@ describe('safetensors', () => {
     expect(() => mg.decodeSafetensors(withHeader({ a: null }), 'f')).toThrow(/tensor 'a': entry is not an object/);
     expect(() => mg.decodeSafetensors(withHeader({ __metadata__: { step: 3 } }), 'f')).toThrow(/'__metadata__' is not a map of strings/);
     expect(() => mg.decodeSafetensors(withHeader({ a: { dtype: 'F32', shape: [2], data_offsets: ['0', '8'] } }), 'f')).toThrow(/tensor 'a': data_offsets \["0","8"\] do not fit/);
+    // '__proto__' cannot be a key of a plain object: a tensor of that name would vanish silently.
+    const protoHeader = new TextEncoder().encode('{"__proto__":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}');
+    const proto = new Uint8Array(8 + protoHeader.length + 4);
+    new DataView(proto.buffer).setBigUint64(0, BigInt(protoHeader.length), true);
+    proto.set(protoHeader, 8);
+    expect(() => mg.decodeSafetensors(proto, 'f')).toThrow(/f: tensor name '__proto__' is not supported/);
+    expect(() => mg.encodeSafetensors(JSON.parse('{"__proto__": 0}') as never)).toThrow(/encodeSafetensors: tensor name '__proto__' is not supported/);
     const bad = good.slice();
     bad[9] = 0x7b; bad[10] = 0x7b;
     expect(() => mg.decodeSafetensors(bad, 'f')).toThrow(/f: header is not valid JSON/);

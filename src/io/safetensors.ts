@@ -11,6 +11,9 @@ import { sizeOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { isRecord } from '../checks.js';
 
+/** A tensor called '__proto__' cannot be a key of a plain object: it would vanish without a word. */
+const PROTO = "tensor name '__proto__' is not supported (it cannot be a key of a plain object)";
+
 const DTYPES = { float32: ['F32', 4], float64: ['F64', 8] } as const;
 
 /** Serialises named tensors (and string metadata) to safetensors bytes. */
@@ -23,6 +26,7 @@ export function encodeSafetensors(tensors: Record<string, Tensor>, metadata: Rec
   let offset = 0;
   const names = Object.keys(tensors).sort();
   for (const name of names) {
+    if (name === '__proto__') throw new RangeError(`encodeSafetensors: ${PROTO}`);
     const t = tensors[name];
     if (!(t instanceof Tensor)) throw new TypeError(`encodeSafetensors: '${name}' is not a Tensor`);
     if (name === '__metadata__') throw new RangeError("encodeSafetensors: '__metadata__' is reserved");
@@ -76,6 +80,7 @@ export function decodeSafetensors(bytes: Uint8Array, label = 'safetensors'): { t
   const ranges: [number, number, string][] = [];
   for (const [name, info] of Object.entries(header)) {
     if (name === '__metadata__') continue;
+    if (name === '__proto__') fail(PROTO);
     if (!isRecord(info)) return fail(`tensor '${name}': entry is not an object`);
     const { dtype, shape, data_offsets: off } = info as { dtype: string; shape: number[]; data_offsets: [number, number] };
     const kind = dtype === 'F32' ? 'float32' : dtype === 'F64' ? 'float64' : fail(`tensor '${name}': dtype '${dtype}' is not supported (F32 and F64 are)`);
