@@ -165,6 +165,7 @@ test('a bad configuration is refused with the field named', () => {
   expect(() => new mg.FewShotTrainer(model, classes, { ...ok, metaStepSizeFinal: -0.5 }, 1)).toThrow(/FewShotConfig.metaStepSizeFinal must be a non-negative number, got -0.5/);
   expect(() => new mg.FewShotTrainer(model, classes, { ...ok, method: 'sgd' as 'maml' }, 1)).toThrow(/FewShotConfig.method must be/);
   expect(() => new mg.FewShotTrainer(model, classes.slice(0, 2), ok, 1)).toThrow(/FewShotTrainer: 2 training classes cannot make 3-way episodes/);
+  expect(() => new mg.FewShotTrainer(undefined as never, classes, ok, 1)).toThrow(/FewShotTrainer: model must be a Model \{ init, forward \} such as mlp\(sizes\), got undefined/);
   expect(() => new mg.FewShotTrainer(model, classes, undefined as never, 1)).toThrow(/FewShotTrainer: config must be a FewShotConfig object \(see PRESETS\), got undefined/);
   // The presets are shared by every caller, and a trainer keeps its own copy of its configuration.
   expect(() => { (mg.PRESETS['maml-5way-1shot'] as { metaBatch: number }).metaBatch = 3; }).toThrow(TypeError);

@@ -158,6 +158,9 @@ describe('learning', () => {
     expect(() => mg.sgdInnerLoop(params, [sq, null as never], 0.1)).toThrow(/sgdInnerLoop: inner loss 1 is null, not a function of the parameters/);
     expect(() => new mg.MAML(undefined as never, params)).toThrow(/MAML: model must be a Model \{ init, forward \} such as mlp\(sizes\), got undefined/);
     expect(() => new mg.MAML(model, 'params' as never)).toThrow(/MAML: params must be a list of Tensors, got string/);
+    expect(() => mg.evaluate({ forward: 1 } as never, params, [batch], [1], 0.01)).toThrow(/adaptationCurve: model must be a Model \{ init, forward \}/);
+    expect(() => mg.evaluate(model, [params] as never, [batch], [1], 0.01)).toThrow(/adaptationCurve: params\[0\] is an array, not a Tensor/);
+    expect(() => mg.adaptationLossesWithOptimizer(null as never, params, batch, 1, new mg.SGD(0.1))).toThrow(/adaptationLossesWithOptimizer: model must be a Model .*got null/);
     expect(() => new mg.Reptile(model, undefined as never, { iterations: 3 })).toThrow(/Reptile: params must be a list of Tensors, got undefined/);
     // A batch that is not one is named before any computation.
     const maml = new mg.MAML(model, params);

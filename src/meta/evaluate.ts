@@ -3,13 +3,13 @@
  * after given step counts, as a mean with a 95% confidence interval over tasks.
  */
 import { noGrad } from '../autograd.js';
-import type { Model } from '../nn/mlp.js';
+import { checkModel, type Model } from '../nn/mlp.js';
 import type { RegressionBatch } from '../tasks/sine.js';
 import type { Tensor } from '../tensor.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { index } from '../ops/layout.js';
 import { mse } from '../ops/loss.js';
-import { adaptWithOptimizer, sgdInnerLoop, tileParams } from './inner.js';
+import { adaptWithOptimizer, checkParams, sgdInnerLoop, tileParams } from './inner.js';
 import { checkRegressionBatch, perTaskMse, summedTaskMse } from './losses.js';
 import { checkPositive } from '../checks.js';
 
@@ -46,6 +46,8 @@ function checkSteps(owner: string, steps: readonly number[], lr: number): void {
  */
 export function adaptationCurve(model: Model, params: readonly Tensor[], batch: RegressionBatch, steps: readonly number[], lr: number): Map<number, number[]> {
   checkSteps('adaptationCurve', steps, lr);
+  checkModel('adaptationCurve', model);
+  checkParams('adaptationCurve', params);
   checkRegressionBatch('adaptationCurve', batch);
   const T = batch.xSupport.shape[0]!;
   const maxSteps = Math.max(0, ...steps);
@@ -79,6 +81,8 @@ export function evaluate(model: Model, params: readonly Tensor[], batches: Itera
  */
 export function adaptationLossesWithOptimizer(model: Model, params: readonly Tensor[], batch: RegressionBatch, steps: number, optimizer: Optimizer): number[] {
   checkRegressionBatch('adaptationLossesWithOptimizer', batch);
+  checkModel('adaptationLossesWithOptimizer', model);
+  checkParams('adaptationLossesWithOptimizer', params);
   const T = batch.xSupport.shape[0]!;
   const out: number[] = [];
   for (let t = 0; t < T; t++) {

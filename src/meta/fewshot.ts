@@ -14,7 +14,7 @@
  */
 import { noGrad } from '../autograd.js';
 import { valueAndGrad } from '../functional.js';
-import type { Model } from '../nn/mlp.js';
+import { checkModel, type Model } from '../nn/mlp.js';
 import { add, sub } from '../ops/binary.js';
 import { concat, slice } from '../ops/layout.js';
 import { crossEntropy } from '../ops/loss.js';
@@ -191,6 +191,7 @@ export class FewShotTrainer {
     config: FewShotConfig,
     seed: number,
   ) {
+    checkModel('FewShotTrainer', model);
     if (!isRecord(config)) throw new TypeError(`FewShotTrainer: config must be a FewShotConfig object (see PRESETS), got ${describeValue(config)}`);
     checkConfig(config);
     this.config = Object.freeze({ ...config });

@@ -10,7 +10,7 @@
  */
 import { Adam } from '../optim/adam.js';
 import { restoringOnThrow, type Optimizer } from '../optim/optimizer.js';
-import type { Model } from '../nn/mlp.js';
+import { checkModel, type Model } from '../nn/mlp.js';
 import type { Tensor } from '../tensor.js';
 import type { RegressionBatch } from '../tasks/sine.js';
 import { adaptWithOptimizer, checkParams, mamlGradient } from './inner.js';
@@ -22,7 +22,7 @@ import { mse } from '../ops/loss.js';
 import { scale } from '../ops/unary.js';
 import { checkRegressionBatch, meanTaskMse, summedTaskMse } from './losses.js';
 import { tidy } from '../tidy.js';
-import { checkInteger, describeValue, checkPositive } from '../checks.js';
+import { checkInteger, checkPositive } from '../checks.js';
 
 /** Settings of a {@link MAML} learner; each is checked when the learner is built. */
 export interface MamlOptions {
@@ -82,9 +82,7 @@ export class MAML {
     params: Tensor[],
     options: MamlOptions = {},
   ) {
-    if (typeof model !== 'object' || model === null || typeof model.forward !== 'function' || typeof model.init !== 'function') {
-      throw new TypeError(`MAML: model must be a Model { init, forward } such as mlp(sizes), got ${describeValue(model)}`);
-    }
+    checkModel('MAML', model);
     checkParams('MAML', params);
     this.params = params;
     this.innerLr = options.innerLr ?? 0.01;

@@ -8,7 +8,7 @@
  * With `outerOptimizer`, the Reptile gradient (φ − mean φ̃ᵢ)/α is fed to that optimiser instead.
  */
 import { noGrad } from '../autograd.js';
-import type { Model } from '../nn/mlp.js';
+import { checkModel, type Model } from '../nn/mlp.js';
 import { add, sub } from '../ops/binary.js';
 import { index } from '../ops/layout.js';
 import { scale } from '../ops/unary.js';
@@ -18,7 +18,7 @@ import type { Tensor } from '../tensor.js';
 import { adaptWithOptimizer, checkParams, innerGradients, reptileFromInner } from './inner.js';
 import { checkRegressionBatch, summedTaskMse } from './losses.js';
 import { tidy } from '../tidy.js';
-import { checkInteger, describeValue, checkNonNegative, checkPositive } from '../checks.js';
+import { checkInteger, checkNonNegative, checkPositive } from '../checks.js';
 
 /** Settings of a {@link Reptile} learner; each is checked when the learner is built. */
 export interface ReptileOptions {
@@ -79,9 +79,7 @@ export class Reptile {
     params: Tensor[],
     options: ReptileOptions = {},
   ) {
-    if (typeof model !== 'object' || model === null || typeof model.forward !== 'function' || typeof model.init !== 'function') {
-      throw new TypeError(`Reptile: model must be a Model { init, forward } such as mlp(sizes), got ${describeValue(model)}`);
-    }
+    checkModel('Reptile', model);
     checkParams('Reptile', params);
     this.params = params;
     this.innerLr = options.innerLr ?? 0.02;

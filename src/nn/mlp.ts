@@ -28,6 +28,14 @@ export interface Model {
   forward(params: readonly Tensor[], x: Tensor): Tensor;
 }
 
+/** Throws a TypeError naming `op` unless `model` has the {@link Model} methods. */
+export function checkModel(op: string, model: unknown): void {
+  const m = model as Partial<Model> | null;
+  if (typeof m !== 'object' || m === null || typeof m.forward !== 'function' || typeof m.init !== 'function') {
+    throw new TypeError(`${op}: model must be a Model { init, forward } such as mlp(sizes), got ${describeValue(model)}`);
+  }
+}
+
 /** Hidden-layer activations by name. */
 export const activations = {
   relu,
