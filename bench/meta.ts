@@ -6,6 +6,11 @@
  * buffers after a forced collection, with the meta-loss held, minus the same without it (with
  * the storage pool off, so arrays kept for reuse are not counted).
  */
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import * as mg from '../src/index.js';
+import { fmtRatio, fmtTime, machineLine, pairedRatio, stepFrom, table, time } from './harness.js';
+
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
 const liveBytes = (): number => {
@@ -46,11 +51,6 @@ function graphBytesOnce(model: mg.Model, params: mg.Tensor[], batch: mg.Regressi
   if (held === undefined) throw new Error('unreachable');
   return after - before;
 }
-import v8 from 'node:v8';
-import vm from 'node:vm';
-import * as mg from '../src/index.js';
-import { fmtRatio, fmtTime, machineLine, pairedRatio, table, time } from './harness.js';
-
 export function run(): string {
   const rng = new mg.Rng(0);
   const model = mg.mlp([1, 40, 40, 1]);
@@ -60,14 +60,11 @@ export function run(): string {
   const rows: string[][] = [];
   const memRows: string[][] = [];
   for (const k of ks) {
-    const maml = new mg.MAML(model, model.init({ rng }), { innerSteps: k });
-    const fomaml = new mg.MAML(model, model.init({ rng }), { innerSteps: k, firstOrder: true });
-    const reptile = new mg.Reptile(model, model.init({ rng }), { innerSteps: k, iterations: 1e9 });
-    const [a, b, c] = time(
-      { [`MAML k=${k}`]: () => maml.step(batch), [`FOMAML k=${k}`]: () => fomaml.step(batch), [`Reptile k=${k}`]: () => reptile.step(batch) },
-      { minTime: 0.5, maxTime: 2 },
-    );
-    const ratio = pairedRatio(() => maml.step(batch), () => fomaml.step(batch));
+    const maml = stepFrom(new mg.MAML(model, model.init({ rng }), { innerSteps: k }), batch);
+    const fomaml = stepFrom(new mg.MAML(model, model.init({ rng }), { innerSteps: k, firstOrder: true }), batch);
+    const reptile = stepFrom(new mg.Reptile(model, model.init({ rng }), { innerSteps: k, iterations: 1e9 }), batch);
+    const [a, b, c] = time({ [`MAML k=${k}`]: maml, [`FOMAML k=${k}`]: fomaml, [`Reptile k=${k}`]: reptile }, { minTime: 0.5, maxTime: 2 });
+    const ratio = pairedRatio(maml, fomaml);
     rows.push([String(k), fmtTime(a!.mean), fmtTime(b!.mean), fmtTime(c!.mean), fmtRatio(ratio)]);
     const p0 = model.init({ rng });
     const mib = (x: number) => `${(x / 2 ** 20).toFixed(2)} MiB`;
