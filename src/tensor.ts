@@ -6,6 +6,7 @@
  */
 import { backward as runBackward, type BackwardOptions } from './autograd.js';
 import { fmt, sizeOf, type Shape } from './shape.js';
+import { describeValue } from './checks.js';
 
 /** Element type of a tensor. `float32` is the default; `float64` is for checking maths. */
 export type DType = 'float32' | 'float64';
@@ -154,7 +155,7 @@ export class Tensor {
  */
 export function expectTensor(x: unknown, op: string, name?: string): asserts x is Tensor {
   if (!(x instanceof Tensor)) {
-    const got = x === null ? 'null' : Array.isArray(x) ? 'an array (make it a tensor with tensor(values))' : typeof x;
+    const got = Array.isArray(x) ? 'an array (make it a tensor with tensor(values))' : describeValue(x);
     throw new TypeError(`${op}: ${name === undefined ? 'the input' : name} must be a Tensor, got ${got}`);
   }
 }
