@@ -10,7 +10,7 @@
  * differentiated again, to any order.
  */
 import { add } from './ops/binary.js';
-import { describeValue } from './checks.js';
+import { checkOptionsObject, describeValue, type OptionKeys } from './checks.js';
 import { fmt, shapesEqual } from './shape.js';
 import { keepAlive, recycle, trackAllocations } from './storage.js';
 import { allocData, Tensor, type Node, type TypedArray, type VjpRule } from './tensor.js';
@@ -91,6 +91,9 @@ export interface BackwardOptions {
   gradOutput?: Tensor;
 }
 
+const GRAD_OPTIONS: OptionKeys<GradOptions> = { createGraph: true, retainGraph: true, allowUnused: true, gradOutput: true };
+const BACKWARD_OPTIONS: OptionKeys<BackwardOptions> = { createGraph: true, retainGraph: true, gradOutput: true };
+
 /**
  * Gradients of the sum of `outputs` (each weighted by its `gradOutput`) with respect to
  * `inputs`, like `torch.autograd.grad`. Returns one gradient per input, with the input's shape.
@@ -107,6 +110,7 @@ export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | reado
   };
   const outs = listOf(outputs, 'outputs');
   const ins = listOf(inputs, 'inputs');
+  checkOptionsObject('grad', options, GRAD_OPTIONS, '{ createGraph: true }');
   if (ins.length === 0) throw new RangeError('grad: no inputs given');
   ins.forEach((t, i) => {
     if (!(t instanceof Tensor)) throw new TypeError(`grad: input ${i} is not a Tensor`);
@@ -132,6 +136,7 @@ export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | reado
  * that requires gradients (like `loss.backward()` in PyTorch).
  */
 export function backward(output: Tensor, options: BackwardOptions = {}): void {
+  checkOptionsObject('backward', options, BACKWARD_OPTIONS, '{ createGraph: true }');
   const createGraph = options.createGraph ?? false;
   const gradOutputs = normaliseGradOutputs([output], options.gradOutput, 'backward');
   const result = runTape([output], gradOutputs, null, createGraph, options.retainGraph ?? createGraph, 'backward');

@@ -4,7 +4,7 @@
  * than surfacing later as NaN weights or an error deep inside a step. `what` names the option,
  * e.g. `'MAML: innerLr'`. Also `isRecord`, the shape test for parsed JSON objects that the
  * checkpoint readers share, `describeValue`, how errors name a value of the wrong kind, and
- * `checkOptionsObject` for the options argument of the creation functions and ops.
+ * `checkOptionsObject` for every options argument in the public API (an object, of known keys).
  */
 
 /** Whether `v` is a plain key-value object, as parsed JSON objects are (not null, not an array). */
@@ -21,14 +21,28 @@ export function describeValue(v: unknown): string {
 }
 
 /**
- * Throws a TypeError unless `options` is an object: an array or a number there (a shape or a
- * stride given bare) would otherwise be ignored without a word. `example` shows a good one;
- * `hint` is added to the message.
+ * The option names a function takes, each mapped to `true`. Typed as `OptionKeys<XOptions>`, the
+ * list must name every key of the interface and nothing else, so it cannot drift from it.
  */
-export function checkOptionsObject(op: string, options: unknown, example: string, hint = ''): void {
+export type OptionKeys<T> = Readonly<Record<keyof T, true>>;
+
+/**
+ * Throws unless `options` is an object whose keys are all among `known`. An array or a number
+ * there (a shape or a stride given bare) is a TypeError, and so is a key the function does not
+ * take (RangeError): a misspelt option (`innerStep` for `innerSteps`) would otherwise be ignored
+ * without a word and its default used. `example` shows a good object; `hint` is added to the
+ * message for a non-object.
+ */
+export function checkOptionsObject(op: string, options: unknown, known: Readonly<Record<string, true>>, example: string, hint = ''): void {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     const got = Array.isArray(options) ? `an array [${options.join(',')}]` : String(options);
     throw new TypeError(`${op}: options must be an object such as ${example}, got ${got}${hint}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!Object.hasOwn(known, key)) {
+      const names = Object.keys(known);
+      throw new RangeError(`${op}: unknown option '${key}'; ${names.length === 0 ? 'it takes none' : `the options are ${names.join(', ')}`}`);
+    }
   }
 }
 

@@ -3,7 +3,7 @@
  * random draws. Every random draw takes an optional `rng` and otherwise uses the library-wide
  * default generator (see `manualSeed`).
  */
-import { checkOptionsObject } from './checks.js';
+import { checkOptionsObject, type OptionKeys } from './checks.js';
 import { rngOption, type Rng } from './random.js';
 import { checkShape, flattenNested, fmt, sizeOf } from './shape.js';
 import { allocData, Tensor, type DType, type NestedArray } from './tensor.js';
@@ -22,9 +22,14 @@ export interface RandomOptions extends TensorOptions {
   rng?: Rng;
 }
 
-/** The options argument must be an object (see checkOptionsObject); for `tensor`, a shape there is a likely slip. */
-function checkOptions(options: unknown, op: string): void {
-  checkOptionsObject(op, options, "{ dtype: 'float64' }", op === 'tensor' && Array.isArray(options) ? ' (give a shape as { shape: [...] })' : '');
+const TENSOR_OPTIONS: OptionKeys<TensorOptions> = { dtype: true, requiresGrad: true };
+const SHAPED_OPTIONS: OptionKeys<TensorOptions & { shape?: unknown }> = { ...TENSOR_OPTIONS, shape: true };
+const RANDN_OPTIONS: OptionKeys<RandomOptions & { mean?: number; std?: number }> = { ...TENSOR_OPTIONS, rng: true, mean: true, std: true };
+const RAND_OPTIONS: OptionKeys<RandomOptions & { low?: number; high?: number }> = { ...TENSOR_OPTIONS, rng: true, low: true, high: true };
+
+/** The options argument must be an object of known options (see checkOptionsObject); for `tensor`, a shape there is a likely slip. */
+function checkOptions(options: unknown, op: string, known: Readonly<Record<string, true>> = TENSOR_OPTIONS): void {
+  checkOptionsObject(op, options, known, "{ dtype: 'float64' }", op === 'tensor' && Array.isArray(options) ? ' (give a shape as { shape: [...] })' : '');
 }
 
 function checkDtype(dtype: DType | undefined, op: string): DType {
@@ -41,7 +46,7 @@ export function tensor(
   data: NestedArray | ArrayLike<number>,
   options: TensorOptions & { shape?: readonly number[] } = {},
 ): Tensor {
-  checkOptions(options, 'tensor');
+  checkOptions(options, 'tensor', SHAPED_OPTIONS);
   const fromF64 = data instanceof Float64Array;
   const dtype = checkDtype(options.dtype ?? (fromF64 ? 'float64' : 'float32'), 'tensor');
   let shape: number[];
@@ -112,7 +117,7 @@ export function linspace(start: number, stop: number, n: number, options: Tensor
 /** Normal draws with mean `mean` and standard deviation `std` (defaults 0 and 1). */
 export function randn(shape: readonly number[], options: RandomOptions & { mean?: number; std?: number } = {}): Tensor {
   checkShape(shape, 'randn');
-  checkOptions(options, 'randn');
+  checkOptions(options, 'randn', RANDN_OPTIONS);
   const rng = rngOption('randn', options.rng);
   const mu = options.mean ?? 0;
   const sd = options.std ?? 1;
@@ -126,7 +131,7 @@ export function randn(shape: readonly number[], options: RandomOptions & { mean?
 /** Uniform draws in [low, high) (defaults 0 and 1). */
 export function rand(shape: readonly number[], options: RandomOptions & { low?: number; high?: number } = {}): Tensor {
   checkShape(shape, 'rand');
-  checkOptions(options, 'rand');
+  checkOptions(options, 'rand', RAND_OPTIONS);
   const rng = rngOption('rand', options.rng);
   const low = options.low ?? 0;
   const high = options.high ?? 1;

@@ -13,7 +13,7 @@
  *   cotangent u, uᵀJ is linear in u, so ∂/∂u (uᵀJ·t) = J·t.
  */
 import { grad } from './autograd.js';
-import { describeValue } from './checks.js';
+import { checkOptionsObject, describeValue } from './checks.js';
 import { fmt, shapesEqual } from './shape.js';
 import { Tensor } from './tensor.js';
 import { add, mul } from './ops/binary.js';
@@ -61,6 +61,7 @@ function dot(as: readonly Tensor[], bs: readonly Tensor[]): Tensor {
  * `createGraph`, the gradients stay on the tape (for MAML's inner loop).
  */
 export function valueAndGrad(f: TensorFn, options: { createGraph?: boolean; allowUnused?: boolean } = {}): (xs: Tensor[]) => [Tensor, Tensor[]] {
+  checkOptionsObject('valueAndGrad', options, { createGraph: true, allowUnused: true }, '{ createGraph: true }');
   return (xs) => {
     const inputs = asInputs(xs, 'valueAndGrad');
     const value = f(inputs);
@@ -74,6 +75,7 @@ export function valueAndGrad(f: TensorFn, options: { createGraph?: boolean; allo
  * `u` shaped like the output. The pullback can be called many times.
  */
 export function vjp(f: TensorFn, xs: Tensor[], options: { createGraph?: boolean } = {}): [Tensor, (u: Tensor) => Tensor[]] {
+  checkOptionsObject('vjp', options, { createGraph: true }, '{ createGraph: true }');
   const inputs = asInputs(xs, 'vjp');
   const out = f(inputs);
   checkTensor(out, 'vjp');

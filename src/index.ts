@@ -13,7 +13,7 @@ export { Rng, manualSeed, getDefaultRng } from './random.js';
 export { type Shape } from './shape.js';
 export { setBackend, getBackend, backendInfo, ready, type BackendName, type BackendChoice } from './kernels/backend.js';
 export * from './ops/index.js';
-export { mlp, activations, type Model, type MlpOptions, type ActivationName } from './nn/mlp.js';
+export { mlp, activations, type Model, type MlpOptions, type InitOptions, type ActivationName } from './nn/mlp.js';
 export { uniformFanIn, heNormal, glorotUniform, zerosInit, type Initializer } from './nn/init.js';
 export { SGD } from './optim/sgd.js';
 export { Adam, type AdamOptions } from './optim/adam.js';

@@ -1,4 +1,5 @@
 /** A minimal SVG line/scatter plot, enough for the sine figures. */
+import { checkOptionsObject } from '../checks.js';
 
 export interface Series {
   label: string;
@@ -12,6 +13,7 @@ export interface Series {
 
 /** Renders series on shared axes as an SVG document. */
 export function plotSvg(series: readonly Series[], options: { title?: string; width?: number; height?: number } = {}): string {
+  checkOptionsObject('plotSvg', options, { title: true, width: true, height: true }, "{ title: 'sine', width: 640 }");
   const W = options.width ?? 640, H = options.height ?? 400, pad = 48;
   if (!(W > 0 && H > 0 && W < Infinity && H < Infinity)) throw new RangeError(`plotSvg: width and height must be positive numbers, got ${W} and ${H}`);
   // A NaN point (a diverged prediction) would make every coordinate NaN and the file blank.

@@ -26,7 +26,7 @@ import { allocData, Tensor, type TypedArray } from '../tensor.js';
 import { sampleEpisode, type Episode, type OmniglotClass } from '../tasks/omniglot.js';
 import { meanCI, type MeanCI } from './evaluate.js';
 import { tidy } from '../tidy.js';
-import { checkInteger, checkNonNegative, checkPositive, describeValue, isRecord } from '../checks.js';
+import { checkInteger, checkNonNegative, checkOptionsObject, checkPositive, describeValue, isRecord, type OptionKeys } from '../checks.js';
 import { mamlGradient, type MetaGradient } from './inner.js';
 
 /**
@@ -70,7 +70,14 @@ export interface FewShotConfig {
 }
 
 /** Throws an error naming the first field of `c` that is not a valid setting. */
+const CONFIG_KEYS: OptionKeys<FewShotConfig> = {
+  method: true, nWay: true, kShot: true, trainShots: true, queryPerClass: true, metaBatch: true, innerSteps: true, innerLr: true,
+  innerBatch: true, metaStepSize: true, metaStepSizeFinal: true, outerLr: true, iterations: true, evalSteps: true, evalBatch: true,
+};
+
 function checkConfig(c: FewShotConfig): void {
+  // A misspelt field (metabatch) would otherwise leave the real one missing or at the preset's value.
+  checkOptionsObject('FewShotConfig', c, CONFIG_KEYS, "PRESETS['reptile-5way-1shot']");
   if (c.method !== 'reptile' && c.method !== 'maml' && c.method !== 'fomaml') throw new RangeError(`FewShotConfig.method must be 'reptile', 'maml' or 'fomaml', got '${String(c.method)}'`);
   const counts: [string, number | undefined, boolean][] = [
     ['nWay', c.nWay, true], ['kShot', c.kShot, true], ['metaBatch', c.metaBatch, true], ['innerSteps', c.innerSteps, true],

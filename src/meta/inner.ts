@@ -17,7 +17,7 @@ import { broadcastTo, unsqueeze } from '../ops/layout.js';
 import { mean } from '../ops/reduce.js';
 import { scale } from '../ops/unary.js';
 import { Tensor } from '../tensor.js';
-import { describeValue } from '../checks.js';
+import { checkOptionsObject, describeValue } from '../checks.js';
 import { fmt } from '../shape.js';
 import { valueAndGrad } from '../functional.js';
 import type { Model } from '../nn/mlp.js';
@@ -135,6 +135,7 @@ export function mamlGradient(
   options: { firstOrder?: boolean; tasks?: number } = {},
 ): MetaGradient {
   checkAlpha(alpha, 'mamlGradient');
+  checkOptionsObject('mamlGradient', options, { firstOrder: true, tasks: true }, '{ tasks: 25 }');
   checkParams('mamlGradient', params);
   checkLosses('mamlGradient', inner);
   if (typeof outer !== 'function') throw new TypeError(`mamlGradient: the outer loss is ${describeValue(outer)}, not a function of the parameters`);
@@ -155,6 +156,7 @@ export function innerGradients(params: readonly Tensor[], losses: readonly LossF
 
 function innerGradientsAs(op: string, params: readonly Tensor[], losses: readonly LossFn[], alpha: number, options: { tasks?: number }): InnerResult {
   checkParams(op, params);
+  checkOptionsObject(op, options, { tasks: true }, '{ tasks: 25 }');
   const start = options.tasks === undefined ? params.map((p) => new Tensor(p.data, p.shape, true)) : noGrad(() => tileParams(params, options.tasks!)).map((p) => new Tensor(p.data, p.shape, true));
   return innerLoop(op, start, losses, alpha, 'detached');
 }

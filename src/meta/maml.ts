@@ -22,7 +22,7 @@ import { mse } from '../ops/loss.js';
 import { scale } from '../ops/unary.js';
 import { checkRegressionBatch, meanTaskMse, summedTaskMse } from './losses.js';
 import { tidy } from '../tidy.js';
-import { checkInteger, checkPositive } from '../checks.js';
+import { checkInteger, checkOptionsObject, checkPositive, type OptionKeys } from '../checks.js';
 
 /** Settings of a {@link MAML} learner; each is checked when the learner is built. */
 export interface MamlOptions {
@@ -46,6 +46,8 @@ export interface MamlOptions {
    */
   innerOptimizer?: Optimizer;
 }
+
+const MAML_OPTIONS: OptionKeys<MamlOptions> = { innerLr: true, innerSteps: true, firstOrder: true, optimizer: true, tail: true, innerOptimizer: true };
 
 /**
  * A MAML (or, with `firstOrder`, FOMAML) learner for regression tasks: holds the
@@ -84,6 +86,7 @@ export class MAML {
   ) {
     checkModel('MAML', model);
     checkParams('MAML', params);
+    checkOptionsObject('MAML', options, MAML_OPTIONS, '{ innerLr: 0.01, innerSteps: 5 }');
     this.params = params;
     this.innerLr = options.innerLr ?? 0.01;
     this.innerSteps = options.innerSteps ?? 1;

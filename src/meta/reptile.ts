@@ -18,7 +18,7 @@ import type { Tensor } from '../tensor.js';
 import { adaptWithOptimizer, checkParams, innerGradients, reptileFromInner } from './inner.js';
 import { checkRegressionBatch, summedTaskMse } from './losses.js';
 import { tidy } from '../tidy.js';
-import { checkInteger, checkNonNegative, checkPositive } from '../checks.js';
+import { checkInteger, checkNonNegative, checkOptionsObject, checkPositive, type OptionKeys } from '../checks.js';
 
 /** Settings of a {@link Reptile} learner; each is checked when the learner is built. */
 export interface ReptileOptions {
@@ -41,6 +41,8 @@ export interface ReptileOptions {
    */
   innerOptimizer?: Optimizer;
 }
+
+const REPTILE_OPTIONS: OptionKeys<ReptileOptions> = { innerLr: true, innerSteps: true, metaStepSize: true, metaStepSizeFinal: true, iterations: true, outerOptimizer: true, innerOptimizer: true };
 
 /**
  * A Reptile learner for regression tasks: holds the meta-parameters φ and moves them towards
@@ -81,6 +83,7 @@ export class Reptile {
   ) {
     checkModel('Reptile', model);
     checkParams('Reptile', params);
+    checkOptionsObject('Reptile', options, REPTILE_OPTIONS, '{ innerSteps: 5, iterations: 10000 }');
     this.params = params;
     this.innerLr = options.innerLr ?? 0.02;
     this.innerSteps = options.innerSteps ?? 5;

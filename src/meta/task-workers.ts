@@ -20,6 +20,7 @@ import { Tensor } from '../tensor.js';
 import type { MamlTaskSettings, MetaGradientOffload, TaskEpisode } from './fewshot.js';
 import type { MetaGradient } from './inner.js';
 import type { TaskReady, TaskReply, TaskRequest, TaskStart } from './task-server.js';
+import { checkOptionsObject } from '../checks.js';
 
 /** How many workers a {@link TaskWorkers} pool starts, and the model each rebuilds. */
 export interface TaskWorkersOptions {
@@ -130,6 +131,7 @@ export class TaskWorkers implements MetaGradientOffload {
 
   /** Checks `options`, starts the threads with `spawn` and waits until all are ready. */
   protected static async launch(options: TaskWorkersOptions, spawn: () => TaskThread): Promise<TaskWorkers> {
+    checkOptionsObject('TaskWorkers', options, { workers: true, model: true }, '{ workers: 1, model: { conv4: { classes: 5 } } }');
     const n = options.workers;
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`TaskWorkers: workers must be a positive integer, got ${String(n)}`);
     if (options.model?.conv4 === undefined) throw new RangeError(`TaskWorkers: model must be { conv4: Conv4Options }, got ${JSON.stringify(options.model)}`);

@@ -19,8 +19,8 @@ import { ones, zeros } from '../creation.js';
 import { fmt } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { heNormal, uniformFanIn } from './init.js';
-import type { Model } from './mlp.js';
-import { checkInteger, describeValue } from '../checks.js';
+import { checkInitOptions, type Model } from './mlp.js';
+import { checkInteger, checkOptionsObject, describeValue, type OptionKeys } from '../checks.js';
 
 /** Options of {@link conv4}; each is checked when the model is built. */
 export interface Conv4Options {
@@ -36,12 +36,15 @@ export interface Conv4Options {
   channels?: number;
 }
 
+const CONV4_OPTIONS: OptionKeys<Conv4Options> = { classes: true, variant: true, filters: true, side: true, channels: true };
+
 /**
  * The papers' 4-layer conv net as a {@link Model}: `init({ rng })` gives its parameters (He-normal
  * filters, zero conv biases, γ = 1, β = 0; head weights as PyTorch's Linear, zero head bias), `forward(params, x)` maps NHWC
  * images `[n, side, side, channels]` to logits `[n, classes]`.
  */
 export function conv4(options: Conv4Options): Model {
+  checkOptionsObject('conv4', options, CONV4_OPTIONS, '{ classes: 5 }');
   const { classes } = options;
   const variant = options.variant ?? 'strided';
   const filters = options.filters ?? 64;
@@ -55,6 +58,7 @@ export function conv4(options: Conv4Options): Model {
   const features = s * s * filters;
   return {
     init(o = {}) {
+      checkInitOptions('conv4', o);
       const ps: Tensor[] = [];
       for (let b = 0; b < 4; b++) {
         const cin = b === 0 ? channels : filters;

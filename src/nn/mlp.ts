@@ -13,13 +13,28 @@ import { leakyRelu, relu, sigmoid, tanh } from '../ops/unary.js';
 import type { Rng } from '../random.js';
 import { fmt } from '../shape.js';
 import { Tensor, type DType } from '../tensor.js';
-import { describeValue } from '../checks.js';
+import { checkOptionsObject, describeValue, type OptionKeys } from '../checks.js';
 import { uniformFanIn, type Initializer } from './init.js';
+
+/** Options of {@link Model.init}. */
+export interface InitOptions {
+  /** Generator of the random draws; default: the library-wide one. */
+  rng?: Rng;
+  /** Element type of the parameters; default float32. */
+  dtype?: DType;
+}
+
+const INIT_OPTIONS: OptionKeys<InitOptions> = { rng: true, dtype: true };
+
+/** Throws unless `options` of `${model}.init` are an object of {@link InitOptions}. */
+export function checkInitOptions(model: string, options: unknown): void {
+  checkOptionsObject(`${model}.init`, options, INIT_OPTIONS, "{ rng: new Rng(0), dtype: 'float64' }");
+}
 
 /** A model as a function of its parameters: the form every meta-learner takes. */
 export interface Model {
   /** Fresh parameters. */
-  init(options?: { rng?: Rng; dtype?: DType }): Tensor[];
+  init(options?: InitOptions): Tensor[];
   /**
    * The output for inputs `x` under `params` (never mutates either). It must keep nothing it
    * computes beyond the call: the meta-learners run it inside `tidy`, which recycles what the
@@ -56,8 +71,11 @@ export interface MlpOptions {
   biasInit?: Initializer;
 }
 
+const MLP_OPTIONS: OptionKeys<MlpOptions> = { activation: true, weightInit: true, biasInit: true };
+
 /** An MLP with layer sizes `sizes` (e.g. [1, 40, 40, 1]: the sine network of both papers). */
 export function mlp(sizes: readonly number[], options: MlpOptions = {}): Model {
+  checkOptionsObject('mlp', options, MLP_OPTIONS, "{ activation: 'tanh' }");
   if (!Array.isArray(sizes) || sizes.length < 2 || sizes.some((s) => !Number.isInteger(s) || s < 1)) {
     throw new RangeError(`mlp: sizes must list at least two positive integers, got ${JSON.stringify(sizes)}`);
   }
@@ -68,6 +86,7 @@ export function mlp(sizes: readonly number[], options: MlpOptions = {}): Model {
   const layers = sizes.length - 1;
   return {
     init(o = {}) {
+      checkInitOptions('mlp', o);
       const ps: Tensor[] = [];
       for (let l = 0; l < layers; l++) {
         const [fi, fo] = [sizes[l]!, sizes[l + 1]!];

@@ -6,7 +6,7 @@
  */
 import { isGradEnabled, record, tracksAny } from '../autograd.js';
 import { batchNormBackward, batchNormForward } from '../kernels/dispatch.js';
-import { checkOptionsObject } from '../checks.js';
+import { checkOptionsObject, type OptionKeys } from '../checks.js';
 import { fmt } from '../shape.js';
 import { expectTensor, allocOutput, Tensor, type TypedArray, type VjpRule } from '../tensor.js';
 import { add, div, mul, sub } from './binary.js';
@@ -22,6 +22,8 @@ export interface BatchNormOptions {
   stats?: { mean: Tensor; variance: Tensor };
 }
 
+const BATCH_NORM_OPTIONS: OptionKeys<BatchNormOptions> = { eps: true, stats: true };
+
 /**
  * Batch normalisation over every axis but the last (channels): `γ·(x − μ)/√(σ² + ε) + β` with
  * the batch's mean and (biased) variance, or given `stats`. Composed of differentiable ops.
@@ -30,7 +32,7 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, options: Batch
   expectTensor(x, 'batchNorm', 'x');
   expectTensor(gamma, 'batchNorm', 'gamma');
   expectTensor(beta, 'batchNorm', 'beta');
-  checkOptionsObject('batchNorm', options, '{ eps: 1e-3 }');
+  checkOptionsObject('batchNorm', options, BATCH_NORM_OPTIONS, '{ eps: 1e-3 }');
   const eps = options.eps ?? 1e-5;
   if (!(eps > 0)) throw new RangeError(`batchNorm: eps must be positive, got ${eps}`);
   const c = x.shape[x.ndim - 1]!;

@@ -13,7 +13,7 @@
  */
 import { record, tracks2 } from '../autograd.js';
 import { convProduct, maxPoolArgmax, type ConvGeometry } from '../kernels/conv.js';
-import { checkOptionsObject } from '../checks.js';
+import { checkOptionsObject, type OptionKeys } from '../checks.js';
 import { fmt, shapesEqual } from '../shape.js';
 import { expectTensor, allocOutput, Tensor, type VjpRule } from '../tensor.js';
 import { reshape } from './layout.js';
@@ -30,9 +30,11 @@ export interface ConvOptions {
   padding?: Padding;
 }
 
+const CONV_OPTIONS: OptionKeys<ConvOptions> = { stride: true, padding: true };
+
 /** @internal Output size and padding of a window of kh×kw over x's spatial axes. */
 export function geometry(xShape: readonly number[], kh: number, kw: number, options: ConvOptions, op: string): ConvGeometry {
-  checkOptionsObject(op, options, "{ stride: 2, padding: 'same' }");
+  checkOptionsObject(op, options, CONV_OPTIONS, "{ stride: 2, padding: 'same' }");
   if (xShape.length !== 4) throw new RangeError(`${op}: input must be NHWC [N, H, W, C], got ${fmt(xShape)}`);
   const [n, h, w, c] = xShape as [number, number, number, number];
   const s = options.stride ?? 1;
@@ -130,7 +132,7 @@ const filterGradVjp: VjpRule = (g, _o, node, needs) => {
 /** Max over `size`×`size` windows (default stride = size), NHWC. Gradient goes to the first maximum. */
 export function maxPool2d(x: Tensor, size: number | readonly [number, number] = 2, options: ConvOptions = {}): Tensor {
   expectTensor(x, 'maxPool2d');
-  checkOptionsObject('maxPool2d', options, "{ stride: 2, padding: 'same' }");
+  checkOptionsObject('maxPool2d', options, CONV_OPTIONS, "{ stride: 2, padding: 'same' }");
   const [kh, kw] = typeof size === 'number' ? [size, size] : size;
   if (![kh, kw].every((v) => Number.isInteger(v) && v >= 1)) throw new RangeError(`maxPool2d: size must be a positive integer or a pair, got ${JSON.stringify(size)}`);
   const g = geometry(x.shape, kh, kw, { stride: options.stride ?? [kh, kw], padding: options.padding ?? 'valid' }, 'maxPool2d');

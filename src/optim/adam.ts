@@ -6,7 +6,7 @@
  */
 import { allocOutput, Tensor, type TypedArray } from '../tensor.js';
 import { adamInto } from '../kernels/dispatch.js';
-import { checkPositive } from '../checks.js';
+import { checkOptionsObject, checkPositive, type OptionKeys } from '../checks.js';
 import { checkStep, type Optimizer } from './optimizer.js';
 
 /** Options of {@link Adam}; each is checked when the optimiser is built. */
@@ -20,6 +20,8 @@ export interface AdamOptions {
   /** Added to the root of the second moment. Default 1e-8. */
   eps?: number;
 }
+
+const ADAM_OPTIONS: OptionKeys<AdamOptions> = { lr: true, beta1: true, beta2: true, eps: true };
 
 interface AdamState {
   t: number;
@@ -42,6 +44,7 @@ export class Adam implements Optimizer {
   private v: TypedArray[] = [];
 
   constructor(options: AdamOptions = {}) {
+    checkOptionsObject('Adam', options, ADAM_OPTIONS, '{ lr: 1e-3, beta1: 0 }');
     this.lr = options.lr ?? 1e-3;
     this.beta1 = options.beta1 ?? 0.9;
     this.beta2 = options.beta2 ?? 0.999;

@@ -4,7 +4,7 @@
  */
 import { axpyInto } from '../kernels/elementwise.js';
 import { allocOutput, Tensor } from '../tensor.js';
-import { checkPositive } from '../checks.js';
+import { checkOptionsObject, checkPositive } from '../checks.js';
 import { checkStep, type Optimizer } from './optimizer.js';
 
 /** Plain stochastic gradient descent, p ← p − lr·g; it has no state. */
@@ -14,7 +14,8 @@ export class SGD implements Optimizer {
 
   /** @param options `{ lr }` as for Adam, or the step size itself. */
   constructor(options: { lr: number } | number) {
-    const lr = typeof options === 'number' ? options : options?.lr;
+    if (typeof options !== 'number') checkOptionsObject('SGD', options, { lr: true }, '{ lr: 0.1 }');
+    const lr = typeof options === 'number' ? options : options.lr;
     checkPositive('SGD: lr', lr);
     this.lr = lr;
   }

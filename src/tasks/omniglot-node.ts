@@ -15,7 +15,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from '../io/crc32.js';
 import { checkWritable, decodePngNode, openZip, writeFileAtomicSync } from '../io/node.js';
-import { checkInteger } from '../checks.js';
+import { checkInteger, checkOptionsObject, type OptionKeys } from '../checks.js';
 import { resizeArea, type Character } from './omniglot.js';
 
 const ZIPS = ['images_background.zip', 'images_evaluation.zip'];
@@ -31,8 +31,11 @@ export interface LoadOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+const LOAD_OPTIONS: OptionKeys<LoadOptions> = { side: true, cache: true, onProgress: true };
+
 /** All characters of both archives in `dir`, sorted by archive path. */
 export function loadOmniglot(dir: string, options: LoadOptions = {}): Character[] {
+  checkOptionsObject('loadOmniglot', options, LOAD_OPTIONS, "{ side: 28, cache: 'omniglot.cache' }");
   const side = options.side ?? 28;
   checkInteger('loadOmniglot: side', side);
   const archives = ZIPS.map((z) => {

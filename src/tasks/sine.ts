@@ -7,6 +7,7 @@
  *   points, loss on 50 equally spaced points of [−5, 5].
  */
 import { rngOption, type Rng } from '../random.js';
+import { checkOptionsObject, type OptionKeys } from '../checks.js';
 import { allocData, Tensor, type DType } from '../tensor.js';
 
 /** Which paper's task distribution. */
@@ -43,6 +44,8 @@ export interface SineOptions {
   dtype?: DType;
 }
 
+const SINE_OPTIONS: OptionKeys<SineOptions> = { setup: true, shots: true, queryPoints: true, rng: true, dtype: true };
+
 /**
  * The sine-wave regression tasks of both papers: y = A·sin(x + φ) on x ∈ [−5, 5].
  * `sampleBatch(T)` draws T tasks as a {@link RegressionBatch} with K support and the query points.
@@ -60,6 +63,7 @@ export class SineTasks {
   rng: Rng;
 
   constructor(options: SineOptions = {}) {
+    checkOptionsObject('SineTasks', options, SINE_OPTIONS, "{ setup: 'reptile', rng: new Rng(0) }");
     this.setup = options.setup ?? 'maml';
     if (this.setup !== 'maml' && this.setup !== 'reptile') throw new RangeError(`SineTasks: setup must be 'maml' or 'reptile', got '${String(this.setup)}'`);
     this.shots = options.shots ?? 10;
@@ -68,6 +72,7 @@ export class SineTasks {
     if (!Number.isInteger(this.queryPoints) || this.queryPoints < 1) throw new RangeError(`SineTasks: queryPoints must be a positive integer, got ${this.queryPoints}`);
     this.rng = rngOption('SineTasks', options.rng);
     this.dtype = options.dtype ?? 'float32';
+    if (this.dtype !== 'float32' && this.dtype !== 'float64') throw new TypeError(`SineTasks: unknown dtype '${String(this.dtype)}' (expected 'float32' or 'float64')`);
   }
 
   /** Draws one task. */
