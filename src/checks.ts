@@ -3,8 +3,9 @@
  * and the few-shot trainer's configuration, so a bad value is named where it is given rather
  * than surfacing later as NaN weights or an error deep inside a step. `what` names the option,
  * e.g. `'MAML: innerLr'`. Also `isRecord`, the shape test for parsed JSON objects that the
- * checkpoint readers share, `describeValue`, how errors name a value of the wrong kind, and
- * `checkOptionsObject` for every options argument in the public API (an object, of known keys).
+ * checkpoint readers share, `describeValue` and `showValue`, how errors name a value of the wrong
+ * kind and show it, and `checkOptionsObject` for every options argument in the public API (an
+ * object, of known keys).
  */
 
 /** Whether `v` is a plain key-value object, as parsed JSON objects are (not null, not an array). */
@@ -18,6 +19,16 @@ export function describeValue(v: unknown): string {
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'function') return 'a function';
   return typeof v;
+}
+
+/**
+ * A value as an error message shows it: strings quoted and arrays bracketed, so `'2'` or `[0, 0]`
+ * given for a number is not shown as if it were one (`got "2"`, not `got 2`).
+ */
+export function showValue(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map(showValue).join(', ')}]`;
+  return String(v);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { describeValue } from './checks.js';
+import { describeValue, showValue } from './checks.js';
 
 /**
  * Seeded pseudo-random numbers. Every random draw in metagrad goes through an {@link Rng}: pass
@@ -24,7 +24,7 @@ export class Rng {
   seed(seed: number): void {
     // 1.5 would silently give seed 1's stream, and beyond 2^53 neighbouring integers cannot be
     // told apart: refuse them rather than alias two seeds.
-    if (!Number.isInteger(seed)) throw new TypeError(`Rng.seed: seed must be an integer, got ${seed}`);
+    if (!Number.isInteger(seed)) throw new TypeError(`Rng.seed: seed must be an integer, got ${showValue(seed)}`);
     if (!Number.isSafeInteger(seed)) throw new RangeError(`Rng.seed: seed must be a safe integer (|seed| ≤ 2^53 − 1), got ${seed}`);
     let x = seed >>> 0;
     const next = (): number => {

@@ -2,6 +2,7 @@
  * Shape arithmetic shared by ops and kernels: sizes, strides, axis normalisation and NumPy
  * broadcasting. Pure functions on `number[]`; errors name the op and the shapes involved.
  */
+import { showValue } from './checks.js';
 
 /** A tensor shape: the length of each axis, outermost first. */
 export type Shape = readonly number[];
@@ -45,7 +46,7 @@ export function checkShape(shape: Shape, op: string): void {
 
 /** Maps a possibly negative axis into `[0, ndim)`, or throws naming the op. */
 export function normAxis(axis: number, ndim: number, op: string): number {
-  if (!Number.isInteger(axis)) throw new TypeError(`${op}: axis must be an integer, got ${axis}`);
+  if (!Number.isInteger(axis)) throw new TypeError(`${op}: axis must be an integer, got ${showValue(axis)}`);
   const a = axis < 0 ? axis + ndim : axis;
   if (a < 0 || a >= ndim) throw new RangeError(`${op}: axis ${axis} is out of range for a tensor with ${ndim} dimension(s)`);
   return a;

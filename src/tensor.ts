@@ -142,9 +142,13 @@ export class Tensor {
     runBackward(this, { ...options, gradOutput });
   }
 
-  /** A short description: shape, dtype, and the elements (up to 64), e.g. `Tensor([3], float32: [1,1,1])`. */
+  /**
+   * A short description: shape, dtype, and the elements (up to 64), e.g. `Tensor([3], float32:
+   * [1,1,NaN])`. NaN and ±Infinity are shown as such (JSON would show null, hiding a divergence).
+   */
   toString(): string {
-    const body = this.size <= 64 ? JSON.stringify(this.toArray()) : `${this.size} elements`;
+    const nonFinite = (_: string, v: unknown): unknown => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v);
+    const body = this.size <= 64 ? JSON.stringify(this.toArray(), nonFinite).replace(/"(NaN|-?Infinity)"/g, '$1') : `${this.size} elements`;
     return `Tensor(${fmt(this.shape)}, ${this.dtype}${this.requiresGrad ? ', requiresGrad' : ''}: ${body})`;
   }
 }

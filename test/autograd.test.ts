@@ -185,6 +185,13 @@ describe('op errors name the op and the shapes', () => {
     ['max empty', () => mg.max(mg.zeros([2, 0]), 1), /max: axis 1 of shape \[2,0\] is empty/],
     ['mean of nothing', () => mg.mean(mg.zeros([0])), /mean: reducing \[0\] over axes \[0\] averages over zero elements/],
     ['non-tensor', () => mg.exp(3 as never), /exp: the input must be a Tensor, got number/],
+    // keepdims is a flag: an axis given there by a slip would read as true.
+    ['keepdims string', () => mg.mean(a, 0, 'yes' as never), /mean: keepdims must be true or false, got "yes"/],
+    ['keepdims number', () => mg.sum(a, 0, 1 as never), /sum: keepdims must be true or false, got 1/],
+    ['keepdims max', () => mg.max(a, 0, 0 as never), /max: keepdims must be true or false, got 0/],
+    // A string or an array where a number goes is shown as one, not as the number it prints as.
+    ['scale string', () => mg.scale(a, '2' as never), /scale: the factor must be a finite number, got "2"/],
+    ['transpose axes as a list', () => mg.transpose(a, [1, 0] as never), /transpose: axis must be an integer, got \[1, 0\] \(use permute/],
   ])('%s', (_name, fn, message) => {
     expect(fn).toThrow(message);
   });

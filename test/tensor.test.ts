@@ -146,6 +146,10 @@ describe('layout results', () => {
     expect(mg.gather(x, 1, [[2, 0], [1, 1]]).toArray()).toEqual([[3, 1], [5, 5]]);
     expect(mg.sum(x, 0).toArray()).toEqual([5, 7, 9]);
     expect(mg.max(x, 1, true).toArray()).toEqual([[3], [6]]);
+    // Over all elements, keepdims keeps every axis with length 1, as sum does (it used to be dropped).
+    expect(mg.max(x, undefined, true).toArray()).toEqual([[6]]);
+    expect(mg.min(x, undefined, true).shape).toEqual(mg.sum(x, undefined, true).shape);
+    expect(mg.max(x).shape).toEqual([]);
     expect(mg.oneHot([2, 0], 3).toArray()).toEqual([[0, 0, 1], [1, 0, 0]]);
     expect(mg.where(mg.greater(x, 3), x, 0).toArray()).toEqual([[0, 0, 0], [4, 5, 6]]);
   });
@@ -195,5 +199,13 @@ describe('layout results', () => {
     const sm = mg.softmax(x).data;
     [0.5, 0.5, 0, 1].forEach((v, i) => expect(sm[i]).toBeCloseTo(v, 12));
     expect(mg.sigmoid(mg.tensor([-1000, 1000])).toArray()).toEqual([0, 1]);
+  });
+});
+
+describe('printing', () => {
+  test('toString shows NaN and infinities as such, not as JSON null', () => {
+    expect(String(mg.tensor([NaN, Infinity, -Infinity, 1.5]))).toBe('Tensor([4], float32: [NaN,Infinity,-Infinity,1.5])');
+    expect(String(mg.full([1, 2], NaN, { dtype: 'float64' }))).toBe('Tensor([1,2], float64: [[NaN,NaN]])');
+    expect(String(mg.zeros([65]))).toBe('Tensor([65], float32: 65 elements)');
   });
 });

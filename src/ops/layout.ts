@@ -8,6 +8,7 @@ import { broadcastInto, copySlabs, permuteInto, splitAt } from '../kernels/layou
 import { sumAxes } from '../kernels/dispatch.js';
 import { broadcastShapes, checkShape, fmt, normAxis, shapesEqual, sizeOf, type Shape } from '../shape.js';
 import { expectTensor, allocData, allocOutput, Tensor, type DType, type VjpRule } from '../tensor.js';
+import { showValue } from '../checks.js';
 
 /** New shape for the same elements; one axis may be -1 (inferred). Shares the data. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
@@ -78,6 +79,7 @@ const permuteVjp: VjpRule = (g, _o, node) => {
 /** Swaps two axes (by default the last two: the matrix transpose). */
 export function transpose(x: Tensor, axis0 = -2, axis1 = -1): Tensor {
   expectTensor(x, 'transpose');
+  if (Array.isArray(axis0)) throw new TypeError(`transpose: axis must be an integer, got ${showValue(axis0)} (use permute(x, perm) for a permutation of the axes)`);
   if (x.ndim < 2) throw new RangeError(`transpose: needs at least 2 dimensions, got shape ${fmt(x.shape)}`);
   const a = normAxis(axis0, x.ndim, 'transpose');
   const b = normAxis(axis1, x.ndim, 'transpose');
@@ -146,7 +148,7 @@ const sliceVjp: VjpRule = (g, _o, node) => {
 };
 
 function clampIndex(i: number, n: number, what: string): number {
-  if (!Number.isInteger(i)) throw new TypeError(`slice: ${what} must be an integer, got ${i}`);
+  if (!Number.isInteger(i)) throw new TypeError(`slice: ${what} must be an integer, got ${showValue(i)}`);
   const j = i < 0 ? i + n : i;
   if (j < 0 || j > n) throw new RangeError(`slice: ${what} ${i} is out of range for an axis of length ${n}`);
   return j;

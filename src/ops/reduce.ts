@@ -12,6 +12,7 @@ import { expectTensor, allocData, Tensor, type VjpRule } from '../tensor.js';
 import { mul, sub } from './binary.js';
 import { broadcastTo, reshape } from './layout.js';
 import { exp, scale } from './unary.js';
+import { showValue } from '../checks.js';
 
 /** Axis selection of a reduction: one axis, several, or (undefined) all of them. */
 export type Axes = number | readonly number[] | undefined;
@@ -24,9 +25,15 @@ function outShape(shape: readonly number[], axes: readonly number[], keepdims: b
   return keepdims ? keptShape(shape, axes) : shape.filter((_, i) => !axes.includes(i));
 }
 
+/** keepdims must be a boolean: an axis given there by a slip (`sum(x, 0, 1)`) would read as true. */
+function checkKeepdims(op: string, keepdims: unknown): void {
+  if (typeof keepdims !== 'boolean') throw new TypeError(`${op}: keepdims must be true or false, got ${showValue(keepdims)}`);
+}
+
 /** Sum over `axis` (all axes if omitted); `keepdims` keeps reduced axes with length 1. */
 export function sum(x: Tensor, axis?: Axes, keepdims = false): Tensor {
   expectTensor(x, 'sum');
+  checkKeepdims('sum', keepdims);
   const axes = normAxes(axis, x.ndim, 'sum');
   const shape = outShape(x.shape, axes, keepdims);
   const out = allocData(x.dtype, sizeOf(shape));
@@ -42,6 +49,7 @@ const sumVjp: VjpRule = (g, _o, node) => {
 /** Mean over `axis` (all axes if omitted). */
 export function mean(x: Tensor, axis?: Axes, keepdims = false): Tensor {
   expectTensor(x, 'mean');
+  checkKeepdims('mean', keepdims);
   const axes = normAxes(axis, x.ndim, 'mean');
   const count = axes.reduce((n, a) => n * x.shape[a]!, 1);
   if (count === 0) throw new RangeError(`mean: reducing ${fmt(x.shape)} over axes ${JSON.stringify(axes)} averages over zero elements`);
@@ -49,7 +57,11 @@ export function mean(x: Tensor, axis?: Axes, keepdims = false): Tensor {
 }
 
 function extremum(x: Tensor, axis: number | undefined, keepdims: boolean, sign: 1 | -1, op: string): Tensor {
-  if (axis === undefined) return extremum(reshape(x, [x.size]), 0, false, sign, op);
+  if (axis === undefined) {
+    // Over all elements; with keepdims, every axis stays with length 1, as in sum and mean.
+    const all = extremum(reshape(x, [x.size]), 0, false, sign, op);
+    return keepdims ? reshape(all, x.shape.map(() => 1)) : all;
+  }
   const a = normAxis(axis, x.ndim, op);
   const [outer, n, inner] = splitAt(x.shape, a);
   if (n === 0) throw new RangeError(`${op}: axis ${axis} of shape ${fmt(x.shape)} is empty`);
@@ -71,18 +83,21 @@ const extremumVjp: VjpRule = (g, _o, node) => {
 /** Maximum along `axis` (over all elements if omitted). Gradient goes to the first maximum. */
 export function max(x: Tensor, axis?: number, keepdims = false): Tensor {
   expectTensor(x, 'max');
+  checkKeepdims('max', keepdims);
   return extremum(x, axis, keepdims, 1, 'max');
 }
 
 /** Minimum along `axis` (over all elements if omitted). Gradient goes to the first minimum. */
 export function min(x: Tensor, axis?: number, keepdims = false): Tensor {
   expectTensor(x, 'min');
+  checkKeepdims('min', keepdims);
   return extremum(x, axis, keepdims, -1, 'min');
 }
 
 /** `log Σ exp(x)` along `axis` (default: last), computed without overflow. */
 export function logsumexp(x: Tensor, axis = -1, keepdims = false): Tensor {
   expectTensor(x, 'logsumexp');
+  checkKeepdims('logsumexp', keepdims);
   const a = normAxis(axis, x.ndim, 'logsumexp');
   const [outer, n, inner] = splitAt(x.shape, a);
   if (n === 0) throw new RangeError(`logsumexp: axis ${axis} of shape ${fmt(x.shape)} is empty`);

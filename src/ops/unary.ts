@@ -9,6 +9,7 @@ import { stepMulInto, unaryInto } from '../kernels/dispatch.js';
 import * as K from '../kernels/elementwise.js';
 import { expectTensor, allocData, allocOutput, Tensor, type TypedArray, type VjpRule } from '../tensor.js';
 import { div, mul, sub } from './binary.js';
+import { showValue } from '../checks.js';
 
 function map(x: Tensor, op: string, kernel: (x: TypedArray, out: TypedArray) => void): Tensor {
   expectTensor(x, op);
@@ -18,7 +19,7 @@ function map(x: Tensor, op: string, kernel: (x: TypedArray, out: TypedArray) => 
 }
 
 function checkNumber(v: number, op: string, what: string): void {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`${op}: ${what} must be a finite number, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`${op}: ${what} must be a finite number, got ${showValue(v)}`);
 }
 
 /** `-x`. */

@@ -94,6 +94,7 @@ export const opCases: Record<string, fc.Arbitrary<OpCase>> = {
   max: withAxisKept(mg.max, 'distinct'),
   min: withAxisKept(mg.min, 'distinct'),
   'max over all elements': unary((x) => mg.max(x), 'distinct'),
+  'min over all elements, axes kept': unary((x) => mg.min(x, undefined, true), 'distinct'),
   logsumexp: withAxisKept(mg.logsumexp),
   softmax: withAxis().map(({ shape, axis, seed }) => ({ inputs: [one(shape, seed)], run: ([x]) => mg.softmax(x!, axis) })),
   logSoftmax: withAxis().map(({ shape, axis, seed }) => ({ inputs: [one(shape, seed)], run: ([x]) => mg.logSoftmax(x!, axis) })),
