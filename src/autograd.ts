@@ -25,6 +25,7 @@ export function isGradEnabled(): boolean {
 
 /** Runs `fn` with recording off: nothing computed inside is on the tape. */
 export function noGrad<T>(fn: () => T): T {
+  if (typeof fn !== 'function') throw new TypeError(`noGrad: expected a function, got ${describeValue(fn)}`);
   const prev = gradEnabled;
   gradEnabled = false;
   try {

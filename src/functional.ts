@@ -23,6 +23,11 @@ import { zerosLike } from './creation.js';
 /** A function of a list of tensors returning one tensor. */
 export type TensorFn = (xs: Tensor[]) => Tensor;
 
+/** Throws unless `f` is a function (a tensor or a list where `f` goes would fail as 'f is not a function'). */
+function checkFn(f: unknown, op: string): void {
+  if (typeof f !== 'function') throw new TypeError(`${op}: f must be a function of a list of Tensors, got ${describeValue(f)}`);
+}
+
 function asInputs(xs: readonly Tensor[], op: string): Tensor[] {
   if (!Array.isArray(xs)) throw new TypeError(`${op}: inputs must be an array of Tensors`);
   return xs.map((x, i) => {
@@ -61,6 +66,7 @@ function dot(as: readonly Tensor[], bs: readonly Tensor[]): Tensor {
  * `createGraph`, the gradients stay on the tape (for MAML's inner loop).
  */
 export function valueAndGrad(f: TensorFn, options: { createGraph?: boolean; allowUnused?: boolean } = {}): (xs: Tensor[]) => [Tensor, Tensor[]] {
+  checkFn(f, 'valueAndGrad');
   checkOptionsObject('valueAndGrad', options, { createGraph: true, allowUnused: true }, '{ createGraph: true }');
   return (xs) => {
     const inputs = asInputs(xs, 'valueAndGrad');
@@ -76,6 +82,7 @@ export function valueAndGrad(f: TensorFn, options: { createGraph?: boolean; allo
  */
 export function vjp(f: TensorFn, xs: Tensor[], options: { createGraph?: boolean } = {}): [Tensor, (u: Tensor) => Tensor[]] {
   checkOptionsObject('vjp', options, { createGraph: true }, '{ createGraph: true }');
+  checkFn(f, 'vjp');
   const inputs = asInputs(xs, 'vjp');
   const out = f(inputs);
   checkTensor(out, 'vjp');
@@ -91,6 +98,7 @@ export function vjp(f: TensorFn, xs: Tensor[], options: { createGraph?: boolean 
  * the tangents `ts` (one per input, same shapes).
  */
 export function jvp(f: TensorFn, xs: Tensor[], ts: Tensor[]): [Tensor, Tensor] {
+  checkFn(f, 'jvp');
   const inputs = asInputs(xs, 'jvp');
   checkLike(ts, inputs, 'jvp', 'tangents');
   const out = f(inputs);
@@ -108,6 +116,7 @@ export function jvp(f: TensorFn, xs: Tensor[], ts: Tensor[]): [Tensor, Tensor] {
  * input, where H is the Hessian of `f` at `xs` (block (i,j) is ∂²f/∂xᵢ∂xⱼ).
  */
 export function hvp(f: TensorFn, xs: Tensor[], vs: Tensor[]): Tensor[] {
+  checkFn(f, 'hvp');
   const inputs = asInputs(xs, 'hvp');
   checkLike(vs, inputs, 'hvp', 'vectors');
   const value = f(inputs);

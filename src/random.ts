@@ -76,6 +76,7 @@ export class Rng {
 
   /** A uniform float64 in [low, high). */
   uniformIn(low: number, high: number): number {
+    if (!(low <= high) || !Number.isFinite(low) || !Number.isFinite(high)) throw new RangeError(`Rng.uniformIn: need finite low ≤ high, got ${showValue(low)} and ${showValue(high)}`);
     return low + (high - low) * this.uniform();
   }
 

@@ -82,6 +82,12 @@ describe('function transforms', () => {
     expect(() => mg.vjp(() => [mg.sum(xs[0]!)] as never, xs)).toThrow(/vjp: f must return a Tensor, got an array/);
     expect(() => mg.hvp(() => undefined as never, xs, [mg.zeros([2], f64)])).toThrow(/hvp: f must return a scalar tensor, got undefined/);
     expect(() => mg.valueAndGrad(() => null as never)(xs)).toThrow(/valueAndGrad: f must return a scalar tensor, got null/);
+    // ... and so is an f that is not a function (arguments in another library's order, say).
+    expect(() => mg.hvp(xs as never, xs, [mg.zeros([2], f64)])).toThrow(/hvp: f must be a function of a list of Tensors, got an array/);
+    expect(() => mg.jvp(3 as never, xs, [mg.zeros([2], f64)])).toThrow(/jvp: f must be a function of a list of Tensors, got number/);
+    expect(() => mg.vjp(null as never, xs)).toThrow(/vjp: f must be a function of a list of Tensors, got null/);
+    expect(() => mg.valueAndGrad(xs[0] as never)).toThrow(/valueAndGrad: f must be a function of a list of Tensors, got object/);
+    expect(() => mg.noGrad(3 as never)).toThrow(/noGrad: expected a function, got number/);
   });
 });
 

@@ -120,6 +120,14 @@ describe('seeded randomness', () => {
     expect(Math.abs(u / n - 0.5)).toBeLessThan(0.005);
   });
 
+  test('uniformIn refuses a reversed or infinite range instead of drawing from it', () => {
+    const r = new mg.Rng(0);
+    expect(r.uniformIn(2, 2)).toBe(2);
+    expect(() => r.uniformIn(2, 1)).toThrow(/^Rng\.uniformIn: need finite low ≤ high, got 2 and 1$/);
+    expect(() => r.uniformIn(0, Infinity)).toThrow(/got 0 and Infinity/);
+    expect(() => r.uniformIn('0' as never, 1)).toThrow(/got "0" and 1/);
+  });
+
   test('sample draws distinct values; shuffle is a permutation', () => {
     const r = new mg.Rng(4);
     const s = r.sample(10, 10);
