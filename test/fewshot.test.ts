@@ -42,10 +42,15 @@ describe.each(Object.keys(configs))('%s', (name) => {
     t.step();
     const before = JSON.stringify(t.getState().metadata) + t.params.map((p) => Array.from(p.data).join()).join();
     for (const transductive of [true, false]) {
-      const r = t.evaluate(classes, 4, transductive, new mg.Rng(5));
+      const own = new mg.Rng(5);
+      const r = t.evaluate(classes, 4, transductive, own);
       expect(r.n).toBe(4);
       expect(r.mean).toBeGreaterThanOrEqual(0);
       expect(r.mean).toBeLessThanOrEqual(1);
+      // Without an rng, the episodes come from the library-wide generator: the same draws.
+      mg.manualSeed(5);
+      expect(t.evaluate(classes, 4, transductive)).toEqual(r);
+      expect(mg.getDefaultRng().getState()).toEqual(own.getState());
     }
     expect(JSON.stringify(t.getState().metadata) + t.params.map((p) => Array.from(p.data).join()).join()).toBe(before);
   });
@@ -56,6 +61,8 @@ test('a checkpoint from another configuration is refused', () => {
   const b = new mg.FewShotTrainer(model, classes, { ...configs.maml!, innerLr: 0.1 }, 1);
   expect(() => b.setState(a.getState())).toThrow(/different configuration \(innerLr: 0.4 there, 0.1 here\)/);
   expect(() => b.setState({ tensors: {}, metadata: {} })).toThrow(/not a metagrad checkpoint/);
+  expect(() => b.setState(null as never)).toThrow(/FewShotTrainer\.setState: expected \{ tensors, metadata \} as from getState\(\) or loadSafetensors, got null/);
+  expect(() => b.setState({ metadata: {} } as never)).toThrow(/FewShotTrainer\.setState: expected \{ tensors, metadata \}/);
 });
 
 test('a damaged checkpoint is refused, naming the damage, and leaves the trainer as it was', () => {
@@ -96,6 +103,8 @@ test('evaluation checks its arguments, and a failure mid-episode leaves the inne
   const before = JSON.stringify(t.getState().metadata) + Object.values(t.getState().tensors).map((x) => Array.from(x.data).join()).join();
   expect(() => t.evaluate(classes, 0, true, new mg.Rng(1))).toThrow(/FewShotTrainer\.evaluate: episodes must be a positive integer, got 0/);
   expect(() => t.evaluate(classes.slice(0, 2), 1, true, new mg.Rng(1))).toThrow(/FewShotTrainer\.evaluate: 2 classes cannot make 3-way episodes/);
+  expect(() => t.evaluate(classes, 1, 'yes' as never, new mg.Rng(1))).toThrow(/FewShotTrainer\.evaluate: transductive must be true or false, got "yes"/);
+  expect(() => t.evaluate(classes, 1, true, 7 as never)).toThrow(/FewShotTrainer\.evaluate: rng must be an Rng \(new Rng\(seed\)\), got 7/);
   failAt = calls + 2; // the second adaptation step, after the first has moved Adam's moments
   expect(() => t.evaluate(classes, 1, true, new mg.Rng(1))).toThrow(/forward failed/);
   expect(JSON.stringify(t.getState().metadata) + Object.values(t.getState().tensors).map((x) => Array.from(x.data).join()).join()).toBe(before);

@@ -21,12 +21,12 @@ import { crossEntropy } from '../ops/loss.js';
 import { scale } from '../ops/unary.js';
 import { Adam } from '../optim/adam.js';
 
-import { Rng } from '../random.js';
+import { Rng, rngOption } from '../random.js';
 import { allocData, Tensor, type TypedArray } from '../tensor.js';
 import { sampleEpisode, type Episode, type OmniglotClass } from '../tasks/omniglot.js';
 import { meanCI, type MeanCI } from './evaluate.js';
 import { tidy } from '../tidy.js';
-import { checkInteger, checkNonNegative, checkOptionsObject, checkPositive, describeValue, isRecord, type OptionKeys } from '../checks.js';
+import { checkInteger, checkNonNegative, checkOptionsObject, checkPositive, describeValue, isRecord, showValue, type OptionKeys } from '../checks.js';
 import { mamlGradient, type MetaGradient } from './inner.js';
 
 /**
@@ -339,13 +339,16 @@ export class FewShotTrainer {
   /**
    * Accuracy over `episodes` new N-way K-shot episodes (one query per class) from `classes`,
    * after `evalSteps` adaptation steps; batch norm transductive or not. Reptile's inner Adam
-   * state is saved and restored around each episode; the sampler is `rng` (not the training one).
+   * state is saved and restored around each episode; the sampler is `rng` (not the training one;
+   * default: the library-wide generator).
    */
-  evaluate(classes: readonly OmniglotClass[], episodes: number, transductive: boolean, rng: Rng): MeanCI {
+  evaluate(classes: readonly OmniglotClass[], episodes: number, transductive: boolean, rng?: Rng): MeanCI {
     checkInteger('FewShotTrainer.evaluate: episodes', episodes);
+    if (typeof transductive !== 'boolean') throw new TypeError(`FewShotTrainer.evaluate: transductive must be true or false, got ${showValue(transductive)}`);
+    const sampler = rngOption('FewShotTrainer.evaluate', rng);
     if (classes.length < this.config.nWay) throw new RangeError(`FewShotTrainer.evaluate: ${classes.length} classes cannot make ${this.config.nWay}-way episodes`);
     const accs: number[] = [];
-    for (let e = 0; e < episodes; e++) accs.push(tidy(() => this.evaluateEpisode(classes, transductive, rng)));
+    for (let e = 0; e < episodes; e++) accs.push(tidy(() => this.evaluateEpisode(classes, transductive, sampler)));
     return meanCI(accs);
   }
 
@@ -413,6 +416,9 @@ export class FewShotTrainer {
     const fail = (msg: string): never => {
       throw new Error(`FewShotTrainer.setState: ${msg}`);
     };
+    if (!isRecord(state) || !isRecord(state.metadata) || !isRecord(state.tensors)) {
+      throw new TypeError(`FewShotTrainer.setState: expected { tensors, metadata } as from getState() or loadSafetensors, got ${describeValue(state)}`);
+    }
     const raw = state.metadata.metagrad;
     if (raw === undefined) return fail('not a metagrad checkpoint (no metagrad metadata)');
     let meta: unknown;
