@@ -92,8 +92,8 @@ export interface BackwardOptions {
   gradOutput?: Tensor;
 }
 
-const GRAD_OPTIONS: OptionKeys<GradOptions> = { createGraph: true, retainGraph: true, allowUnused: true, gradOutput: true };
-const BACKWARD_OPTIONS: OptionKeys<BackwardOptions> = { createGraph: true, retainGraph: true, gradOutput: true };
+const GRAD_OPTIONS: OptionKeys<GradOptions> = { createGraph: 'flag', retainGraph: 'flag', allowUnused: 'flag', gradOutput: true };
+const BACKWARD_OPTIONS: OptionKeys<BackwardOptions> = { createGraph: 'flag', retainGraph: 'flag', gradOutput: true };
 
 /**
  * Gradients of the sum of `outputs` (each weighted by its `gradOutput`) with respect to

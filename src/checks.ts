@@ -32,28 +32,31 @@ export function showValue(v: unknown): string {
 }
 
 /**
- * The option names a function takes, each mapped to `true`. Typed as `OptionKeys<XOptions>`, the
- * list must name every key of the interface and nothing else, so it cannot drift from it.
+ * The option names a function takes, each mapped to `true`, or to `'flag'` for a boolean option
+ * (checked to be one: `{ firstOrder: 'false' }` would read as true). Typed as
+ * `OptionKeys<XOptions>`, the list must name every key of the interface and nothing else, so it
+ * cannot drift from it.
  */
-export type OptionKeys<T> = Readonly<Record<keyof T, true>>;
+export type OptionKeys<T> = Readonly<Record<keyof T, true | 'flag'>>;
 
 /**
  * Throws unless `options` is an object whose keys are all among `known`. An array or a number
  * there (a shape or a stride given bare) is a TypeError, and so is a key the function does not
  * take (RangeError): a misspelt option (`innerStep` for `innerSteps`) would otherwise be ignored
- * without a word and its default used. `example` shows a good object; `hint` is added to the
- * message for a non-object.
+ * without a word and its default used, and so is a flag that is not a boolean. `example` shows a
+ * good object; `hint` is added to the message for a non-object.
  */
-export function checkOptionsObject(op: string, options: unknown, known: Readonly<Record<string, true>>, example: string, hint = ''): void {
+export function checkOptionsObject(op: string, options: unknown, known: Readonly<Record<string, true | 'flag'>>, example: string, hint = ''): void {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     const got = Array.isArray(options) ? `an array [${options.join(',')}]` : String(options);
     throw new TypeError(`${op}: options must be an object such as ${example}, got ${got}${hint}`);
   }
-  for (const key of Object.keys(options)) {
+  for (const [key, value] of Object.entries(options)) {
     if (!Object.hasOwn(known, key)) {
       const names = Object.keys(known);
       throw new RangeError(`${op}: unknown option '${key}'; ${names.length === 0 ? 'it takes none' : `the options are ${names.join(', ')}`}`);
     }
+    if (known[key] === 'flag' && value !== undefined && typeof value !== 'boolean') throw new TypeError(`${op}: ${key} must be true or false, got ${showValue(value)}`);
   }
 }
 

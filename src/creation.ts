@@ -22,13 +22,13 @@ export interface RandomOptions extends TensorOptions {
   rng?: Rng;
 }
 
-const TENSOR_OPTIONS: OptionKeys<TensorOptions> = { dtype: true, requiresGrad: true };
+const TENSOR_OPTIONS: OptionKeys<TensorOptions> = { dtype: true, requiresGrad: 'flag' };
 const SHAPED_OPTIONS: OptionKeys<TensorOptions & { shape?: unknown }> = { ...TENSOR_OPTIONS, shape: true };
 const RANDN_OPTIONS: OptionKeys<RandomOptions & { mean?: number; std?: number }> = { ...TENSOR_OPTIONS, rng: true, mean: true, std: true };
 const RAND_OPTIONS: OptionKeys<RandomOptions & { low?: number; high?: number }> = { ...TENSOR_OPTIONS, rng: true, low: true, high: true };
 
 /** The options argument must be an object of known options (see checkOptionsObject); for `tensor`, a shape there is a likely slip. */
-function checkOptions(options: unknown, op: string, known: Readonly<Record<string, true>> = TENSOR_OPTIONS): void {
+function checkOptions(options: unknown, op: string, known: Readonly<Record<string, true | 'flag'>> = TENSOR_OPTIONS): void {
   checkOptionsObject(op, options, known, "{ dtype: 'float64' }", op === 'tensor' && Array.isArray(options) ? ' (give a shape as { shape: [...] })' : '');
 }
 

@@ -67,7 +67,7 @@ function dot(as: readonly Tensor[], bs: readonly Tensor[]): Tensor {
  */
 export function valueAndGrad(f: TensorFn, options: { createGraph?: boolean; allowUnused?: boolean } = {}): (xs: Tensor[]) => [Tensor, Tensor[]] {
   checkFn(f, 'valueAndGrad');
-  checkOptionsObject('valueAndGrad', options, { createGraph: true, allowUnused: true }, '{ createGraph: true }');
+  checkOptionsObject('valueAndGrad', options, { createGraph: 'flag', allowUnused: 'flag' }, '{ createGraph: true }');
   return (xs) => {
     const inputs = asInputs(xs, 'valueAndGrad');
     const value = f(inputs);
@@ -81,7 +81,7 @@ export function valueAndGrad(f: TensorFn, options: { createGraph?: boolean; allo
  * `u` shaped like the output. The pullback can be called many times.
  */
 export function vjp(f: TensorFn, xs: Tensor[], options: { createGraph?: boolean } = {}): [Tensor, (u: Tensor) => Tensor[]] {
-  checkOptionsObject('vjp', options, { createGraph: true }, '{ createGraph: true }');
+  checkOptionsObject('vjp', options, { createGraph: 'flag' }, '{ createGraph: true }');
   checkFn(f, 'vjp');
   const inputs = asInputs(xs, 'vjp');
   const out = f(inputs);

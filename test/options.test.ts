@@ -1,6 +1,7 @@
 /**
  * Options objects are checked for keys their function does not take: a misspelt option
  * (`innerStep`, `create_graph`) used to be ignored without a word, and the default ran instead.
+ * Flags must be booleans: `'false'` read as true.
  */
 import { describe, expect, test } from 'vitest';
 import * as mg from '../src/index.js';
@@ -46,6 +47,19 @@ describe('an unknown option is named with the ones the function takes', () => {
     ['loadOmniglot', () => loadOmniglot('/nonexistent', { size: 28 } as never), /^loadOmniglot: unknown option 'size'; the options are side, cache, onProgress$/],
   ];
   test.each(cases)('%s', (_, f, message) => {
+    expect(f).toThrow(message);
+  });
+
+  // A flag read from a config file or a command line as a string would be truthy, 'false' included.
+  test.each([
+    ['MAML firstOrder', () => new mg.MAML(model, params, { firstOrder: 'false' } as never), /^MAML: firstOrder must be true or false, got "false"$/],
+    ['grad createGraph', () => mg.grad(mg.sum(mg.square(w)), [w], { createGraph: 1 } as never), /^grad: createGraph must be true or false, got 1$/],
+    ['backward retainGraph', () => mg.backward(mg.sum(mg.square(w)), { retainGraph: 'yes' } as never), /^backward: retainGraph must be true or false, got "yes"$/],
+    ['zeros requiresGrad', () => mg.zeros([2], { requiresGrad: 'true' } as never), /^zeros: requiresGrad must be true or false, got "true"$/],
+    ['valueAndGrad allowUnused', () => mg.valueAndGrad(sq, { allowUnused: null } as never), /^valueAndGrad: allowUnused must be true or false, got null$/],
+    ['mamlGradient firstOrder', () => mg.mamlGradient(params, [sq], sq, 0.1, { firstOrder: 0 } as never), /^mamlGradient: firstOrder must be true or false, got 0$/],
+    ['setBackend relaxedSimd', () => mg.setBackend('auto', { relaxedSimd: 'no' } as never), /^setBackend: relaxedSimd must be true or false, got "no"$/],
+  ])('a flag that is not a boolean: %s', (_, f, message) => {
     expect(f).toThrow(message);
   });
 

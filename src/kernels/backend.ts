@@ -39,7 +39,7 @@ function tryLoad(): WasmKernels | null {
  * is accepted, for bit-identical results across runtimes.
  */
 export function setBackend(name: BackendChoice, options: { relaxedSimd?: boolean } = {}): void {
-  checkOptionsObject('setBackend', options, { relaxedSimd: true }, '{ relaxedSimd: false }');
+  checkOptionsObject('setBackend', options, { relaxedSimd: 'flag' }, '{ relaxedSimd: false }');
   if (name !== 'js' && name !== 'wasm' && name !== 'auto') throw new RangeError(`setBackend: expected 'js', 'wasm' or 'auto', got '${String(name)}'`);
   if (options.relaxedSimd !== undefined && options.relaxedSimd !== relaxedAllowed) {
     relaxedAllowed = options.relaxedSimd;

@@ -135,7 +135,7 @@ export function mamlGradient(
   options: { firstOrder?: boolean; tasks?: number } = {},
 ): MetaGradient {
   checkAlpha(alpha, 'mamlGradient');
-  checkOptionsObject('mamlGradient', options, { firstOrder: true, tasks: true }, '{ tasks: 25 }');
+  checkOptionsObject('mamlGradient', options, { firstOrder: 'flag', tasks: true }, '{ tasks: 25 }');
   checkParams('mamlGradient', params);
   checkLosses('mamlGradient', inner);
   if (typeof outer !== 'function') throw new TypeError(`mamlGradient: the outer loss is ${describeValue(outer)}, not a function of the parameters`);

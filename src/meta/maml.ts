@@ -47,7 +47,7 @@ export interface MamlOptions {
   innerOptimizer?: Optimizer;
 }
 
-const MAML_OPTIONS: OptionKeys<MamlOptions> = { innerLr: true, innerSteps: true, firstOrder: true, optimizer: true, tail: true, innerOptimizer: true };
+const MAML_OPTIONS: OptionKeys<MamlOptions> = { innerLr: true, innerSteps: true, firstOrder: 'flag', optimizer: true, tail: true, innerOptimizer: true };
 
 /**
  * A MAML (or, with `firstOrder`, FOMAML) learner for regression tasks: holds the
