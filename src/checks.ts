@@ -62,15 +62,15 @@ export function checkOptionsObject(op: string, options: unknown, known: Readonly
 
 /** Throws a RangeError naming `what` unless `v` is a finite number > 0. */
 export function checkPositive(what: string, v: unknown): void {
-  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw new RangeError(`${what} must be a positive number, got ${String(v)}`);
+  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw new RangeError(`${what} must be a positive number, got ${showValue(v)}`);
 }
 
 /** Throws a RangeError naming `what` unless `v` is a finite number ≥ 0. */
 export function checkNonNegative(what: string, v: unknown): void {
-  if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v)) throw new RangeError(`${what} must be a non-negative number, got ${String(v)}`);
+  if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v)) throw new RangeError(`${what} must be a non-negative number, got ${showValue(v)}`);
 }
 
 /** Throws a RangeError naming `what` unless `v` is an integer ≥ `min` (1: positive, 0: non-negative). */
 export function checkInteger(what: string, v: unknown, min: 0 | 1 = 1): void {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new RangeError(`${what} must be a ${min === 1 ? 'positive' : 'non-negative'} integer, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new RangeError(`${what} must be a ${min === 1 ? 'positive' : 'non-negative'} integer, got ${showValue(v)}`);
 }

@@ -63,6 +63,11 @@ describe('an unknown option is named with the ones the function takes', () => {
     expect(f).toThrow(message);
   });
 
+  test('a number given as a string is shown as a string', () => {
+    expect(() => new mg.MAML(model, params, { innerLr: '0.1' } as never)).toThrow(/^MAML: innerLr must be a positive number, got "0\.1"$/);
+    expect(() => new mg.Reptile(model, params, { iterations: '100' } as never)).toThrow(/^Reptile: iterations must be a positive integer, got "100"$/);
+  });
+
   test('TaskWorkers.start', async () => {
     await expect(TaskWorkers.start({ workers: 1, model: { conv4: { classes: 5 } }, threads: 2 } as never)).rejects.toThrow(/^TaskWorkers: unknown option 'threads'; the options are workers, model$/);
   });
