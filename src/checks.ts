@@ -39,14 +39,18 @@ export function showValue(v: unknown): string {
  */
 export type OptionKeys<T> = Readonly<Record<keyof T, true | 'flag'>>;
 
+/** An {@link OptionKeys} table whatever the interface. */
+export type OptionTable = Readonly<Record<string, true | 'flag'>>;
+
 /**
- * Throws unless `options` is an object whose keys are all among `known`. An array or a number
- * there (a shape or a stride given bare) is a TypeError, and so is a key the function does not
- * take (RangeError): a misspelt option (`innerStep` for `innerSteps`) would otherwise be ignored
- * without a word and its default used, and so is a flag that is not a boolean. `example` shows a
- * good object; `hint` is added to the message for a non-object.
+ * Throws unless `options` is an object whose keys are all among `known`, with a boolean for each
+ * flag. A non-object (an array or a number there: a shape or a stride given bare) and a flag that
+ * is not a boolean (`'false'` is truthy) are TypeErrors; a key the function does not take is a
+ * RangeError, since a misspelt option (`innerStep` for `innerSteps`) would otherwise be ignored
+ * without a word and its default used. `example` shows a good object; `hint` is added to the
+ * message for a non-object.
  */
-export function checkOptionsObject(op: string, options: unknown, known: Readonly<Record<string, true | 'flag'>>, example: string, hint = ''): void {
+export function checkOptionsObject(op: string, options: unknown, known: OptionTable, example: string, hint = ''): void {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     const got = Array.isArray(options) ? `an array [${options.join(',')}]` : String(options);
     throw new TypeError(`${op}: options must be an object such as ${example}, got ${got}${hint}`);

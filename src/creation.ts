@@ -3,7 +3,7 @@
  * random draws. Every random draw takes an optional `rng` and otherwise uses the library-wide
  * default generator (see `manualSeed`).
  */
-import { checkOptionsObject, type OptionKeys } from './checks.js';
+import { checkOptionsObject, type OptionKeys, type OptionTable } from './checks.js';
 import { rngOption, type Rng } from './random.js';
 import { checkShape, flattenNested, fmt, sizeOf } from './shape.js';
 import { allocData, Tensor, type DType, type NestedArray } from './tensor.js';
@@ -28,7 +28,7 @@ const RANDN_OPTIONS: OptionKeys<RandomOptions & { mean?: number; std?: number }>
 const RAND_OPTIONS: OptionKeys<RandomOptions & { low?: number; high?: number }> = { ...TENSOR_OPTIONS, rng: true, low: true, high: true };
 
 /** The options argument must be an object of known options (see checkOptionsObject); for `tensor`, a shape there is a likely slip. */
-function checkOptions(options: unknown, op: string, known: Readonly<Record<string, true | 'flag'>> = TENSOR_OPTIONS): void {
+function checkOptions(options: unknown, op: string, known: OptionTable = TENSOR_OPTIONS): void {
   checkOptionsObject(op, options, known, "{ dtype: 'float64' }", op === 'tensor' && Array.isArray(options) ? ' (give a shape as { shape: [...] })' : '');
 }
 

@@ -81,8 +81,8 @@ export function valueAndGrad(f: TensorFn, options: { createGraph?: boolean; allo
  * `u` shaped like the output. The pullback can be called many times.
  */
 export function vjp(f: TensorFn, xs: Tensor[], options: { createGraph?: boolean } = {}): [Tensor, (u: Tensor) => Tensor[]] {
-  checkOptionsObject('vjp', options, { createGraph: 'flag' }, '{ createGraph: true }');
   checkFn(f, 'vjp');
+  checkOptionsObject('vjp', options, { createGraph: 'flag' }, '{ createGraph: true }');
   const inputs = asInputs(xs, 'vjp');
   const out = f(inputs);
   checkTensor(out, 'vjp');
