@@ -17,7 +17,7 @@ import { broadcastTo, unsqueeze } from '../ops/layout.js';
 import { mean } from '../ops/reduce.js';
 import { scale } from '../ops/unary.js';
 import { Tensor } from '../tensor.js';
-import { checkOptionsObject, describeValue } from '../checks.js';
+import { checkOptionsObject, describeValue, type OptionTable } from '../checks.js';
 import { fmt } from '../shape.js';
 import { valueAndGrad } from '../functional.js';
 import type { Model } from '../nn/mlp.js';
@@ -45,6 +45,10 @@ export function tileParams(params: readonly Tensor[], tasks: number): Tensor[] {
 function checkAlpha(alpha: number, op: string): void {
   if (typeof alpha !== 'number' || !(alpha > 0) || !Number.isFinite(alpha)) throw new RangeError(`${op}: step size alpha must be a positive number, got ${alpha}`);
 }
+
+/** The options of mamlGradient and of the inner-loop functions, built once rather than on every call of these per-task, per-step functions. */
+const MAML_GRADIENT_OPTIONS: OptionTable = { firstOrder: 'flag', tasks: true };
+const TASKS_OPTIONS: OptionTable = { tasks: true };
 
 /** Throws unless `params` is a list of Tensors; `op` names the caller. */
 export function checkParams(op: string, params: unknown): void {
@@ -135,7 +139,7 @@ export function mamlGradient(
   options: { firstOrder?: boolean; tasks?: number } = {},
 ): MetaGradient {
   checkAlpha(alpha, 'mamlGradient');
-  checkOptionsObject('mamlGradient', options, { firstOrder: 'flag', tasks: true }, '{ tasks: 25 }');
+  checkOptionsObject('mamlGradient', options, MAML_GRADIENT_OPTIONS, '{ tasks: 25 }');
   checkParams('mamlGradient', params);
   checkLosses('mamlGradient', inner);
   if (typeof outer !== 'function') throw new TypeError(`mamlGradient: the outer loss is ${describeValue(outer)}, not a function of the parameters`);
@@ -156,7 +160,7 @@ export function innerGradients(params: readonly Tensor[], losses: readonly LossF
 
 function innerGradientsAs(op: string, params: readonly Tensor[], losses: readonly LossFn[], alpha: number, options: { tasks?: number }): InnerResult {
   checkParams(op, params);
-  checkOptionsObject(op, options, { tasks: true }, '{ tasks: 25 }');
+  checkOptionsObject(op, options, TASKS_OPTIONS, '{ tasks: 25 }');
   const start = options.tasks === undefined ? params.map((p) => new Tensor(p.data, p.shape, true)) : noGrad(() => tileParams(params, options.tasks!)).map((p) => new Tensor(p.data, p.shape, true));
   return innerLoop(op, start, losses, alpha, 'detached');
 }
