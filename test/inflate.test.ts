@@ -4,7 +4,7 @@
  * zlib wrapper's checks, and clear errors on corrupt streams.
  */
 import fc from 'fast-check';
-import { constants, deflateRawSync, deflateSync } from 'node:zlib';
+import { constants, deflateRawSync, deflateSync, inflateRawSync } from 'node:zlib';
 import { describe, expect, test } from 'vitest';
 import { adler32, inflateRaw, inflateZlib } from '../src/io/inflate.js';
 
@@ -76,6 +76,33 @@ describe('inflate', () => {
     expect(() => inflateZlib(badHeader)).toThrow(/header check failed/);
     expect(() => inflateZlib(z.subarray(0, z.length - 2))).toThrow(/before its Adler-32/);
     expect(adler32(new TextEncoder().encode('Wikipedia'))).toBe(0x11e60398);
+  });
+
+  test('a damaged stream is refused exactly when zlib refuses it, with an inflate error, and otherwise decodes as zlib does', () => {
+    const damage = fc.array(fc.record({ at: fc.nat(), xor: fc.integer({ min: 1, max: 255 }) }), { minLength: 1, maxLength: 4 });
+    fc.assert(
+      fc.property(data, settings, damage, fc.nat(), (bytes, { level, strategy }, flips, cut) => {
+        const z = new Uint8Array(deflateRawSync(bytes, { level, strategy }));
+        const bad = z.slice(0, z.length - (cut % 3 === 0 ? cut % Math.max(1, z.length) : 0));
+        for (const { at, xor } of flips) if (bad.length > 0) bad[at % bad.length]! ^= xor;
+        let ours: Uint8Array | Error;
+        try {
+          ours = inflateRaw(bad);
+        } catch (err) {
+          ours = err as Error;
+        }
+        if (ours instanceof Error) expect(ours.message).toMatch(/^inflate: /);
+        let theirs: Uint8Array | Error;
+        try {
+          theirs = new Uint8Array(inflateRawSync(bad));
+        } catch (err) {
+          theirs = err as Error;
+        }
+        if (theirs instanceof Error) expect(ours, `zlib refused it: ${theirs.message}`).toBeInstanceOf(Error);
+        else expect(ours).toEqual(theirs);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   test('corrupt streams give errors that say what is wrong', () => {

@@ -6,7 +6,8 @@
  * Huffman codes are decoded canonically, one bit at a time against the count of codes of each
  * length (the method of zlib's reference decoder `puff`): no lookup tables to build per block,
  * which suits the many small streams of an image archive. Corrupt input raises an error that
- * says what is wrong (bad block type, code, distance, length, checksum or truncation).
+ * says what is wrong (bad block type, code, distance, length, checksum or truncation; an
+ * over-subscribed or incomplete code); a damaged stream is refused exactly when zlib refuses it.
  */
 
 /** A canonical Huffman code: how many codes of each length 0..15, and the symbols in code order. */
@@ -25,15 +26,25 @@ const DIST_EXTRA = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 
 // Order in which a dynamic block lists the code lengths of the code-length alphabet.
 const CLEN_ORDER = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
 
-/** Builds a canonical code from code lengths; throws on an over-subscribed set of lengths. */
-function huffman(lengths: ArrayLike<number>, n: number, what: string): Huffman {
+/**
+ * Builds a canonical code from code lengths. An over-subscribed set of lengths is always an
+ * error. An incomplete set (some bit patterns left unassigned) is refused too unless `incomplete`
+ * allows it: zlib takes one only for the fixed distance code and for a code with at most one
+ * symbol (`'single'`), and this decoder accepts exactly the streams zlib accepts.
+ */
+function huffman(lengths: ArrayLike<number>, n: number, what: string, incomplete: 'never' | 'single' | 'always' = 'single'): Huffman {
   const counts = new Uint16Array(MAX_BITS + 1);
   for (let s = 0; s < n; s++) counts[lengths[s]!]!++;
   counts[0] = 0;
   let left = 1;
+  let longest = 0;
   for (let len = 1; len <= MAX_BITS; len++) {
     left = left * 2 - counts[len]!;
     if (left < 0) throw new Error(`inflate: over-subscribed ${what} code`);
+    if (counts[len]! > 0) longest = len;
+  }
+  if (left > 0 && longest > 0 && (incomplete === 'never' || (incomplete === 'single' && longest !== 1))) {
+    throw new Error(`inflate: incomplete ${what} code`);
   }
   const offs = new Uint16Array(MAX_BITS + 2);
   for (let len = 1; len <= MAX_BITS; len++) offs[len + 1] = offs[len]! + counts[len]!;
@@ -49,7 +60,7 @@ function fixedCodes(): [Huffman, Huffman] {
   if (fixed === null) {
     const l = new Uint8Array(288);
     l.fill(8, 0, 144).fill(9, 144, 256).fill(7, 256, 280).fill(8, 280, 288);
-    fixed = [huffman(l, 288, 'literal/length'), huffman(new Uint8Array(30).fill(5), 30, 'distance')];
+    fixed = [huffman(l, 288, 'literal/length'), huffman(new Uint8Array(30).fill(5), 30, 'distance', 'always')];
   }
   return fixed;
 }
@@ -166,7 +177,7 @@ class Inflater {
     if (nlen > 286 || ndist > 30) throw new Error('inflate: too many length or distance codes');
     const lengths = new Uint8Array(320);
     for (let i = 0; i < ncode; i++) lengths[CLEN_ORDER[i]!] = this.bits(3);
-    const clen = huffman(lengths, 19, 'code-length');
+    const clen = huffman(lengths, 19, 'code-length', 'never');
     lengths.fill(0);
     let i = 0;
     while (i < nlen + ndist) {
