@@ -2,12 +2,14 @@
 import { existsSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname, tmpdir } from 'node:os';
-import { deflateSync } from 'node:zlib';
+import { deflateRawSync, deflateSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { crc32 } from '../src/io/crc32.js';
 import { decodePngNode, lockFile, openZip } from '../src/io/node.js';
 import { plotSvg } from '../src/io/svg.js';
+import { ZipArchive } from '../src/io/zip.js';
+import { decodePng } from '../src/io/png.js';
 
 function chunk(type: string, body: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + body.length);
@@ -59,6 +61,68 @@ function encodePng(width: number, height: number, samples: number[], depth: numb
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   parts.reduce((o, p) => (out.set(p, o), o + p.length), 0);
   return out;
+}
+
+/** A ZIP archive of `files` (stored when `deflate` is false), as the format's specification lays it out: local headers and data, then the central directory and its end record. */
+function encodeZip(files: [string, Uint8Array][], deflate: boolean): Uint8Array {
+  const local: Uint8Array[] = [];
+  const central: Uint8Array[] = [];
+  let offset = 0;
+  for (const [name, data] of files) {
+    const nameBytes = new TextEncoder().encode(name);
+    const body = deflate ? new Uint8Array(deflateRawSync(data)) : data;
+    const head = new Uint8Array(30 + nameBytes.length);
+    const h = new DataView(head.buffer);
+    h.setUint32(0, 0x04034b50, true);
+    h.setUint16(8, deflate ? 8 : 0, true);
+    h.setUint32(14, crc32(data), true);
+    h.setUint32(18, body.length, true);
+    h.setUint32(22, data.length, true);
+    h.setUint16(26, nameBytes.length, true);
+    head.set(nameBytes, 30);
+    const dir = new Uint8Array(46 + nameBytes.length);
+    const d = new DataView(dir.buffer);
+    d.setUint32(0, 0x02014b50, true);
+    d.setUint16(10, deflate ? 8 : 0, true);
+    d.setUint32(16, crc32(data), true);
+    d.setUint32(20, body.length, true);
+    d.setUint32(24, data.length, true);
+    d.setUint16(28, nameBytes.length, true);
+    d.setUint32(42, offset, true);
+    dir.set(nameBytes, 46);
+    local.push(head, body);
+    central.push(dir);
+    offset += head.length + body.length;
+  }
+  const dirSize = central.reduce((n, c) => n + c.length, 0);
+  const end = new Uint8Array(22);
+  const e = new DataView(end.buffer);
+  e.setUint32(0, 0x06054b50, true);
+  e.setUint16(8, files.length, true);
+  e.setUint16(10, files.length, true);
+  e.setUint32(12, dirSize, true);
+  e.setUint32(16, offset, true);
+  return Uint8Array.from([...local, ...central, end].flatMap((part) => Array.from(part)));
+}
+
+/** Flips bytes of `bytes` (a copy) at the given positions, and cuts it short when `cut` says so. */
+function damage(bytes: Uint8Array, flips: { at: number; xor: number }[], cut: number): Uint8Array {
+  const bad = bytes.slice(0, bytes.length - (cut % 4 === 0 ? cut % bytes.length : 0));
+  for (const { at, xor } of flips) if (bad.length > 0) bad[at % bad.length]! ^= xor;
+  return bad;
+}
+
+const flips = fc.array(fc.record({ at: fc.nat(), xor: fc.integer({ min: 1, max: 255 }) }), { minLength: 1, maxLength: 3 });
+
+/** Runs `f`; an error must be an Error whose message starts with `label`. Returns the result, or undefined after an error. */
+function namedOrResult<T>(label: string, f: () => T): T | undefined {
+  try {
+    return f();
+  } catch (err) {
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message.startsWith(`${label}: `), (err as Error).message).toBe(true);
+    return undefined;
+  }
 }
 
 describe('crc32', () => {
@@ -113,6 +177,54 @@ describe('PNG decoder', () => {
 });
 
 const omniglot = join(__dirname, '..', '..', 'shared', 'data', 'omniglot', 'images_background_small1.zip');
+
+describe('ZIP reader', () => {
+  const files: [string, Uint8Array][] = [
+    ['a/one.txt', new TextEncoder().encode('the first file, the first file, the first file')],
+    ['a/two.bin', Uint8Array.from({ length: 300 }, (_, i) => (i * 37) & 0xff)],
+    ['b/three.png', encodePng(6, 5, Array.from({ length: 30 }, (_, i) => i & 1), 1, 1, [0, 1, 2, 3, 4])],
+  ];
+
+  test('reads stored and deflated entries of an archive this test writes', () => {
+    for (const deflate of [false, true]) {
+      const zip = new ZipArchive(encodeZip(files, deflate), undefined, 'w.zip');
+      expect(zip.entries.map((e) => [e.name, e.method])).toEqual(files.map(([n]) => [n, deflate ? 8 : 0]));
+      for (const [name, data] of files) expect(zip.read(name)).toEqual(data);
+      expect(() => zip.read('c/none')).toThrow(/w\.zip: no entry named 'c\/none'/);
+    }
+    // The last directory entry's name length made to reach into the end record.
+    const long = encodeZip(files, true);
+    const lastName = long.length - 22 - 46 - files[2]![0].length;
+    new DataView(long.buffer).setUint16(lastName + 28, files[2]![0].length + 5, true);
+    expect(() => new ZipArchive(long, undefined, 'n.zip')).toThrow(/n\.zip: central directory entry 2 runs past the directory's end/);
+  });
+
+  test('a damaged archive (any bytes, headers included, or cut short) gives the original bytes or an error naming the archive', () => {
+    fc.assert(
+      fc.property(fc.boolean(), flips, fc.nat(), (deflate, where, cut) => {
+        const bad = damage(encodeZip(files, deflate), where, cut);
+        const zip = namedOrResult('d.zip', () => new ZipArchive(bad, undefined, 'd.zip'));
+        if (zip === undefined) return;
+        zip.entries.forEach((e, i) => {
+          const data = namedOrResult('d.zip', () => zip.read(e));
+          if (data !== undefined) expect(data).toEqual(files[i]![1]);
+        });
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  test('a damaged PNG gives an image of the stated size or an error naming the file', () => {
+    const png = files[2]![1];
+    fc.assert(
+      fc.property(flips, fc.nat(), (where, cut) => {
+        const img = namedOrResult('p.png', () => decodePng(damage(png, where, cut), undefined, 'p.png'));
+        if (img !== undefined) expect(img.data.length).toBe(img.width * img.height);
+      }),
+      { numRuns: 400 },
+    );
+  });
+});
 
 describe.runIf(existsSync(omniglot))('ZIP reader on the real Omniglot archive', () => {
   test('lists the official layout and decodes a 105×105 1-bit image', () => {

@@ -69,6 +69,7 @@ export class ZipArchive {
       const nameLen = dv.getUint16(p + 28, true);
       const extraLen = dv.getUint16(p + 30, true);
       const commentLen = dv.getUint16(p + 32, true);
+      if (p + 46 + nameLen + extraLen + commentLen > eocd) this.fail(`central directory entry ${i} runs past the directory's end (corrupt)`);
       entries.push({
         method: dv.getUint16(p + 10, true),
         crc: dv.getUint32(p + 16, true),
