@@ -145,8 +145,10 @@ export class Rng {
     if (!Array.isArray(state) || state.length !== 6) throw new RangeError(`Rng.setState: expected the 6 numbers of getState(), got ${JSON.stringify(state)}`);
     const words = state.slice(0, 4);
     // xoshiro's state must be four 32-bit words, not all zero (that state only ever yields zeros).
-    if (!words.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32) || words.every((w) => w === 0) || (state[4] !== 0 && state[4] !== 1) || !Number.isFinite(state[5])) {
-      throw new RangeError(`Rng.setState: ${JSON.stringify(state)} is not a generator state (four unsigned 32-bit words, not all zero; 0 or 1; a finite number)`);
+    // A word may be signed: getState wrote the words as the generator last stored them (signed or
+    // not) until it made them unsigned, and checkpoints from then hold such states.
+    if (!words.every((w) => Number.isInteger(w) && w >= -(2 ** 31) && w < 2 ** 32) || words.every((w) => w === 0) || (state[4] !== 0 && state[4] !== 1) || !Number.isFinite(state[5])) {
+      throw new RangeError(`Rng.setState: ${JSON.stringify(state)} is not a generator state (four 32-bit words, signed or unsigned, not all zero; 0 or 1; a finite number)`);
     }
     this.s0 = state[0]! >>> 0;
     this.s1 = state[1]! >>> 0;

@@ -1,4 +1,6 @@
 /** Few-shot trainer: exact resume from a checkpoint, and evaluation in both batch-norm modes. */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import * as mg from '../src/index.js';
 import { classesOf, type Character } from '../src/tasks/omniglot.js';
@@ -74,6 +76,12 @@ test('a damaged checkpoint is refused, naming the damage, and leaves the trainer
   const before = snapshot();
   const meta = JSON.parse(good.metadata.metagrad!) as Record<string, unknown>;
   const withMeta = (m: Record<string, unknown>) => ({ tensors: good.tensors, metadata: { metagrad: JSON.stringify(m) } });
+  const withTensor = (name: string, at: number, value: number) => {
+    const t = good.tensors[name]!;
+    const data = t.data.slice();
+    data[at] = value;
+    return { tensors: { ...good.tensors, [name]: new mg.Tensor(data, t.shape) }, metadata: good.metadata };
+  };
   const withoutTensor = (name: string) => ({ tensors: Object.fromEntries(Object.entries(good.tensors).filter(([k]) => k !== name)), metadata: good.metadata });
   const cases: [Parameters<mg.FewShotTrainer['setState']>[0], RegExp][] = [
     [{ tensors: good.tensors, metadata: { metagrad: '{"config":' } }, /'metagrad' metadata is not valid JSON/],
@@ -84,6 +92,11 @@ test('a damaged checkpoint is refused, naming the damage, and leaves the trainer
     [withMeta({ ...meta, 'outer.t': -1 }), /'outer.t' is -1, not a count/],
     [withoutTensor('outer.v.3'), /lacks tensor 'outer.v.3'/], // the parameters come first: they must not be half-restored
     [{ tensors: { ...good.tensors, 'params.0': mg.zeros([2, 2]) }, metadata: good.metadata }, /tensor 'params.0' is float32 \[2, 2\], where the model has float32 \[3, 3, 1, 4\]/],
+    [{ tensors: { ...good.tensors, 'params.0': mg.zeros([4, 1, 3, 3]) }, metadata: good.metadata }, /tensor 'params.0' is float32 \[4, 1, 3, 3\], where the model has float32 \[3, 3, 1, 4\]/],
+    [withTensor('params.1', 2, NaN), /tensor 'params.1' holds NaN at flat index 2 \(not finite\): the file is damaged/],
+    [withTensor('outer.m.0', 0, Infinity), /tensor 'outer.m.0' holds Infinity at flat index 0/],
+    [withTensor('outer.v.0', 5, -1), /tensor 'outer.v.0' holds -1 at flat index 5 \(second moments are finite and ≥ 0\)/],
+    [{ tensors: { ...good.tensors, 'params.2': [1, 2] as never }, metadata: good.metadata }, /'params.2' is an array, not a Tensor/],
   ];
   for (const [state, message] of cases) {
     expect(() => target.setState(state)).toThrow(message);
@@ -183,4 +196,18 @@ test('a bad configuration is refused with the field named', () => {
   const t = new mg.FewShotTrainer(model, classes, mine, 1);
   mine.innerSteps = 50;
   expect(t.config.innerSteps).toBe(ok.innerSteps);
+});
+
+// The checkpoints this repository ships (the README's Omniglot results) must stay loadable as the
+// code changes: a stricter check once refused the Reptile ones' sampler states, written signed.
+const shipped = join(__dirname, '..', 'results', 'omniglot');
+const shippedFiles = existsSync(shipped) ? readdirSync(shipped).filter((f) => f.endsWith('.safetensors')) : [];
+test.runIf(shippedFiles.length > 0).each(shippedFiles)('the shipped checkpoint %s restores into a trainer of its own configuration', (file) => {
+  const saved = mg.decodeSafetensors(new Uint8Array(readFileSync(join(shipped, file))), file);
+  const { config, iteration } = JSON.parse(saved.metadata.metagrad!) as { config: mg.FewShotConfig; iteration: number };
+  const trainer = new mg.FewShotTrainer(mg.conv4({ classes: config.nWay }), classesOf(fakeCharacters(config.nWay, 2), true), config, 0);
+  trainer.setState(saved);
+  expect(trainer.iteration).toBe(iteration);
+  expect(iteration).toBeGreaterThan(0);
+  trainer.params.forEach((p, i) => expect(Array.from(p.data)).toEqual(Array.from(saved.tensors[`params.${i}`]!.data)));
 });

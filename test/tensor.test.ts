@@ -99,10 +99,18 @@ describe('seeded randomness', () => {
     expect([s.normal(), s.uniform(), s.nextU32()]).toEqual(next);
     // A state that is not one is refused, and the generator keeps its own.
     const keep = s.getState();
-    for (const bad of [[1, 2, 3], [0, 0, 0, 0, 0, 0], [1.5, 2, 3, 4, 0, 0], [-1, 2, 3, 4, 0, 0], [2 ** 32, 2, 3, 4, 0, 0], [1, 2, 3, 4, 2, 0], [1, 2, 3, 4, 1, NaN]]) {
+    for (const bad of [[1, 2, 3], [0, 0, 0, 0, 0, 0], [1.5, 2, 3, 4, 0, 0], [-(2 ** 31) - 1, 2, 3, 4, 0, 0], [2 ** 32, 2, 3, 4, 0, 0], [1, 2, 3, 4, 2, 0], [1, 2, 3, 4, 1, NaN]]) {
       expect(() => s.setState(bad)).toThrow(/Rng\.setState: (.* is not a generator state|expected the 6 numbers)/);
     }
     expect(s.getState()).toEqual(keep);
+    // Words written signed (as getState once wrote them, and older checkpoints hold them) are the
+    // same state as their unsigned form.
+    const signed = state.map((w, i) => (i < 4 ? w | 0 : w));
+    expect(signed.some((w, i) => i < 4 && w < 0)).toBe(true);
+    const t = new mg.Rng(1);
+    t.setState(signed);
+    expect(t.getState()).toEqual(state);
+    expect([t.normal(), t.uniform(), t.nextU32()]).toEqual(next);
   });
 
   test('moments of normal and uniform draws are right', () => {

@@ -445,10 +445,17 @@ export class FewShotTrainer {
     } catch (e) {
       fail(`the sampler state is damaged (${(e as Error).message})`);
     }
-    const take = (name: string, like: Tensor): Tensor => {
+    // Same shape, not just the same size: a transposed weight of the same size would load
+    // silently wrong. Every value finite, and second moments not negative: a damaged file.
+    const take = (name: string, like: Tensor, nonNegative = false): Tensor => {
       const t = state.tensors[name];
       if (t === undefined) return fail(`checkpoint lacks tensor '${name}'`);
-      if (t.size !== like.size || t.dtype !== like.dtype) fail(`tensor '${name}' is ${t.dtype} [${t.shape.join(', ')}], where the model has ${like.dtype} [${like.shape.join(', ')}]`);
+      if (!(t instanceof Tensor)) return fail(`'${name}' is ${describeValue(t)}, not a Tensor`);
+      if (t.dtype !== like.dtype || t.shape.length !== like.shape.length || t.shape.some((d, i) => d !== like.shape[i])) {
+        fail(`tensor '${name}' is ${t.dtype} [${t.shape.join(', ')}], where the model has ${like.dtype} [${like.shape.join(', ')}]`);
+      }
+      const bad = t.data.findIndex((x) => !Number.isFinite(x) || (nonNegative && x < 0));
+      if (bad >= 0) fail(`tensor '${name}' holds ${t.data[bad]} at flat index ${bad}${nonNegative ? ' (second moments are finite and ≥ 0)' : ' (not finite)'}: the file is damaged`);
       return t;
     };
     const params = this.params.map((p, i) => new Tensor(take(`params.${i}`, p).data, p.shape));
@@ -456,7 +463,7 @@ export class FewShotTrainer {
     for (const [name, opt] of [['outer', this.outer], ['inner', this.inner]] as const) {
       if (opt === null) continue;
       const m = params.map((p, i) => take(`${name}.m.${i}`, p).data);
-      const v = params.map((p, i) => take(`${name}.v.${i}`, p).data);
+      const v = params.map((p, i) => take(`${name}.v.${i}`, p, true).data);
       moments.push([opt, { t: count(`${name}.t`), m, v }]);
     }
     this.params = params;
