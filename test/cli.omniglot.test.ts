@@ -111,6 +111,11 @@ describe.runIf(existsSync(join(dataDir, 'images_background.zip')))('npm run omni
     delete tensors['params.3'];
     writeFileSync(damaged, mg.encodeSafetensors(tensors, metadata));
     expect(cli(['--evaluate', '--checkpoint', damaged, '--eval-episodes', '2']).err).toMatch(/damaged\.safetensors: FewShotTrainer\.setState: checkpoint lacks tensor 'params\.3'/);
+    // A flipped bit in the weights, which would otherwise load as a slightly different weight.
+    const flipped = new Uint8Array(readFileSync(ckpt));
+    flipped[flipped.length - 3]! ^= 0x10;
+    writeFileSync(damaged, flipped);
+    expect(cli(['--evaluate', '--checkpoint', damaged]).err).toMatch(/damaged\.safetensors: the tensor data's CRC-32 is [0-9a-f]{8}, the header recorded [0-9a-f]{8}: the data is damaged/);
   }, 60_000);
 
   test('a new run never replaces an existing checkpoint unless told to, and an unwritable one fails before training', () => {

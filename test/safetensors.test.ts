@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import * as mg from '../src/index.js';
+import { crc32 } from '../src/io/crc32.js';
 import { loadSafetensors, saveSafetensors } from '../src/io/node.js';
 import { makeTensor, shapeArb } from './helpers/arbitraries.js';
 
@@ -30,8 +31,38 @@ describe('safetensors', () => {
     const bytes = mg.encodeSafetensors({ w: mg.tensor([1, 2], { shape: [1, 2] }) });
     const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
     expect(n % 8).toBe(0);
-    expect(JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)))).toEqual({ w: { dtype: 'F32', shape: [1, 2], data_offsets: [0, 8] } });
-    expect(Array.from(bytes.subarray(8 + n))).toEqual([0, 0, 0x80, 0x3f, 0, 0, 0, 0x40]);
+    const data = bytes.subarray(8 + n);
+    expect(Array.from(data)).toEqual([0, 0, 0x80, 0x3f, 0, 0, 0, 0x40]);
+    expect(JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)))).toEqual({
+      __metadata__: { data_crc32: crc32(data).toString(16).padStart(8, '0') },
+      w: { dtype: 'F32', shape: [1, 2], data_offsets: [0, 8] },
+    });
+  });
+
+  test('the data section\'s CRC-32 is written and checked: any damaged data byte is named, a file without one (from elsewhere) still loads', () => {
+    const tensors = { a: mg.tensor([1, 2, 3]), b: mg.tensor([[0.5, -4]], { dtype: 'float64' }) };
+    const good = mg.encodeSafetensors(tensors, { note: 'kept' });
+    const n = Number(new DataView(good.buffer).getBigUint64(0, true));
+    expect(mg.decodeSafetensors(good).metadata).toEqual({ note: 'kept' }); // the checksum is not handed back
+    fc.assert(
+      fc.property(fc.nat(), fc.integer({ min: 1, max: 255 }), (at, xor) => {
+        const bad = good.slice();
+        bad[8 + n + (at % (good.length - 8 - n))]! ^= xor;
+        expect(() => mg.decodeSafetensors(bad, 'f')).toThrow(/^f: the tensor data's CRC-32 is [0-9a-f]{8}, the header recorded [0-9a-f]{8}: the data is damaged$/);
+      }),
+      { numRuns: 50 },
+    );
+    const header = JSON.parse(new TextDecoder().decode(good.subarray(8, 8 + n))) as { __metadata__: Record<string, string> };
+    const rewritten = (meta: Record<string, string>) => {
+      const json = new TextEncoder().encode(JSON.stringify({ ...header, __metadata__: meta }).padEnd(n, ' '));
+      expect(json.length).toBe(n);
+      const out = good.slice();
+      out.set(json, 8);
+      return out;
+    };
+    expect(mg.decodeSafetensors(rewritten({ note: 'kept', other: 'x'.repeat(13) })).tensors.b!.toArray()).toEqual([[0.5, -4]]);
+    expect(() => mg.decodeSafetensors(rewritten({ note: 'kept', data_crc32: 'nothex!!' }), 'f')).toThrow(/f: 'data_crc32' is "nothex!!", not 8 hex digits/);
+    expect(() => mg.encodeSafetensors(tensors, { data_crc32: '0' })).toThrow(/encodeSafetensors: metadata 'data_crc32' is reserved/);
   });
 
   test('damage is named', () => {

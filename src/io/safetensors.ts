@@ -6,23 +6,34 @@
  * The header maps each tensor name to `{ dtype: "F32" | "F64", shape, data_offsets: [begin, end] }`
  * (offsets relative to the start of the data) and may hold `"__metadata__"`, a map of strings.
  * Data are little-endian, row-major. Reading validates everything and names what is wrong.
+ *
+ * The format has no checksum, so a flipped bit in the data would load as a slightly different
+ * weight. Writing therefore records the CRC-32 of the data section in the metadata under
+ * `data_crc32` (8 hex digits; other readers see one more string and ignore it), and reading
+ * checks it when it is there (files from elsewhere have none) and hands back the metadata
+ * without it.
  */
 import { sizeOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { isRecord } from '../checks.js';
+import { crc32 } from './crc32.js';
 
 /** A tensor called '__proto__' cannot be a key of a plain object: it would vanish without a word. */
 const PROTO = "tensor name '__proto__' is not supported (it cannot be a key of a plain object)";
 
 const DTYPES = { float32: ['F32', 4], float64: ['F64', 8] } as const;
 
+/** The metadata key of the data section's CRC-32. */
+const CRC_KEY = 'data_crc32';
+
 /** Serialises named tensors (and string metadata) to safetensors bytes. */
 export function encodeSafetensors(tensors: Record<string, Tensor>, metadata: Record<string, string> = {}): Uint8Array {
   const header: Record<string, unknown> = {};
-  if (Object.keys(metadata).length > 0) {
-    for (const [k, v] of Object.entries(metadata)) if (typeof v !== 'string') throw new TypeError(`encodeSafetensors: metadata '${k}' must be a string`);
-    header.__metadata__ = metadata;
-  }
+  for (const [k, v] of Object.entries(metadata)) if (typeof v !== 'string') throw new TypeError(`encodeSafetensors: metadata '${k}' must be a string`);
+  if (Object.hasOwn(metadata, CRC_KEY)) throw new RangeError(`encodeSafetensors: metadata '${CRC_KEY}' is reserved (the data's checksum, written by the encoder)`);
+  // A placeholder of the checksum's final length, so the header's size is known before the data.
+  const meta: Record<string, string> = { ...metadata, [CRC_KEY]: '00000000' };
+  header.__metadata__ = meta;
   let offset = 0;
   const names = Object.keys(tensors).sort();
   for (const name of names) {
@@ -34,18 +45,9 @@ export function encodeSafetensors(tensors: Record<string, Tensor>, metadata: Rec
     header[name] = { dtype: code, shape: [...t.shape], data_offsets: [offset, offset + t.size * bytes] };
     offset += t.size * bytes;
   }
-  let json = new TextEncoder().encode(JSON.stringify(header));
-  const padded = Math.ceil(json.length / 8) * 8;
-  if (padded !== json.length) {
-    const p = new Uint8Array(padded).fill(0x20);
-    p.set(json);
-    json = p;
-  }
-  const out = new Uint8Array(8 + json.length + offset);
-  const dv = new DataView(out.buffer);
-  dv.setBigUint64(0, BigInt(json.length), true);
-  out.set(json, 8);
-  const base = 8 + json.length;
+  const jsonLength = Math.ceil(new TextEncoder().encode(JSON.stringify(header)).length / 8) * 8;
+  const out = new Uint8Array(8 + jsonLength + offset);
+  const base = 8 + jsonLength;
   for (const name of names) {
     const t = tensors[name]!;
     const [begin] = (header[name] as { data_offsets: [number, number] }).data_offsets;
@@ -53,6 +55,11 @@ export function encodeSafetensors(tensors: Record<string, Tensor>, metadata: Rec
     if (t.dtype === 'float32') for (let i = 0; i < t.size; i++) ddv.setFloat32(4 * i, t.data[i]!, true);
     else for (let i = 0; i < t.size; i++) ddv.setFloat64(8 * i, t.data[i]!, true);
   }
+  meta[CRC_KEY] = crc32(out, base).toString(16).padStart(8, '0');
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  new DataView(out.buffer).setBigUint64(0, BigInt(jsonLength), true);
+  out.fill(0x20, 8, base); // the header, space-padded to a multiple of 8
+  out.set(json, 8);
   return out;
 }
 
@@ -98,5 +105,13 @@ export function decodeSafetensors(bytes: Uint8Array, label = 'safetensors'): { t
   }
   ranges.sort((a, b) => a[0] - b[0]);
   for (let i = 1; i < ranges.length; i++) if (ranges[i]![0] < ranges[i - 1]![1]) fail(`tensors '${ranges[i - 1]![2]}' and '${ranges[i]![2]}' overlap`);
+  // After the layout checks, which say more about a file cut short than a checksum would.
+  if (Object.hasOwn(metadata, CRC_KEY)) {
+    const want = metadata[CRC_KEY] as string;
+    if (!/^[0-9a-f]{8}$/.test(want)) fail(`'${CRC_KEY}' is ${JSON.stringify(want)}, not 8 hex digits (damaged header)`);
+    const got = crc32(bytes, 8 + n).toString(16).padStart(8, '0');
+    if (got !== want) fail(`the tensor data's CRC-32 is ${got}, the header recorded ${want}: the data is damaged`);
+    delete metadata[CRC_KEY];
+  }
   return { tensors, metadata: metadata as Record<string, string> };
 }
