@@ -10,6 +10,7 @@ import { decodePngNode, lockFile, openZip } from '../src/io/node.js';
 import { plotSvg } from '../src/io/svg.js';
 import { ZipArchive } from '../src/io/zip.js';
 import { decodePng } from '../src/io/png.js';
+import { damage, damageArb } from './helpers/arbitraries.js';
 
 function chunk(type: string, body: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + body.length);
@@ -71,23 +72,23 @@ function encodeZip(files: [string, Uint8Array][], deflate: boolean): Uint8Array 
   for (const [name, data] of files) {
     const nameBytes = new TextEncoder().encode(name);
     const body = deflate ? new Uint8Array(deflateRawSync(data)) : data;
+    // The local header and the directory entry hold the same fields from method to name length,
+    // the directory's 2 bytes further on (after its 'version made by').
+    const shared = (dv: DataView, at: number) => {
+      dv.setUint16(at, deflate ? 8 : 0, true);
+      dv.setUint32(at + 6, crc32(data), true);
+      dv.setUint32(at + 10, body.length, true);
+      dv.setUint32(at + 14, data.length, true);
+      dv.setUint16(at + 18, nameBytes.length, true);
+    };
     const head = new Uint8Array(30 + nameBytes.length);
-    const h = new DataView(head.buffer);
-    h.setUint32(0, 0x04034b50, true);
-    h.setUint16(8, deflate ? 8 : 0, true);
-    h.setUint32(14, crc32(data), true);
-    h.setUint32(18, body.length, true);
-    h.setUint32(22, data.length, true);
-    h.setUint16(26, nameBytes.length, true);
+    new DataView(head.buffer).setUint32(0, 0x04034b50, true);
+    shared(new DataView(head.buffer), 8);
     head.set(nameBytes, 30);
     const dir = new Uint8Array(46 + nameBytes.length);
     const d = new DataView(dir.buffer);
     d.setUint32(0, 0x02014b50, true);
-    d.setUint16(10, deflate ? 8 : 0, true);
-    d.setUint32(16, crc32(data), true);
-    d.setUint32(20, body.length, true);
-    d.setUint32(24, data.length, true);
-    d.setUint16(28, nameBytes.length, true);
+    shared(d, 10);
     d.setUint32(42, offset, true);
     dir.set(nameBytes, 46);
     local.push(head, body);
@@ -104,15 +105,6 @@ function encodeZip(files: [string, Uint8Array][], deflate: boolean): Uint8Array 
   e.setUint32(16, offset, true);
   return Uint8Array.from([...local, ...central, end].flatMap((part) => Array.from(part)));
 }
-
-/** Flips bytes of `bytes` (a copy) at the given positions, and cuts it short when `cut` says so. */
-function damage(bytes: Uint8Array, flips: { at: number; xor: number }[], cut: number): Uint8Array {
-  const bad = bytes.slice(0, bytes.length - (cut % 4 === 0 ? cut % bytes.length : 0));
-  for (const { at, xor } of flips) if (bad.length > 0) bad[at % bad.length]! ^= xor;
-  return bad;
-}
-
-const flips = fc.array(fc.record({ at: fc.nat(), xor: fc.integer({ min: 1, max: 255 }) }), { minLength: 1, maxLength: 3 });
 
 /** Runs `f`; an error must be an Error whose message starts with `label`. Returns the result, or undefined after an error. */
 function namedOrResult<T>(label: string, f: () => T): T | undefined {
@@ -201,8 +193,8 @@ describe('ZIP reader', () => {
 
   test('a damaged archive (any bytes, headers included, or cut short) gives the original bytes or an error naming the archive', () => {
     fc.assert(
-      fc.property(fc.boolean(), flips, fc.nat(), (deflate, where, cut) => {
-        const bad = damage(encodeZip(files, deflate), where, cut);
+      fc.property(fc.boolean(), damageArb, (deflate, where) => {
+        const bad = damage(encodeZip(files, deflate), where);
         const zip = namedOrResult('d.zip', () => new ZipArchive(bad, undefined, 'd.zip'));
         if (zip === undefined) return;
         zip.entries.forEach((e, i) => {
@@ -217,8 +209,8 @@ describe('ZIP reader', () => {
   test('a damaged PNG gives an image of the stated size or an error naming the file', () => {
     const png = files[2]![1];
     fc.assert(
-      fc.property(flips, fc.nat(), (where, cut) => {
-        const img = namedOrResult('p.png', () => decodePng(damage(png, where, cut), undefined, 'p.png'));
+      fc.property(damageArb, (where) => {
+        const img = namedOrResult('p.png', () => decodePng(damage(png, where), undefined, 'p.png'));
         if (img !== undefined) expect(img.data.length).toBe(img.width * img.height);
       }),
       { numRuns: 400 },

@@ -41,3 +41,16 @@ export function makeTensor(shape: readonly number[], seed: number, kind: Kind = 
 }
 
 export const seedArb = fc.integer({ min: 0, max: 2 ** 31 - 1 });
+
+/** Damage to a file: one to four bytes, each XORed with a non-zero value, and a cut. */
+export const damageArb = fc.record({
+  flips: fc.array(fc.record({ at: fc.nat(), xor: fc.integer({ min: 1, max: 255 }) }), { minLength: 1, maxLength: 4 }),
+  cut: fc.nat(),
+});
+
+/** A damaged copy of `bytes`: cut short in one draw of three, then with the drawn bytes flipped. */
+export function damage(bytes: Uint8Array, { flips, cut }: { flips: { at: number; xor: number }[]; cut: number }): Uint8Array {
+  const bad = bytes.slice(0, bytes.length - (cut % 3 === 0 ? cut % Math.max(1, bytes.length) : 0));
+  for (const { at, xor } of flips) if (bad.length > 0) bad[at % bad.length]! ^= xor;
+  return bad;
+}
