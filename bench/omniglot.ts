@@ -1,6 +1,6 @@
 /**
  * Omniglot meta-iteration cost: the training CLI's own `FewShotTrainer` on the papers' presets
- * (see PRESETS in src/meta/fewshot.ts), fed synthetic 28×28 characters of the real shapes (the
+ * (see PRESETS in src/experiments/fewshot.ts), fed synthetic 28×28 characters of the real shapes (the
  * pixel values do not change the cost, and no data is needed):
  * - Reptile 5-way 1-shot: 5 inner steps of Adam (β1 = 0) on batches of 10, meta-batch 5;
  * - MAML 5-way 1-shot: meta-batch 32, one inner step α = 0.4 on the 5 support images, outer loss

@@ -3,7 +3,8 @@
  *
  * @packageDocumentation
  */
-export { Tensor, type DType, type TypedArray, type NestedArray, type Node, type VjpRule } from './tensor.js';
+export { Tensor, type NestedArray, type Node, type VjpRule } from './tensor.js';
+export { type DType, type TypedArray } from './dtype.js';
 export { grad, backward, noGrad, enableGrad, isGradEnabled, type GradOptions, type BackwardOptions } from './autograd.js';
 export { valueAndGrad, vjp, jvp, hvp, type TensorFn } from './functional.js';
 export { tensor, full, zeros, ones, zerosLike, linspace, randn, rand, type TensorOptions, type RandomOptions } from './creation.js';
@@ -13,14 +14,19 @@ export { Rng, manualSeed, getDefaultRng } from './random.js';
 export { type Shape } from './shape.js';
 export { setBackend, getBackend, backendInfo, ready, type BackendName, type BackendChoice } from './kernels/backend.js';
 export * from './ops/index.js';
-export { mlp, activations, type Model, type MlpOptions, type InitOptions, type ActivationName } from './nn/mlp.js';
+export { mlp, activations, type MlpOptions, type ActivationName } from './nn/mlp.js';
+export { type Model, type InitOptions } from './nn/model.js';
 export { uniformFanIn, heNormal, glorotUniform, zerosInit, type Initializer } from './nn/init.js';
 export { SGD } from './optim/sgd.js';
 export { Adam, type AdamOptions } from './optim/adam.js';
 export { type Optimizer } from './optim/optimizer.js';
 export * from './meta/index.js';
+export { MetaLearner, type MetaLearnerOptions, type MetaGradientOffload, type LearnerState, type MetaBatch } from './train/learner.js';
+export { MAML, Reptile, type MamlOptions, type ReptileOptions } from './train/learners.js';
+export { TaskWorkers, type TaskWorkersOptions, type TaskThread, type ModelSpec } from './train/task-workers.js';
+export { FewShotTrainer, PRESETS, mamlTaskGradient, mamlTaskSettings, type FewShotConfig, type TaskEpisode } from './experiments/fewshot.js';
 export { SineTasks, type SineTask, type SineSetup, type SineOptions, type RegressionBatch } from './tasks/sine.js';
-export { resizeArea, rotate, splitCharacters, classesOf, sampleEpisode, type Character, type OmniglotClass, type Episode } from './tasks/omniglot.js';
+export { resizeArea, rotate, splitCharacters, classesOf, sampleEpisode, episodeTask, type Character, type OmniglotClass, type Episode, type EpisodeTaskOptions } from './tasks/omniglot.js';
 export { ZipArchive, type ZipEntry, type InflateRaw } from './io/zip.js';
 export { decodePng, type GrayImage, type Inflate } from './io/png.js';
 export { inflateRaw, inflateZlib, adler32 } from './io/inflate.js';

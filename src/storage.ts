@@ -27,7 +27,7 @@
  * arrays are filled with NaN, so a kernel that skips an element of an `allocOutput` array shows
  * up as NaN in its result instead of as stale numbers.
  */
-import type { DType, TypedArray } from './tensor.js';
+import type { DType, TypedArray } from './dtype.js';
 
 /**
  * Arrays shorter than this are not pooled. A fresh small array still costs ≈ 1 µs, but pooling

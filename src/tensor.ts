@@ -8,10 +8,9 @@ import { backward as runBackward, type BackwardOptions } from './autograd.js';
 import { fmt, sizeOf, type Shape } from './shape.js';
 import { describeValue } from './checks.js';
 
-/** Element type of a tensor. `float32` is the default; `float64` is for checking maths. */
-export type DType = 'float32' | 'float64';
-/** The storage of a tensor of either dtype. */
-export type TypedArray = Float32Array | Float64Array;
+import type { DType, TypedArray } from './dtype.js';
+
+export type { DType, TypedArray } from './dtype.js';
 /** Nested arrays of numbers, as returned by {@link Tensor.toArray}. */
 export type NestedArray = number | NestedArray[];
 

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as mg from '../build/src/index.js';
 import { TaskWorkers } from '../build/src/node.js';
-import { TaskWorkers as WebTaskWorkers } from '../build/src/meta/task-workers.js';
+import { TaskWorkers as WebTaskWorkers } from '../build/src/train/task-workers.js';
 
 function fakeClasses(count: number, seed: number): mg.OmniglotClass[] {
   const rng = new mg.Rng(seed);

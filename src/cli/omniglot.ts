@@ -26,7 +26,7 @@ import * as os from 'node:os';
 import { parseArgs } from 'node:util';
 import * as mg from '../index.js';
 import { loadSafetensors, lockFile, saveSafetensors } from '../io/node.js';
-import { TaskWorkers } from '../meta/task-workers-node.js';
+import { TaskWorkers } from '../train/task-workers-node.js';
 import { loadOmniglot } from '../tasks/omniglot-node.js';
 import { isRecord } from '../checks.js';
 import { intOption } from './args.js';

@@ -2,7 +2,7 @@
  * Batch-normalisation loops over x viewed as [rows, channels] (channels last): per-channel
  * batch statistics, normalisation, and the first-order backward from saved x̂ and 1/σ.
  */
-import type { TypedArray } from '../tensor.js';
+import type { TypedArray } from '../dtype.js';
 
 /** out = γ·x̂ + β with x̂ = (x − μ)/σ, σ = √(var + eps); also writes x̂ and 1/σ. */
 export function batchNormForward(x: TypedArray, gamma: TypedArray, beta: TypedArray, eps: number, channels: number, out: TypedArray, xhat: TypedArray, invStd: TypedArray): void {

@@ -3,7 +3,7 @@
  * (`[N·OH·OW, KH·KW·C]`, row-major in (kh, kw, c)), col2im scatter-adds rows back. Together with
  * gemm they make the three convolution ops; see ops/conv.ts.
  */
-import type { TypedArray } from '../tensor.js';
+import type { TypedArray } from '../dtype.js';
 import { wasmKernels } from './backend.js';
 import { gemmRef } from './gemm-ref.js';
 

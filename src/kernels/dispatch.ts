@@ -5,7 +5,7 @@
  * (when it is the backend); everything else runs the TypeScript loop. Both compute the same
  * thing; WASM works in float32 throughout, TypeScript in float64 before storing.
  */
-import type { TypedArray } from '../tensor.js';
+import type { TypedArray } from '../dtype.js';
 import { wasmKernels } from './backend.js';
 import { batchNormBackward as bnBackwardTs, batchNormForward as bnForwardTs } from './batchnorm.js';
 import * as K from './elementwise.js';

@@ -2,7 +2,7 @@
  * Elementwise loops over typed arrays. One explicit loop per function (no per-element callbacks):
  * these sit on the hot path of every op. `out` may alias an input.
  */
-import type { TypedArray } from '../tensor.js';
+import type { TypedArray } from '../dtype.js';
 
 /**
  * Binary loops over one run: `out[o + j] = a[ai + j·as] ∘ b[bi + j·bs]` for j < n, with each

@@ -6,7 +6,7 @@
  * Layouts: A is stored `[M,K]` (or `[K,M]` when `transA`), B is `[K,N]` (or `[N,K]` when
  * `transB`), C is `[M,N]`; all row-major and contiguous from their offsets.
  */
-import type { TypedArray } from '../tensor.js';
+import type { TypedArray } from '../dtype.js';
 
 export function gemmRef(
   a: TypedArray,

@@ -3,7 +3,7 @@
  * float64 always runs the TypeScript reference; float32 goes to the WebAssembly SIMD kernels
  * when they are loaded (see `backend.ts`).
  */
-import type { TypedArray } from '../tensor.js';
+import type { TypedArray } from '../dtype.js';
 import { wasmKernels } from './backend.js';
 import { gemmRef } from './gemm-ref.js';
 

@@ -4,7 +4,7 @@
  * as a tight loop (or a `set` of a contiguous run).
  */
 import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../shape.js';
-import type { TypedArray } from '../tensor.js';
+import type { TypedArray } from '../dtype.js';
 
 /**
  * Generic strided copy: `out` (contiguous, shape `shape`) receives `src[offset(idx)]` where the

@@ -4,7 +4,7 @@
  * logsumexp) work on the `[outer, n, inner]` view of the input.
  */
 import type { Shape } from '../shape.js';
-import type { TypedArray } from '../tensor.js';
+import type { TypedArray } from '../dtype.js';
 
 /** Sums `x` (shape `shape`) over `axes` (sorted, distinct) into `out` (kept axes, row-major). */
 /**

@@ -1,16 +1,14 @@
 /**
- * Evaluation: adapt to new tasks with plain SGD on their support set and report the query loss
- * after given step counts, as a mean with a 95% confidence interval over tasks.
+ * Evaluation: adapt to new tasks on their support set and report their score (query loss,
+ * accuracy) after given step counts, as a mean with a 95% confidence interval over tasks.
  */
-import { noGrad } from '../autograd.js';
-import { checkModel, type Model } from '../nn/mlp.js';
-import type { RegressionBatch } from '../tasks/sine.js';
+import { checkModel, type Model } from '../nn/model.js';
 import type { Tensor } from '../tensor.js';
 import type { Optimizer } from '../optim/optimizer.js';
-import { index } from '../ops/layout.js';
-import { mse } from '../ops/loss.js';
-import { adaptWithOptimizer, checkParams, sgdInnerLoop, tileParams } from './inner.js';
-import { checkRegressionBatch, perTaskMse, summedTaskMse } from './losses.js';
+import { checkParams } from './inner.js';
+import { adapt, adaptRestoring } from './adapt.js';
+import { stackedData, type StackedData } from './losses.js';
+import { isTask, type Task } from './task.js';
 import { checkPositive } from '../checks.js';
 
 /** Mean and 95% confidence half-width (1.96 standard errors) of a sample. */
@@ -40,33 +38,32 @@ function checkSteps(owner: string, steps: readonly number[], lr: number): void {
   checkPositive(`${owner}: lr`, lr);
 }
 
+/** A Task, or stacked regression data (a sine batch, your own `[T, n, d]` tensors). */
+export type EvalTask = Task | StackedData;
+
+function asTask(op: string, batch: EvalTask): Task {
+  return isTask(batch) ? batch : stackedData(op, batch);
+}
+
 /**
- * Query MSE of every task in `batch` after each step count in `steps` (0 = no adaptation) of
- * SGD with step size `lr` on the support set. Returns, per step count, one loss per task.
+ * The score of every task in `batch` (query MSE for regression, accuracy for a classification
+ * Task) after each step count in `steps` (0 = no adaptation) of SGD with step size `lr` on the
+ * support set. Returns, per step count, one figure per task.
  */
-export function adaptationCurve(model: Model, params: readonly Tensor[], batch: RegressionBatch, steps: readonly number[], lr: number): Map<number, number[]> {
+export function adaptationCurve(model: Model, params: readonly Tensor[], batch: EvalTask, steps: readonly number[], lr: number): Map<number, number[]> {
   checkSteps('adaptationCurve', steps, lr);
   checkModel('adaptationCurve', model);
   checkParams('adaptationCurve', params);
-  checkRegressionBatch('adaptationCurve', batch);
-  const T = batch.xSupport.shape[0]!;
-  const maxSteps = Math.max(0, ...steps);
-  const inner = summedTaskMse(model, batch.xSupport, batch.ySupport);
+  const task = asTask('adaptationCurve', batch);
   const out = new Map<number, number[]>();
-  let phi = noGrad(() => tileParams(params, T));
-  const record = (k: number): void => {
-    if (steps.includes(k)) out.set(k, Array.from(noGrad(() => perTaskMse(model.forward(phi, batch.xQuery), batch.yQuery)).data));
-  };
-  record(0);
-  for (let k = 1; k <= maxSteps; k++) {
-    phi = sgdInnerLoop(phi, [inner], lr, 'detached').params;
-    record(k);
-  }
+  adapt(model, params, task, { steps: Math.max(0, ...steps), lr }, (k, phi) => {
+    if (steps.includes(k)) out.set(k, task.score(model, phi));
+  });
   return out;
 }
 
 /** {@link adaptationCurve} over several batches, summarised as mean ± 95% CI per step count. */
-export function evaluate(model: Model, params: readonly Tensor[], batches: Iterable<RegressionBatch>, steps: readonly number[], lr: number): Map<number, MeanCI> {
+export function evaluate(model: Model, params: readonly Tensor[], batches: Iterable<EvalTask>, steps: readonly number[], lr: number): Map<number, MeanCI> {
   checkSteps('evaluate', steps, lr);
   const all = new Map<number, number[]>(steps.map((s) => [s, []]));
   for (const b of batches) for (const [k, v] of adaptationCurve(model, params, b, steps, lr)) all.get(k)!.push(...v);
@@ -75,25 +72,15 @@ export function evaluate(model: Model, params: readonly Tensor[], batches: Itera
 }
 
 /**
- * Evaluation with a stateful inner optimiser (Reptile with Adam): each task adapts from
- * `params` with `optimizer`, whose state is saved before and restored after every task so that
- * nothing learned on one test task reaches the next. Returns the query MSE of each task.
+ * The score of each task of `batch` after `steps` steps of `optimizer` (Reptile with Adam), one
+ * task at a time, each from `params`: the optimiser's state is saved before and restored after
+ * every task, so nothing learned on one test task reaches the next.
  */
-export function adaptationLossesWithOptimizer(model: Model, params: readonly Tensor[], batch: RegressionBatch, steps: number, optimizer: Optimizer): number[] {
-  checkRegressionBatch('adaptationLossesWithOptimizer', batch);
+export function adaptationLossesWithOptimizer(model: Model, params: readonly Tensor[], batch: EvalTask, steps: number, optimizer: Optimizer): number[] {
+  const task = asTask('adaptationLossesWithOptimizer', batch);
   checkModel('adaptationLossesWithOptimizer', model);
   checkParams('adaptationLossesWithOptimizer', params);
-  const T = batch.xSupport.shape[0]!;
-  const out: number[] = [];
-  for (let t = 0; t < T; t++) {
-    const saved = optimizer.getState();
-    let adapted: Tensor[];
-    try {
-      adapted = adaptWithOptimizer(model, params, index(batch.xSupport, 0, t), index(batch.ySupport, 0, t), steps, optimizer);
-    } finally {
-      optimizer.setState(saved); // restored even when adaptation fails, so no test task leaks into training
-    }
-    out.push(noGrad(() => mse(model.forward(adapted, index(batch.xQuery, 0, t)), index(batch.yQuery, 0, t))).item());
-  }
-  return out;
+  const each = task.stacked === undefined ? [task] : (task.split?.() ?? []);
+  if (each.length === 0) throw new RangeError('adaptationLossesWithOptimizer: a stacked Task without split() cannot adapt its tasks one at a time');
+  return each.flatMap((t) => t.score(model, adaptRestoring(model, params, t, { steps, optimizer }).params));
 }

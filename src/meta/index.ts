@@ -1,8 +1,10 @@
-/** Meta-learners and their primitives. */
-export { adaptWithOptimizer, sgdInnerLoop, mamlGradient, reptileGradient, innerGradients, combineInnerGradients, tileParams, type LossFn, type InnerMode, type InnerResult, type MetaGradient } from './inner.js';
-export { perTaskMse, summedTaskMse, meanTaskMse } from './losses.js';
-export { MAML, type MamlOptions } from './maml.js';
-export { Reptile, type ReptileOptions } from './reptile.js';
-export { evaluate, adaptationCurve, adaptationLossesWithOptimizer, meanCI, type MeanCI } from './evaluate.js';
-export { FewShotTrainer, PRESETS, mamlTaskGradient, mamlTaskSettings, type FewShotConfig, type TaskEpisode, type MamlTaskSettings, type MetaGradientOffload } from './fewshot.js';
-export { TaskWorkers, type TaskWorkersOptions, type TaskThread } from './task-workers.js';
+/** Meta-learning algorithms over Tasks, and their primitives. */
+export { sgdInnerLoop, mamlGradient, reptileGradient, innerGradients, combineInnerGradients, tileParams, type LossFn, type InnerMode, type InnerResult, type MetaGradient } from './inner.js';
+export { isTask, taskCount, supervisedTask, SupervisedTask, selectRows, type Task, type Targets, type PredictionLoss, type SupervisedData, type SupervisedOptions } from './task.js';
+export { adapt, adaptRestoring, adaptWithOptimizer, supportLosses, type Adaptation, type Adapted } from './adapt.js';
+export { meanGradient, type MetaAlgorithm } from './algorithm.js';
+export { maml, type MamlSettings, type MamlTaskSettings } from './maml.js';
+export { reptile, epsilonAt, ReptileUpdate, type ReptileSettings } from './reptile.js';
+export { innerGradientFamily, type FamilySettings } from './family.js';
+export { perTaskMse, summedTaskMse, meanTaskMse, stackedData, type StackedData } from './losses.js';
+export { evaluate, adaptationCurve, adaptationLossesWithOptimizer, meanCI, type MeanCI, type EvalTask } from './evaluate.js';

@@ -19,10 +19,6 @@ import { scale } from '../ops/unary.js';
 import { Tensor } from '../tensor.js';
 import { checkOptionsObject, describeValue, type OptionTable } from '../checks.js';
 import { fmt } from '../shape.js';
-import { valueAndGrad } from '../functional.js';
-import type { Model } from '../nn/mlp.js';
-import { mse } from '../ops/loss.js';
-import type { Optimizer } from '../optim/optimizer.js';
 
 /** A scalar loss as a function of the parameters. */
 export type LossFn = (params: Tensor[]) => Tensor;
@@ -203,18 +199,4 @@ export function combineInnerGradients(params: readonly Tensor[], losses: readonl
     }),
   );
   return taskMean(combined, options.tasks);
-}
-
-/**
- * `steps` steps of `optimizer` on the MSE of `model` on (x, y), starting from `params`; the
- * optimiser's state is updated in place (save it with getState() to undo).
- */
-export function adaptWithOptimizer(model: Model, params: readonly Tensor[], x: Tensor, y: Tensor, steps: number, optimizer: Optimizer): Tensor[] {
-  let phi = [...params];
-  const loss = (ps: Tensor[]) => mse(model.forward(ps, x), y);
-  for (let k = 0; k < steps; k++) {
-    const [, g] = valueAndGrad(loss)(phi.map((p) => p.detach()));
-    phi = optimizer.step(phi, g);
-  }
-  return phi;
 }

@@ -1,22 +1,34 @@
 /**
- * Task losses over a meta-batch laid out along a leading task axis: the per-task mean loss,
- * summed over tasks for inner loops (so each task's slice of the gradient is its own gradient)
- * or averaged for the outer (meta) loss.
+ * Stacked regression data as Tasks, and the task losses over a meta-batch laid out along a
+ * leading task axis: the per-task mean loss, summed over tasks for inner loops (so each task's
+ * slice of the gradient is its own gradient) or averaged for the outer (meta) loss.
  */
-import type { Model } from '../nn/mlp.js';
-import { sub } from '../ops/binary.js';
+import type { Model } from '../nn/model.js';
 import { mean, sum } from '../ops/reduce.js';
-import { square } from '../ops/unary.js';
 import { Tensor } from '../tensor.js';
-import type { RegressionBatch } from '../tasks/sine.js';
 import type { LossFn } from './inner.js';
+import { perTaskMse, supervisedTask, type SupervisedTask } from './task.js';
+
+export { perTaskMse };
+
+/** Regression data of T tasks stacked along a leading axis: support and query `[T, n, d]`. */
+export interface StackedData {
+  /** [T, K, d] */
+  xSupport: Tensor;
+  ySupport: Tensor;
+  /** [T, Q, d] */
+  xQuery: Tensor;
+  yQuery: Tensor;
+  /** What the tasks are (a sine batch's amplitudes and phases, say): carried along, not read. */
+  tasks?: readonly unknown[];
+}
 
 /**
- * Throws a clear error unless `batch` is a {@link RegressionBatch}: support and query tensors
+ * Throws a clear error unless `batch` is {@link StackedData}: support and query tensors
  * `[T, n, d]` with the same number of tasks T ≥ 1, inputs and targets pairing up. `what` names
  * the caller (e.g. `'Reptile.step'`).
  */
-export function checkRegressionBatch(what: string, batch: unknown): asserts batch is RegressionBatch {
+export function checkRegressionBatch(what: string, batch: unknown): asserts batch is StackedData {
   const b = batch as Partial<Record<'xSupport' | 'ySupport' | 'xQuery' | 'yQuery', unknown>> | null;
   if (typeof b !== 'object' || b === null) throw new TypeError(`${what}: expected a batch of tasks { xSupport, ySupport, xQuery, yQuery } (e.g. SineTasks.sampleBatch), got ${String(batch)}`);
   const shapes: Partial<Record<string, readonly number[]>> = {};
@@ -36,9 +48,10 @@ export function checkRegressionBatch(what: string, batch: unknown): asserts batc
   }
 }
 
-/** Mean squared error of each task: `[T]` from predictions and targets `[T, n, d]`. */
-export function perTaskMse(pred: Tensor, target: Tensor): Tensor {
-  return mean(square(sub(pred, target)), [1, 2]);
+/** {@link StackedData} (checked, naming `what`) as a stacked MSE {@link Task}. */
+export function stackedData(what: string, batch: unknown): SupervisedTask {
+  checkRegressionBatch(what, batch);
+  return supervisedTask({ xSupport: batch.xSupport, ySupport: batch.ySupport, xQuery: batch.xQuery, yQuery: batch.yQuery }, { stacked: true });
 }
 
 /** Σ over tasks of each task's MSE of `model` on (x, y): an inner-loop loss. */

@@ -1,141 +1,91 @@
 /**
- * MAML (Finn et al. 2017, Algorithm 2) and first-order MAML, for regression meta-batches:
+ * MAML (Finn et al. 2017, Algorithm 2) and first-order MAML, over any Task:
  *
- *   sample a batch of tasks; for each task, adapt φ with `innerSteps` SGD steps of size α on
- *   its support set; meta-loss = mean over tasks of the query loss at the adapted parameters;
- *   φ ← outer optimiser step along ∂(meta-loss)/∂φ.
+ *   for each task Tᵢ of the meta-batch:
+ *     φᵢ = φ after k SGD steps of size α on Tᵢ's support loss
+ *     gᵢ = ∂/∂φ L_Tᵢ(φᵢ)          (exact, through the inner steps; first order: L_Tᵢ'(φᵢ))
+ *   the outer optimiser steps φ along the mean of the gᵢ
  *
- * The whole meta-batch runs as one batched computation (parameters tiled along a task axis),
- * and second-order MAML differentiates through every inner step exactly.
+ * L_Tᵢ is the query loss ('separate' tail) or the support loss itself ('shared' tail, Reptile
+ * paper §6.3). A stacked Task runs its tasks as one batched computation. With an inner optimiser
+ * (first order only) tasks adapt in turn, its state carried from each to the next.
  */
-import { Adam } from '../optim/adam.js';
-import { restoringOnThrow, type Optimizer } from '../optim/optimizer.js';
-import { checkModel, type Model } from '../nn/mlp.js';
-import type { Tensor } from '../tensor.js';
-import type { RegressionBatch } from '../tasks/sine.js';
-import { adaptWithOptimizer, checkParams, mamlGradient } from './inner.js';
 import { noGrad } from '../autograd.js';
 import { valueAndGrad } from '../functional.js';
+import type { Model } from '../nn/model.js';
 import { add } from '../ops/binary.js';
-import { index } from '../ops/layout.js';
-import { mse } from '../ops/loss.js';
 import { scale } from '../ops/unary.js';
-import { checkRegressionBatch, meanTaskMse, summedTaskMse } from './losses.js';
-import { tidy } from '../tidy.js';
-import { checkInteger, checkOptionsObject, checkPositive, type OptionKeys } from '../checks.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import type { Tensor } from '../tensor.js';
+import { checkInteger, checkPositive } from '../checks.js';
+import { adapt, supportLosses } from './adapt.js';
+import { meanGradient, type MetaAlgorithm } from './algorithm.js';
+import { mamlGradient, type MetaGradient } from './inner.js';
+import type { Task } from './task.js';
 
-/** Settings of a {@link MAML} learner; each is checked when the learner is built. */
-export interface MamlOptions {
-  /** Inner step size α. Default 0.01 (the MAML sine setting). */
-  innerLr?: number;
-  /** Inner SGD steps during meta-training. Default 1. */
-  innerSteps?: number;
-  /** Drop second-order terms (FOMAML). Default false. */
-  firstOrder?: boolean;
-  /** Outer optimiser. Default Adam(lr 1e-3). */
-  optimizer?: Optimizer;
-  /**
-   * Where the meta-loss is taken (Reptile paper §6.3): 'separate' (default) on the query set,
-   * disjoint from the inner data, as MAML does; 'shared' on the support set the inner steps used.
-   */
-  tail?: 'separate' | 'shared';
-  /**
-   * FOMAML only: adapt with this optimiser (e.g. `new Adam({ lr: 1e-3, beta1: 0 })`) instead of
-   * SGD. Tasks then run in turn, its state carried from task to task as in the Reptile paper's
-   * experiments; the meta-gradient is the query-loss gradient at each task's adapted parameters.
-   */
+/** The settings of {@link maml}. */
+export interface MamlSettings {
+  /** Inner step size α. */
+  innerLr: number;
+  /** Inner SGD steps k. */
+  innerSteps: number;
+  /** Drop the second-order terms (FOMAML). */
+  firstOrder: boolean;
+  /** Where the meta-loss is taken: the query set ('separate') or the support set ('shared'). */
+  tail: 'separate' | 'shared';
+  /** First order only: adapt with this optimiser instead of SGD, tasks in turn. */
   innerOptimizer?: Optimizer;
 }
 
-const MAML_OPTIONS: OptionKeys<MamlOptions> = { innerLr: true, innerSteps: true, firstOrder: 'flag', optimizer: true, tail: true, innerOptimizer: true };
+/** MAML as a {@link MetaAlgorithm}, its settings checked (`owner` names the caller in errors). */
+export function maml(settings: MamlSettings, owner = 'MAML'): MetaAlgorithm & { readonly settings: Readonly<MamlSettings> } {
+  const s = Object.freeze({ ...settings });
+  if (s.innerOptimizer !== undefined && !s.firstOrder) throw new RangeError(`${owner}: innerOptimizer needs firstOrder: true (second-order MAML differentiates through SGD steps)`);
+  if (s.tail !== 'separate' && s.tail !== 'shared') throw new RangeError(`${owner}: tail must be 'separate' or 'shared', got '${String(s.tail)}'`);
+  checkInteger(`${owner}: innerSteps`, s.innerSteps);
+  checkPositive(`${owner}: innerLr`, s.innerLr);
+  const taskGradient = (model: Model, params: readonly Tensor[], task: Task): MetaGradient => mamlTaskGradient(model, params, task, s);
+  return {
+    name: owner,
+    settings: s,
+    innerOptimizer: s.innerOptimizer,
+    taskGradient: s.innerOptimizer === undefined ? taskGradient : undefined,
+    metaGradient(model, params, tasks) {
+      if (s.innerOptimizer !== undefined) return inTurn(model, params, tasks, s, s.innerOptimizer, owner);
+      return meanGradient(tasks.map((t) => taskGradient(model, params, t)));
+    },
+  };
+}
 
-/**
- * A MAML (or, with `firstOrder`, FOMAML) learner for regression tasks: holds the
- * meta-parameters φ and steps them on meta-batches.
- *
- * ```ts
- * const model = mg.mlp([1, 40, 40, 1]);
- * const maml = new mg.MAML(model, model.init({ rng }), { innerLr: 0.01 });
- * for (let i = 0; i < 1000; i++) maml.step(tasks.sampleBatch(25)); // returns the meta-loss
- * ```
- */
-export class MAML {
-  /** The current meta-parameters φ (replaced, not mutated, by each step). */
-  params: Tensor[];
-  /** Inner step size α (see {@link MamlOptions}, as are the settings below). */
-  readonly innerLr: number;
-  /** Inner steps during meta-training. */
-  readonly innerSteps: number;
-  /** Whether second-order terms are dropped (FOMAML). */
-  readonly firstOrder: boolean;
-  /** The outer optimiser. */
-  readonly optimizer: Optimizer;
-  /** Where the meta-loss is taken: the query set ('separate') or the support set ('shared'). */
-  readonly tail: 'separate' | 'shared';
-  /** FOMAML's inner optimiser, if not plain SGD. */
-  readonly innerOptimizer: Optimizer | undefined;
+/** What one task's MAML meta-gradient depends on besides the model, weights and task (the tail defaults to 'separate'). */
+export interface MamlTaskSettings {
+  innerSteps: number;
+  innerLr: number;
+  firstOrder: boolean;
+  tail?: 'separate' | 'shared';
+}
 
-  /**
-   * @param model the network, a function of (parameters, inputs)
-   * @param params initial meta-parameters φ, e.g. `model.init({ rng })`
-   */
-  constructor(
-    readonly model: Model,
-    params: Tensor[],
-    options: MamlOptions = {},
-  ) {
-    checkModel('MAML', model);
-    checkParams('MAML', params);
-    checkOptionsObject('MAML', options, MAML_OPTIONS, '{ innerLr: 0.01, innerSteps: 5 }');
-    this.params = params;
-    this.innerLr = options.innerLr ?? 0.01;
-    this.innerSteps = options.innerSteps ?? 1;
-    this.firstOrder = options.firstOrder ?? false;
-    this.optimizer = options.optimizer ?? new Adam({ lr: 1e-3 });
-    this.tail = options.tail ?? 'separate';
-    this.innerOptimizer = options.innerOptimizer;
-    if (this.innerOptimizer !== undefined && !this.firstOrder) throw new RangeError('MAML: innerOptimizer needs firstOrder: true (second-order MAML differentiates through SGD steps)');
-    if (this.tail !== 'separate' && this.tail !== 'shared') throw new RangeError(`MAML: tail must be 'separate' or 'shared', got '${String(this.tail)}'`);
-    checkInteger('MAML: innerSteps', this.innerSteps);
-    checkPositive('MAML: innerLr', this.innerLr);
+/** One task's MAML (or FOMAML) meta-gradient: the body of Algorithm 2's task loop. */
+export function mamlTaskGradient(model: Model, params: readonly Tensor[], task: Task, s: MamlTaskSettings): MetaGradient {
+  const on = s.tail === 'shared' ? 'support' : 'query';
+  const outer = (p: Tensor[]) => task.queryLoss(model, p, on);
+  return mamlGradient(params, supportLosses(model, task, s.innerSteps), outer, s.innerLr, { firstOrder: s.firstOrder, tasks: task.stacked });
+}
+
+/** FOMAML with a stateful inner optimiser: tasks in turn, the mean of their tail gradients. */
+function inTurn(model: Model, params: readonly Tensor[], tasks: readonly Task[], s: MamlSettings, optimizer: Optimizer, owner: string): MetaGradient {
+  const each = tasks.flatMap((t) => (t.split === undefined ? [t] : t.split()));
+  let sum: Tensor[] | null = null;
+  let lossSum = 0;
+  for (const task of each) {
+    const adapted = adapt(model, params, task, { steps: s.innerSteps, optimizer }).params;
+    const on = s.tail === 'shared' ? 'support' : 'query';
+    const [loss, g] = valueAndGrad((p: Tensor[]) => task.queryLoss(model, p, on))(adapted.map((p) => p.detach()));
+    lossSum += loss.item();
+    const prev: Tensor[] | null = sum;
+    sum = prev === null ? g : noGrad(() => g.map((gi, i) => add(gi, prev[i]!)));
   }
-
-  /** The meta-gradient for a batch of tasks (mean over tasks) and the meta-loss, without stepping. */
-  metaGradient(batch: RegressionBatch): { grads: Tensor[]; loss: number } {
-    checkRegressionBatch('MAML', batch);
-    const T = batch.xSupport.shape[0]!;
-    const inner = summedTaskMse(this.model, batch.xSupport, batch.ySupport);
-    const outer = this.tail === 'shared' ? meanTaskMse(this.model, batch.xSupport, batch.ySupport) : meanTaskMse(this.model, batch.xQuery, batch.yQuery);
-    if (this.innerOptimizer !== undefined) return this.sequentialFirstOrder(batch);
-    return mamlGradient(this.params, Array(this.innerSteps).fill(inner), outer, this.innerLr, { firstOrder: this.firstOrder, tasks: T });
-  }
-
-  /** FOMAML with a stateful inner optimiser: tasks in turn, mean of the tail gradients. */
-  private sequentialFirstOrder(batch: RegressionBatch): { grads: Tensor[]; loss: number } {
-    const T = batch.xSupport.shape[0]!;
-    const row = (x: Tensor, t: number) => index(x, 0, t);
-    let sum: Tensor[] | null = null;
-    let lossSum = 0;
-    for (let t = 0; t < T; t++) {
-      const adapted = adaptWithOptimizer(this.model, this.params, row(batch.xSupport, t), row(batch.ySupport, t), this.innerSteps, this.innerOptimizer!);
-      const [xt, yt] = this.tail === 'shared' ? [row(batch.xSupport, t), row(batch.ySupport, t)] : [row(batch.xQuery, t), row(batch.yQuery, t)];
-      const [loss, g] = valueAndGrad((p) => mse(this.model.forward(p, xt), yt))(adapted.map((p) => p.detach()));
-      lossSum += loss.item();
-      sum = sum === null ? g : noGrad(() => g.map((gi, i) => add(gi, sum![i]!)));
-    }
-    return { grads: noGrad(() => sum!.map((g) => scale(g, 1 / T))), loss: lossSum / T };
-  }
-
-  /** One meta-iteration on a batch of tasks; returns the meta-loss (mean query loss after adaptation). */
-  step(batch: RegressionBatch): number {
-    // The meta-gradient's activations go back to the pool (see tidy). Only library code runs in
-    // tidy: a user's inner or outer optimiser may keep tensors it makes in a field.
-    // A step the optimiser refuses (a NaN or infinite meta-gradient) leaves the learner as it
-    // was, inner optimiser included.
-    return restoringOnThrow(this.innerOptimizer, () => {
-      const { grads, loss } = this.innerOptimizer === undefined ? tidy(() => this.metaGradient(batch)) : this.metaGradient(batch);
-      this.params = this.optimizer.step(this.params, grads);
-      return loss;
-    });
-  }
+  if (sum === null) throw new RangeError(`${owner}: the meta-batch holds no tasks`);
+  const total = sum;
+  return { grads: noGrad(() => total.map((g) => scale(g, 1 / each.length))), loss: lossSum / each.length };
 }

@@ -10,46 +10,13 @@
 import { add } from '../ops/binary.js';
 import { matmul } from '../ops/matmul.js';
 import { leakyRelu, relu, sigmoid, tanh } from '../ops/unary.js';
-import type { Rng } from '../random.js';
 import { fmt } from '../shape.js';
-import { Tensor, type DType } from '../tensor.js';
+import { Tensor } from '../tensor.js';
 import { checkOptionsObject, describeValue, type OptionKeys } from '../checks.js';
+import { checkInitOptions, type Model } from './model.js';
+
+export { checkInitOptions, checkModel, type InitOptions, type Model } from './model.js';
 import { uniformFanIn, type Initializer } from './init.js';
-
-/** Options of {@link Model.init}. */
-export interface InitOptions {
-  /** Generator of the random draws; default: the library-wide one. */
-  rng?: Rng;
-  /** Element type of the parameters; default float32. */
-  dtype?: DType;
-}
-
-const INIT_OPTIONS: OptionKeys<InitOptions> = { rng: true, dtype: true };
-
-/** Throws unless `options` of `${model}.init` are an object of {@link InitOptions}. */
-export function checkInitOptions(model: string, options: unknown): void {
-  checkOptionsObject(`${model}.init`, options, INIT_OPTIONS, "{ rng: new Rng(0), dtype: 'float64' }");
-}
-
-/** A model as a function of its parameters: the form every meta-learner takes. */
-export interface Model {
-  /** Fresh parameters. */
-  init(options?: InitOptions): Tensor[];
-  /**
-   * The output for inputs `x` under `params` (never mutates either). It must keep nothing it
-   * computes beyond the call: the meta-learners run it inside `tidy`, which recycles what the
-   * step does not return.
-   */
-  forward(params: readonly Tensor[], x: Tensor): Tensor;
-}
-
-/** Throws a TypeError naming `op` unless `model` has the {@link Model} methods. */
-export function checkModel(op: string, model: unknown): void {
-  const m = model as Partial<Model> | null;
-  if (typeof m !== 'object' || m === null || typeof m.forward !== 'function' || typeof m.init !== 'function') {
-    throw new TypeError(`${op}: model must be a Model { init, forward } such as mlp(sizes), got ${describeValue(model)}`);
-  }
-}
 
 /** Hidden-layer activations by name. */
 export const activations = {

@@ -14,6 +14,7 @@
 import type { Rng } from '../random.js';
 import { Tensor } from '../tensor.js';
 import { checkInteger, describeValue } from '../checks.js';
+import { supervisedTask, type SupervisedTask, type Task } from '../meta/task.js';
 
 /** One character: its alphabet, name, and 20 images (one per drawer), each side×side. */
 export interface Character {
@@ -146,4 +147,19 @@ export function sampleEpisode(classes: readonly OmniglotClass[], nWay: number, k
     yQuery: yq,
     classes: picked,
   };
+}
+
+/** Options of {@link episodeTask}. */
+export interface EpisodeTaskOptions {
+  /** Adapt on mini-batches of this many support images, cycling through `order`. Default: all of them. */
+  innerBatch?: number;
+  /** The support images' order for `innerBatch` (a shuffle drawn by the caller). */
+  order?: readonly number[];
+  /** Score all queries in one batch (default) or each alone beside the support set. */
+  transductive?: boolean;
+}
+
+/** An episode as a classification {@link Task}: cross-entropy loss, scored by accuracy. */
+export function episodeTask(ep: Pick<Episode, 'xSupport' | 'ySupport' | 'xQuery' | 'yQuery'>, options: EpisodeTaskOptions = {}): SupervisedTask {
+  return supervisedTask({ xSupport: ep.xSupport, ySupport: ep.ySupport, xQuery: ep.xQuery, yQuery: ep.yQuery }, { loss: 'cross-entropy', ...options });
 }

@@ -9,6 +9,7 @@
 import { rngOption, type Rng } from '../random.js';
 import { checkOptionsObject, type OptionKeys } from '../checks.js';
 import { allocData, Tensor, type DType } from '../tensor.js';
+import { SupervisedTask } from '../meta/task.js';
 
 /** Which paper's task distribution. */
 export type SineSetup = 'maml' | 'reptile';
@@ -19,15 +20,28 @@ export interface SineTask {
   phase: number;
 }
 
-/** A meta-batch laid out along a leading task axis. */
-export interface RegressionBatch {
+/**
+ * A meta-batch of T sine tasks stacked along a leading axis: a stacked MSE {@link Task} whose
+ * tensors are `xSupport`, `ySupport` `[T, K, 1]` and `xQuery`, `yQuery` `[T, Q, 1]`.
+ */
+export class RegressionBatch extends SupervisedTask {
   /** [T, K, 1] */
-  xSupport: Tensor;
-  ySupport: Tensor;
+  declare readonly xSupport: Tensor;
+  /** [T, K, 1] */
+  declare readonly ySupport: Tensor;
   /** [T, Q, 1] */
-  xQuery: Tensor;
-  yQuery: Tensor;
-  tasks: SineTask[];
+  declare readonly xQuery: Tensor;
+  /** [T, Q, 1] */
+  declare readonly yQuery: Tensor;
+
+  /** The batch of `tasks` with its points. */
+  constructor(
+    data: { xSupport: Tensor; ySupport: Tensor; xQuery: Tensor; yQuery: Tensor },
+    /** The tasks' amplitudes and phases. */
+    readonly tasks: SineTask[],
+  ) {
+    super(data, { stacked: true });
+  }
 }
 
 /** Options of {@link SineTasks}. */
@@ -106,12 +120,7 @@ export class SineTasks {
         yq[i * Q + j] = t.amplitude * Math.sin(x + t.phase);
       }
     });
-    return {
-      xSupport: new Tensor(xs, [T, K, 1]),
-      ySupport: new Tensor(ys, [T, K, 1]),
-      xQuery: new Tensor(xq, [T, Q, 1]),
-      yQuery: new Tensor(yq, [T, Q, 1]),
-      tasks: ts,
-    };
+    const data = { xSupport: new Tensor(xs, [T, K, 1]), ySupport: new Tensor(ys, [T, K, 1]), xQuery: new Tensor(xq, [T, Q, 1]), yQuery: new Tensor(yq, [T, Q, 1]) };
+    return new RegressionBatch(data, ts);
   }
 }

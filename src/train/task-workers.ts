@@ -1,10 +1,11 @@
 /**
- * `TaskWorkers`: MAML's meta-batch spread over worker threads.
+ * `TaskWorkers`: MAML's meta-batch spread over worker threads, for any model the workers can
+ * build and any supervised Task.
  *
  * The tasks of a meta-batch are independent until their meta-gradients are averaged, so with
  * `workers` extra threads each of them takes a contiguous share of the tasks while the calling
- * thread works through the first share ({@link FewShotTrainer.stepAsync}). Every thread runs the
- * same {@link mamlTaskGradient} on the same kernels, and the trainer sums the results in task
+ * thread works through the first share ({@link MetaLearner.stepAsync}). Every thread runs the
+ * same {@link mamlTaskGradient} on the same kernels, and the learner sums the results in task
  * order, so a run is bit-identical to a single-threaded one: a stopped run may resume with more
  * or fewer workers and give the same weights.
  *
@@ -15,19 +16,37 @@
  * Reptile is not spread: its tasks carry one inner Adam state from each to the next.
  */
 import { backendInfo, getBackend } from '../kernels/backend.js';
-import type { Conv4Options } from '../nn/conv4.js';
 import { Tensor } from '../tensor.js';
-import type { MamlTaskSettings, MetaGradientOffload, TaskEpisode } from './fewshot.js';
-import type { MetaGradient } from './inner.js';
-import type { TaskReady, TaskReply, TaskRequest, TaskStart } from './task-server.js';
+import type { MetaGradientOffload } from './learner.js';
+import type { MamlTaskSettings } from '../meta/maml.js';
+import type { MetaGradient } from '../meta/inner.js';
+import { isTask, SupervisedTask, type SupervisedData, type Task } from '../meta/task.js';
+import { checkModelSpec, type ModelSpec, type TaskReady, type TaskReply, type TaskRequest, type TaskStart, type WireTask } from './task-server.js';
 import { checkOptionsObject } from '../checks.js';
+
+export type { ModelSpec };
 
 /** How many workers a {@link TaskWorkers} pool starts, and the model each rebuilds. */
 export interface TaskWorkersOptions {
   /** Worker threads besides the calling one (≥ 1). One per spare core is the sensible choice. */
   workers: number;
-  /** The model the trainer uses, as the options of its constructor (only `conv4` for now). */
-  model: { conv4: Conv4Options };
+  /**
+   * The model the learner uses, for each worker to build its own: `{ conv4: options }`, or
+   * `{ module, export, options }`, a module the worker imports (an absolute URL or path) and the
+   * name of its export that makes the model from `options` (structured-cloneable).
+   */
+  model: ModelSpec;
+}
+
+/** A task as the workers receive it: its arrays and its named loss. */
+function toWire(task: Task | SupervisedData, i: number): WireTask {
+  const t = task instanceof SupervisedTask || !isTask(task) ? task : null;
+  const loss = t instanceof SupervisedTask ? t.loss : 'cross-entropy';
+  if (t === null || typeof loss === 'function' || (t instanceof SupervisedTask && (t.stacked !== undefined || t.innerBatch !== undefined))) {
+    throw new TypeError(`TaskWorkers: task ${i} cannot be sent to a worker: only whole-support-set supervisedTasks with a named loss ('mse' or 'cross-entropy') and unstacked data can`);
+  }
+  const y = (v: SupervisedData['ySupport']) => (v instanceof Tensor ? { data: v.data.slice(), shape: [...v.shape] } : Int32Array.from(v));
+  return { loss, xs: t.xSupport.data.slice(), xsShape: [...t.xSupport.shape], ys: y(t.ySupport), xq: t.xQuery.data.slice(), xqShape: [...t.xQuery.shape], yq: y(t.yQuery) };
 }
 
 /** A started worker, whatever the thread API: what the pool needs of it. */
@@ -85,7 +104,7 @@ export class TaskWorkers implements MetaGradientOffload {
   private closed = false;
   private readonly variant = backendInfo().variant;
 
-  protected constructor(private readonly threads: TaskThread[], model: { conv4: Conv4Options }) {
+  protected constructor(private readonly threads: TaskThread[], model: ModelSpec) {
     this.starting = threads.map(
       (t, i) =>
         new Promise<void>((resolve, reject) => {
@@ -116,7 +135,7 @@ export class TaskWorkers implements MetaGradientOffload {
           );
         }),
     );
-    const start: TaskStart = { model: { conv4: model.conv4 }, backend: getBackend(), relaxedSimd: this.variant === 'relaxed-simd' };
+    const start: TaskStart = { model, backend: getBackend(), relaxedSimd: this.variant === 'relaxed-simd' };
     for (const t of threads) t.post(start);
   }
 
@@ -134,7 +153,7 @@ export class TaskWorkers implements MetaGradientOffload {
     checkOptionsObject('TaskWorkers', options, { workers: true, model: true }, '{ workers: 1, model: { conv4: { classes: 5 } } }');
     const n = options.workers;
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`TaskWorkers: workers must be a positive integer, got ${String(n)}`);
-    if (options.model?.conv4 === undefined) throw new RangeError(`TaskWorkers: model must be { conv4: Conv4Options }, got ${JSON.stringify(options.model)}`);
+    checkModelSpec('TaskWorkers', options.model);
     const threads: TaskThread[] = [];
     try {
       for (let i = 0; i < n; i++) threads.push(spawn());
@@ -162,8 +181,11 @@ export class TaskWorkers implements MetaGradientOffload {
     return Math.round((metaBatch * this.threads.length) / (this.threads.length + 1));
   }
 
-  /** The meta-gradients of `episodes` at `params`, in order, each worker taking a contiguous run. */
-  async compute(params: readonly Tensor[], episodes: readonly TaskEpisode[], settings: MamlTaskSettings): Promise<MetaGradient[]> {
+  /**
+   * The MAML meta-gradients of `tasks` (supervisedTasks, or episodes) at `params`, in order, each
+   * worker taking a contiguous run.
+   */
+  async compute(params: readonly Tensor[], tasks: readonly (Task | SupervisedData)[], settings: MamlTaskSettings): Promise<MetaGradient[]> {
     if (this.closed) throw new Error('TaskWorkers: compute after close()');
     if (this.failure !== null) throw this.failure;
     const now = backendInfo().variant;
@@ -171,7 +193,8 @@ export class TaskWorkers implements MetaGradientOffload {
     // Copies of just the elements: a view's whole buffer would be cloned otherwise.
     const ps = params.map((p) => ({ data: p.data.slice(), shape: [...p.shape] }));
     const w = this.threads.length;
-    const parts = Array.from({ length: w }, (_, i) => episodes.slice(Math.floor((i * episodes.length) / w), Math.floor(((i + 1) * episodes.length) / w)));
+    const wire = tasks.map(toWire);
+    const parts = Array.from({ length: w }, (_, i) => wire.slice(Math.floor((i * wire.length) / w), Math.floor(((i + 1) * wire.length) / w)));
     const replies = await Promise.all(
       parts.map((part, i) => {
         if (part.length === 0) return Promise.resolve([]);
@@ -180,7 +203,7 @@ export class TaskWorkers implements MetaGradientOffload {
           id,
           params: ps,
           settings,
-          episodes: part.map((e) => ({ xs: e.xSupport.data.slice(), xsShape: [...e.xSupport.shape], ys: e.ySupport.slice(), xq: e.xQuery.data.slice(), xqShape: [...e.xQuery.shape], yq: e.yQuery.slice() })),
+          tasks: part,
         };
         return new Promise<Results>((resolve, reject) => {
           this.pending.set(id, { resolve, reject });

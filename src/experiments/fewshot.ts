@@ -1,0 +1,315 @@
+/**
+ * Few-shot classification on episodes (Omniglot) in the papers' two recipes, with the papers'
+ * settings as presets; a thin composition of an episode sampler, the episodes as Tasks, a
+ * learner (MAML or Reptile) and evaluation:
+ *
+ * - Reptile (Nichol et al. 2018): for each of `metaBatch` tasks, `innerSteps` Adam (β1 = 0) steps
+ *   on mini-batches of `innerBatch` images cycling through the task's `trainShots`×N images, with
+ *   one Adam state carried across tasks; then φ ← φ + ε(mean φ̃ − φ), ε annealed linearly.
+ * - MAML / FOMAML (Finn et al. 2017): for each of `metaBatch` tasks, `innerSteps` SGD steps of
+ *   size α on the K-shot support set, meta-loss on the query set; Adam on the mean meta-gradient.
+ *
+ * Evaluation adapts to new episodes and reports accuracy, in both batch-norm modes of the Reptile
+ * paper: transductive (all query images in one batch) and non-transductive (support plus one
+ * query image at a time).
+ */
+import { checkModel, type Model } from '../nn/model.js';
+import { Adam } from '../optim/adam.js';
+import { Rng, rngOption } from '../random.js';
+import type { Tensor } from '../tensor.js';
+import { episodeTask, sampleEpisode, type Episode, type OmniglotClass } from '../tasks/omniglot.js';
+import { meanCI, type MeanCI } from '../meta/evaluate.js';
+import { adaptRestoring } from '../meta/adapt.js';
+import { maml, type MamlSettings, type MamlTaskSettings } from '../meta/maml.js';
+import { epsilonAt, reptile, ReptileUpdate } from '../meta/reptile.js';
+import type { Task } from '../meta/task.js';
+import type { MetaGradient } from '../meta/inner.js';
+import { MetaLearner, type MetaGradientOffload } from '../train/learner.js';
+import { tidy } from '../tidy.js';
+import { checkInteger, checkNonNegative, checkOptionsObject, checkPositive, describeValue, isRecord, showValue, type OptionKeys } from '../checks.js';
+import { mamlTaskGradient as taskGradient } from '../meta/maml.js';
+
+/**
+ * A few-shot classification setting: the algorithm and its hyperparameters. {@link PRESETS}
+ * holds the papers' Omniglot settings; a trainer refuses a config with an invalid field.
+ */
+export interface FewShotConfig {
+  /** Reptile (inner Adam with β1 = 0, ε update), second-order MAML, or first-order MAML. */
+  method: 'reptile' | 'maml' | 'fomaml';
+  /** Classes per episode (N). */
+  nWay: number;
+  /** Shots per class at evaluation (and MAML's training support). */
+  kShot: number;
+  /** Reptile: images per class in a training task. Default kShot. */
+  trainShots?: number;
+  /** MAML: query images per class during training. Default 1. */
+  queryPerClass?: number;
+  /** Tasks per meta-iteration. */
+  metaBatch: number;
+  /** Inner adaptation steps during training. */
+  innerSteps: number;
+  /** MAML: SGD step α. Reptile: inner Adam learning rate. */
+  innerLr: number;
+  /** Reptile: inner mini-batch size. Default nWay·trainShots. */
+  innerBatch?: number;
+  /** Reptile: ε at the start and the end of `iterations`. Defaults 1 and 0. */
+  metaStepSize?: number;
+  /** Reptile: ε at the end of `iterations` (see `metaStepSize`). */
+  metaStepSizeFinal?: number;
+  /** MAML: outer Adam learning rate. Default 1e-3. */
+  outerLr?: number;
+  /** Planned meta-iterations (for the ε schedule). */
+  iterations: number;
+  /** Adaptation steps at evaluation. */
+  evalSteps: number;
+  /**
+   * Mini-batch size of the evaluation steps, cycling through the shuffled support set as
+   * Reptile's training does. Default: the whole support set at every step.
+   */
+  evalBatch?: number;
+}
+
+/** Throws an error naming the first field of `c` that is not a valid setting. */
+const CONFIG_KEYS: OptionKeys<FewShotConfig> = {
+  method: true, nWay: true, kShot: true, trainShots: true, queryPerClass: true, metaBatch: true, innerSteps: true, innerLr: true,
+  innerBatch: true, metaStepSize: true, metaStepSizeFinal: true, outerLr: true, iterations: true, evalSteps: true, evalBatch: true,
+};
+
+function checkConfig(c: FewShotConfig): void {
+  // A misspelt field (metabatch) would otherwise leave the real one missing or at the preset's value.
+  checkOptionsObject('FewShotConfig', c, CONFIG_KEYS, "PRESETS['reptile-5way-1shot']");
+  if (c.method !== 'reptile' && c.method !== 'maml' && c.method !== 'fomaml') throw new RangeError(`FewShotConfig.method must be 'reptile', 'maml' or 'fomaml', got '${String(c.method)}'`);
+  const counts: [string, number | undefined, boolean][] = [
+    ['nWay', c.nWay, true], ['kShot', c.kShot, true], ['metaBatch', c.metaBatch, true], ['innerSteps', c.innerSteps, true],
+    ['iterations', c.iterations, true], ['evalSteps', c.evalSteps, true], ['trainShots', c.trainShots, false],
+    ['queryPerClass', c.queryPerClass, false], ['innerBatch', c.innerBatch, false], ['evalBatch', c.evalBatch, false],
+  ];
+  for (const [name, v, required] of counts) {
+    if (v !== undefined || required) checkInteger(`FewShotConfig.${name}`, v, name === 'evalSteps' ? 0 : 1);
+  }
+  for (const [name, v] of [['innerLr', c.innerLr], ['outerLr', c.outerLr], ['metaStepSize', c.metaStepSize]] as const) {
+    if (v !== undefined) checkPositive(`FewShotConfig.${name}`, v);
+  }
+  if (c.metaStepSizeFinal !== undefined) checkNonNegative('FewShotConfig.metaStepSizeFinal', c.metaStepSizeFinal);
+}
+
+/** The images and labels of one training task (an {@link Episode} without its classes). */
+export type TaskEpisode = Pick<Episode, 'xSupport' | 'ySupport' | 'xQuery' | 'yQuery'>;
+
+export type { MamlTaskSettings };
+
+/** The {@link MamlTaskSettings} of a MAML or FOMAML configuration. */
+export function mamlTaskSettings(c: FewShotConfig): MamlTaskSettings {
+  return { innerSteps: c.innerSteps, innerLr: c.innerLr, firstOrder: c.method === 'fomaml' };
+}
+
+/**
+ * One task's MAML (or FOMAML) meta-gradient at `params`: `innerSteps` SGD steps of size
+ * `innerLr` on the support set, cross-entropy on the query set (an episode, or any Task).
+ * Everything else the task made is recycled (it runs in {@link tidy}).
+ */
+export function mamlTaskGradient(model: Model, params: readonly Tensor[], ep: TaskEpisode | Task, s: MamlTaskSettings): MetaGradient {
+  const task = 'supportLoss' in ep ? ep : episodeTask(ep);
+  return tidy(() => taskGradient(model, params, task, s));
+}
+
+/**
+ * The papers' Omniglot presets. Reptile: the hyper-parameters of the Reptile paper's appendix
+ * (5-way: Adam 1e-3, 5 inner steps on batches of 10, 10 training shots, meta-batch 5, ε 1 → 0,
+ * 100k iterations, 50 evaluation steps on batches of 5; 20-way: Adam 5e-4, 10 inner steps on
+ * batches of 20, 200k iterations, evaluation batches of 10). In 5-way 1-shot the evaluation batch
+ * is the whole support set, so it is left at its default. MAML: the MAML paper (meta-batch 32,
+ * one step of α = 0.4, Adam 1e-3 outside).
+ */
+export const PRESETS: Readonly<Record<string, Readonly<FewShotConfig>>> = freezePresets({
+  'reptile-5way-1shot': { method: 'reptile', nWay: 5, kShot: 1, trainShots: 10, metaBatch: 5, innerSteps: 5, innerBatch: 10, innerLr: 1e-3, metaStepSize: 1, metaStepSizeFinal: 0, iterations: 100_000, evalSteps: 50 },
+  'reptile-5way-5shot': { method: 'reptile', nWay: 5, kShot: 5, trainShots: 10, metaBatch: 5, innerSteps: 5, innerBatch: 10, innerLr: 1e-3, metaStepSize: 1, metaStepSizeFinal: 0, iterations: 100_000, evalSteps: 50, evalBatch: 5 },
+  'reptile-20way-1shot': { method: 'reptile', nWay: 20, kShot: 1, trainShots: 10, metaBatch: 5, innerSteps: 10, innerBatch: 20, innerLr: 5e-4, metaStepSize: 1, metaStepSizeFinal: 0, iterations: 200_000, evalSteps: 50, evalBatch: 10 },
+  'reptile-20way-5shot': { method: 'reptile', nWay: 20, kShot: 5, trainShots: 10, metaBatch: 5, innerSteps: 10, innerBatch: 20, innerLr: 5e-4, metaStepSize: 1, metaStepSizeFinal: 0, iterations: 200_000, evalSteps: 50, evalBatch: 10 },
+  'maml-5way-1shot': { method: 'maml', nWay: 5, kShot: 1, queryPerClass: 1, metaBatch: 32, innerSteps: 1, innerLr: 0.4, outerLr: 1e-3, iterations: 60_000, evalSteps: 3 },
+  'maml-5way-5shot': { method: 'maml', nWay: 5, kShot: 5, queryPerClass: 5, metaBatch: 32, innerSteps: 1, innerLr: 0.4, outerLr: 1e-3, iterations: 60_000, evalSteps: 3 },
+  'fomaml-5way-1shot': { method: 'fomaml', nWay: 5, kShot: 1, queryPerClass: 1, metaBatch: 32, innerSteps: 1, innerLr: 0.4, outerLr: 1e-3, iterations: 60_000, evalSteps: 3 },
+});
+
+/** The presets are shared by every caller: frozen, so no caller can change another's. */
+function freezePresets(presets: Record<string, FewShotConfig>): Readonly<Record<string, Readonly<FewShotConfig>>> {
+  for (const p of Object.values(presets)) Object.freeze(p);
+  return Object.freeze(presets);
+}
+
+/**
+ * Meta-trains a classifier (e.g. `conv4`) on N-way K-shot episodes with a
+ * {@link FewShotConfig}, evaluates it on new episodes in both batch-norm modes, and saves and
+ * restores its whole state (parameters, optimiser moments, sampler) so that a stopped run
+ * resumes exactly. Every episode is drawn from one generator seeded by `seed`.
+ */
+export class FewShotTrainer {
+  /** The configuration (a frozen copy of the one given). */
+  readonly config: Readonly<FewShotConfig>;
+  /** The learner: MAML (outer Adam) or Reptile (inner Adam carried across tasks, ε update). */
+  readonly learner: MetaLearner;
+  private readonly rng: Rng;
+  private readonly innerAdam: Adam | null;
+
+  /**
+   * @param model the classifier, with `config.nWay` outputs
+   * @param trainClasses the classes training episodes are drawn from
+   * @param config the algorithm and its settings ({@link PRESETS} holds the papers')
+   * @param seed seeds the initial weights and every training episode
+   */
+  constructor(
+    readonly model: Model,
+    readonly trainClasses: readonly OmniglotClass[],
+    config: FewShotConfig,
+    seed: number,
+  ) {
+    checkModel('FewShotTrainer', model);
+    if (!isRecord(config)) throw new TypeError(`FewShotTrainer: config must be a FewShotConfig object (see PRESETS), got ${describeValue(config)}`);
+    checkConfig(config);
+    const c = (this.config = Object.freeze({ ...config }));
+    if (trainClasses.length < c.nWay) throw new RangeError(`FewShotTrainer: ${trainClasses.length} training classes cannot make ${c.nWay}-way episodes`);
+    this.rng = new Rng(seed);
+    const params = model.init({ rng: this.rng });
+    if (c.method === 'reptile') {
+      this.innerAdam = new Adam({ lr: c.innerLr, beta1: 0 });
+      const algorithm = reptile({ innerLr: c.innerLr, innerSteps: c.innerSteps, innerOptimizer: this.innerAdam }, 'FewShotTrainer');
+      const [eps0, eps1] = [c.metaStepSize ?? 1, c.metaStepSizeFinal ?? 0];
+      this.learner = new MetaLearner(model, params, algorithm, new ReptileUpdate(), { schedule: (it) => epsilonAt(it, eps0, eps1, c.iterations) * c.innerLr });
+    } else {
+      this.innerAdam = null;
+      const settings: MamlSettings = { ...mamlTaskSettings(c), tail: 'separate' };
+      this.learner = new MetaLearner(model, params, maml(settings, 'FewShotTrainer'), new Adam({ lr: c.outerLr ?? 1e-3 }));
+    }
+  }
+
+  /** The current meta-parameters φ. */
+  get params(): Tensor[] {
+    return this.learner.params;
+  }
+  set params(p: Tensor[]) {
+    this.learner.params = p;
+  }
+
+  /** Meta-iterations done. */
+  get iteration(): number {
+    return this.learner.iteration;
+  }
+
+  /** The training tasks of one meta-iteration, drawn in task order from the training generator. */
+  private sampleTasks(): Task[] {
+    const c = this.config;
+    if (c.method !== 'reptile') return Array.from({ length: c.metaBatch }, () => episodeTask(sampleEpisode(this.trainClasses, c.nWay, c.kShot, c.queryPerClass ?? 1, this.rng)));
+    const shots = c.trainShots ?? c.kShot;
+    return Array.from({ length: c.metaBatch }, () => {
+      const ep = sampleEpisode(this.trainClasses, c.nWay, shots, 0, this.rng);
+      const order = this.rng.shuffle(Array.from({ length: ep.ySupport.length }, (_, i) => i));
+      return episodeTask(ep, { innerBatch: c.innerBatch ?? c.nWay * shots, order });
+    });
+  }
+
+  /**
+   * Runs `fn`; if it throws (a gradient that is NaN or infinite, which the optimisers refuse, or a
+   * worker that failed), the trainer is put back as it was, sampler and inner optimiser included,
+   * so its state may still be saved and the run resumed.
+   */
+  private async restoring<T>(fn: () => T | Promise<T>): Promise<T> {
+    const rng = this.rng.getState();
+    try {
+      return await fn();
+    } catch (e) {
+      this.rng.setState(rng);
+      throw e;
+    }
+  }
+
+  /**
+   * One meta-iteration; returns the mean training loss it saw (MAML: the query loss after
+   * adaptation; Reptile: the loss before it). If it throws, the trainer is left as it was.
+   */
+  step(): number {
+    const rng = this.rng.getState();
+    try {
+      return this.learner.step(this.sampleTasks());
+    } catch (e) {
+      this.rng.setState(rng);
+      throw e;
+    }
+  }
+
+  /**
+   * One meta-iteration with MAML's per-task meta-gradients shared between this thread and
+   * `offload` (other threads, say {@link TaskWorkers} from `metagrad/node`): the last
+   * `offload.share(metaBatch)` tasks go there while this thread works through the first ones.
+   * The tasks are drawn, and their gradients summed, in the same order as {@link step}, so the
+   * new weights are bit-identical to it. If it throws (a worker failed), the trainer is left as
+   * it was. Reptile (whose tasks share one inner Adam state and so run in order) and an absent
+   * `offload` take {@link step}.
+   */
+  async stepAsync(offload?: MetaGradientOffload): Promise<number> {
+    if (offload === undefined || this.config.method === 'reptile') return this.step();
+    return this.restoring(() => this.learner.stepAsync(this.sampleTasks(), offload, mamlTaskSettings(this.config)));
+  }
+
+  /**
+   * Accuracy over `episodes` new N-way K-shot episodes (one query per class) from `classes`,
+   * after `evalSteps` adaptation steps; batch norm transductive or not. Reptile's inner Adam
+   * state is saved and restored around each episode; the sampler is `rng` (not the training one;
+   * default: the library-wide generator).
+   */
+  evaluate(classes: readonly OmniglotClass[], episodes: number, transductive: boolean, rng?: Rng): MeanCI {
+    checkInteger('FewShotTrainer.evaluate: episodes', episodes);
+    if (typeof transductive !== 'boolean') throw new TypeError(`FewShotTrainer.evaluate: transductive must be true or false, got ${showValue(transductive)}`);
+    const sampler = rngOption('FewShotTrainer.evaluate', rng);
+    if (classes.length < this.config.nWay) throw new RangeError(`FewShotTrainer.evaluate: ${classes.length} classes cannot make ${this.config.nWay}-way episodes`);
+    const accs: number[] = [];
+    for (let e = 0; e < episodes; e++) accs.push(tidy(() => this.evaluateEpisode(classes, transductive, sampler)));
+    return meanCI(accs);
+  }
+
+  /** Accuracy on one new episode, as {@link evaluate} describes. */
+  private evaluateEpisode(classes: readonly OmniglotClass[], transductive: boolean, rng: Rng): number {
+    const c = this.config;
+    const ep = sampleEpisode(classes, c.nWay, c.kShot, 1, rng);
+    const n = ep.ySupport.length;
+    const b = c.evalBatch ?? n;
+    const order = b < n ? rng.shuffle(Array.from({ length: n }, (_, i) => i)) : undefined;
+    const task = episodeTask(ep, { transductive, ...(order === undefined ? {} : { innerBatch: b, order }) });
+    const how = this.innerAdam !== null ? { steps: c.evalSteps, optimizer: this.innerAdam } : { steps: c.evalSteps, lr: c.innerLr };
+    const adapted = adaptRestoring(this.model, this.params, task, how).params;
+    try {
+      return task.score(this.model, adapted)[0]!;
+    } catch (e) {
+      if (e instanceof RangeError && /logits hold NaN/.test(e.message)) {
+        throw new RangeError(`FewShotTrainer.evaluate: the adapted classifier's logits hold NaN (its ${c.evalSteps} adaptation steps of ${c.innerLr} diverged, or the weights hold NaN)`);
+      }
+      throw e;
+    }
+  }
+
+  /** Everything needed to resume: tensors (parameters, optimiser moments) and string metadata. */
+  getState(): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
+    return this.learner.getState({ rng: this.rng.getState(), config: this.config });
+  }
+
+  /**
+   * Restores a state from {@link getState} (after a safetensors round trip, say). Everything is
+   * checked before anything changes: a checkpoint that is refused leaves the trainer as it was.
+   */
+  setState(state: { tensors: Record<string, Tensor>; metadata: Record<string, string> }): void {
+    const meta = this.learner.setState(state, 'FewShotTrainer', (m, fail) => {
+      if (!isRecord(m.config)) return fail("the 'metagrad' metadata holds no configuration");
+      const saved = m.config;
+      const current = this.config as unknown as Record<string, unknown>;
+      const differ = [...new Set([...Object.keys(saved), ...Object.keys(current)])].filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(current[k]));
+      if (differ.length > 0) {
+        fail(`the checkpoint was made with a different configuration (${differ.map((k) => `${k}: ${JSON.stringify(saved[k])} there, ${JSON.stringify(current[k])} here`).join('; ')})`);
+      }
+      try {
+        new Rng(0).setState(m.rng as number[]); // checked on a scratch generator, so a refusal changes nothing
+      } catch (e) {
+        fail(`the sampler state is damaged (${(e as Error).message})`);
+      }
+    });
+    this.rng.setState(meta.rng as number[]);
+  }
+}

@@ -1,0 +1,46 @@
+/** What every meta-learning algorithm is to the training loop: a meta-gradient over Tasks. */
+import { noGrad } from '../autograd.js';
+import type { Model } from '../nn/model.js';
+import { add } from '../ops/binary.js';
+import { scale } from '../ops/unary.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import type { Tensor } from '../tensor.js';
+import type { MetaGradient } from './inner.js';
+import type { Task } from './task.js';
+
+/**
+ * A meta-learning algorithm: the direction an outer optimiser steps the meta-parameters along,
+ * computed from a meta-batch of Tasks. Algorithms hold settings, never the parameters: the
+ * training loop (`MetaLearner`) holds those, the outer optimiser, and everything about memory,
+ * failures and checkpoints.
+ */
+export interface MetaAlgorithm {
+  /** The name errors use ('MAML', 'Reptile', …). */
+  readonly name: string;
+  /** The meta-gradient of a meta-batch at `params`, and the loss it saw. */
+  metaGradient(model: Model, params: readonly Tensor[], tasks: readonly Task[]): MetaGradient;
+  /**
+   * Present when tasks are independent: one task's meta-gradient. `metaGradient` is then the
+   * mean of these in task order ({@link meanGradient}), so the tasks may be spread over threads
+   * with bit-identical results.
+   */
+  taskGradient?(model: Model, params: readonly Tensor[], task: Task): MetaGradient;
+  /** An optimiser whose state carries from task to task (Reptile's inner Adam), if any. */
+  readonly innerOptimizer?: Optimizer;
+}
+
+/** The mean of per-task meta-gradients, summed in task order, and the mean of their losses. */
+export function meanGradient(results: readonly MetaGradient[]): MetaGradient {
+  if (results.length === 0) throw new RangeError('meanGradient: no meta-gradients to average (an empty meta-batch)');
+  let lossSum = 0;
+  for (const r of results) lossSum += r.loss;
+  if (results.length === 1) return results[0]!;
+  return noGrad(() => {
+    let sum: Tensor[] = results[0]!.grads;
+    for (let t = 1; t < results.length; t++) {
+      const prev = sum;
+      sum = results[t]!.grads.map((g, i) => add(g, prev[i]!));
+    }
+    return { grads: sum.map((g) => scale(g, 1 / results.length)), loss: lossSum / results.length };
+  });
+}

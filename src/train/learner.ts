@@ -1,0 +1,246 @@
+/**
+ * The training step around any meta-learning algorithm: it holds the meta-parameters and the
+ * outer optimiser, recycles each step's temporaries (`tidy`), leaves everything as it was when a
+ * step fails, spreads independent tasks over other threads, and saves and restores its whole
+ * state for exact resume.
+ */
+import { checkModel, type Model } from '../nn/model.js';
+import { restoringOnThrow, type Optimizer } from '../optim/optimizer.js';
+import { Tensor } from '../tensor.js';
+import type { TypedArray } from '../dtype.js';
+import { tidy } from '../tidy.js';
+import { describeValue, isRecord } from '../checks.js';
+import { meanGradient, type MetaAlgorithm } from '../meta/algorithm.js';
+import { recyclable } from '../meta/adapt.js';
+import { checkParams, type MetaGradient } from '../meta/inner.js';
+import { isTask, type Task } from '../meta/task.js';
+import type { MamlTaskSettings } from '../meta/maml.js';
+import { stackedData, type StackedData } from '../meta/losses.js';
+
+/** A meta-batch: a Task, a list of Tasks, or stacked regression data (`[T, n, d]` tensors). */
+export type MetaBatch = Task | readonly Task[] | StackedData;
+
+/**
+ * Somewhere else to compute task meta-gradients (other threads: `TaskWorkers`): `share(n)` says
+ * how many of a meta-batch of `n` tasks to hand over, `compute` resolves to their meta-gradients
+ * in the order given.
+ */
+export interface MetaGradientOffload {
+  share(metaBatch: number): number;
+  compute(params: readonly Tensor[], tasks: readonly Task[], settings: MamlTaskSettings): Promise<MetaGradient[]>;
+}
+
+/** A learner's whole state as tensors and string metadata (a safetensors file's contents). */
+export interface LearnerState {
+  tensors: Record<string, Tensor>;
+  metadata: Record<string, string>;
+}
+
+/** Options of {@link MetaLearner}. */
+export interface MetaLearnerOptions {
+  /** The outer learning rate at each iteration (set on the optimiser before its step). */
+  schedule?: (iteration: number) => number;
+  /** Turns a meta-batch argument that is not a Task or a list of them into Tasks (or throws, naming the problem). Default: stacked regression data. */
+  toTasks?: (batch: unknown) => Task[];
+}
+
+/** An Adam-like optimiser state: a step count and per-parameter moments. */
+interface MomentState {
+  t: number;
+  m: TypedArray[];
+  v: TypedArray[];
+}
+
+function isMomentState(s: unknown): s is MomentState {
+  return isRecord(s) && typeof s.t === 'number' && Array.isArray(s.m) && Array.isArray(s.v);
+}
+
+/**
+ * Meta-trains `params` of `model` with `algorithm` and an outer `optimizer`:
+ *
+ * ```ts
+ * const learner = new mg.MetaLearner(model, model.init({ rng }), mg.maml({ innerLr: 0.4, innerSteps: 1, firstOrder: false, tail: 'separate' }), new mg.Adam());
+ * learner.step(tasks); // one meta-iteration on a list of Tasks; returns the meta-loss
+ * ```
+ */
+export class MetaLearner {
+  /** The current meta-parameters φ (replaced, not mutated, by each step). */
+  params: Tensor[];
+  /** Meta-iterations taken (a refused step does not count). */
+  iteration = 0;
+  private readonly schedule: ((iteration: number) => number) | undefined;
+  private readonly toTasks: ((batch: unknown) => Task[]) | undefined;
+
+  /**
+   * @param model the network, a function of (parameters, inputs)
+   * @param params initial meta-parameters φ, e.g. `model.init({ rng })`
+   * @param algorithm what direction to step along (`maml`, `reptile`, …)
+   * @param optimizer the outer optimiser
+   */
+  constructor(
+    readonly model: Model,
+    params: Tensor[],
+    readonly algorithm: MetaAlgorithm,
+    readonly optimizer: Optimizer,
+    options: MetaLearnerOptions = {},
+  ) {
+    checkModel(algorithm.name, model);
+    checkParams(algorithm.name, params);
+    this.params = params;
+    this.schedule = options.schedule;
+    this.toTasks = options.toTasks;
+  }
+
+  /** A meta-batch as a list of Tasks: one Task, a list of them, or what `toTasks` accepts. */
+  protected taskList(batch: unknown): Task[] {
+    if (isTask(batch)) return [batch];
+    if (Array.isArray(batch) && batch.length > 0 && batch.every(isTask)) return batch;
+    return this.toTasks !== undefined ? this.toTasks(batch) : [stackedData(this.algorithm.name, batch)];
+  }
+
+  /** The meta-gradient of a meta-batch at the current parameters (mean over tasks) and the loss, without stepping. */
+  metaGradient(tasks: MetaBatch): MetaGradient {
+    return this.gradientOf(this.taskList(tasks));
+  }
+
+  private gradientOf(list: readonly Task[]): MetaGradient {
+    const a = this.algorithm;
+    // Independent tasks: each task's temporaries go back to the pool once its gradient is taken.
+    if (a.taskGradient !== undefined && list.length > 1) return meanGradient(list.map((t) => tidy(() => a.taskGradient!(this.model, this.params, t))));
+    return a.metaGradient(this.model, this.params, list);
+  }
+
+  /** Checks a meta-gradient before the outer step (a hook for algorithms whose update checks nothing). */
+  protected checkGradient(_grads: readonly Tensor[]): void {}
+
+  /**
+   * One meta-iteration; returns the meta-loss. A step that throws (a gradient that is NaN or
+   * infinite, which the optimisers refuse) leaves the learner as it was, inner optimiser included.
+   */
+  step(tasks: MetaBatch): number {
+    const list = this.taskList(tasks);
+    const inner = this.algorithm.innerOptimizer;
+    return restoringOnThrow(inner, () => {
+      // The meta-gradient's temporaries go back to the pool; a user's own optimiser may keep
+      // tensors it makes, so its calls stay outside tidy.
+      const { grads, loss } = recyclable(inner) ? tidy(() => this.gradientOf(list)) : this.gradientOf(list);
+      this.update(grads);
+      return loss;
+    });
+  }
+
+  private update(grads: readonly Tensor[]): void {
+    this.checkGradient(grads);
+    if (this.schedule !== undefined) this.optimizer.lr = this.schedule(this.iteration);
+    this.params = this.optimizer.step(this.params, grads);
+    this.iteration++;
+  }
+
+  /**
+   * {@link step} with the tasks' meta-gradients shared between this thread and `offload`: the last
+   * `offload.share(n)` tasks go there while this thread works through the first ones. Their
+   * gradients are summed in task order, so the new weights are bit-identical to {@link step}.
+   * Algorithms whose tasks are not independent (Reptile with its inner Adam) take {@link step}.
+   */
+  async stepAsync(tasks: MetaBatch, offload: MetaGradientOffload | undefined, settings?: MamlTaskSettings): Promise<number> {
+    const a = this.algorithm;
+    const list = this.taskList(tasks);
+    if (offload === undefined || a.taskGradient === undefined || settings === undefined) return this.step(list);
+    const n = list.length;
+    const away = offload.share(n);
+    if (!Number.isInteger(away) || away < 0 || away > n) throw new RangeError(`${a.name}.stepAsync: offload.share(${n}) must be an integer in [0, ${n}], got ${away}`);
+    const here = n - away;
+    const remote = away > 0 ? offload.compute(this.params, list.slice(here), settings) : Promise.resolve([]);
+    // If this thread's share throws, the remote promise must not be left to reject unheard.
+    remote.catch(() => undefined);
+    const local = list.slice(0, here).map((t) => tidy(() => a.taskGradient!(this.model, this.params, t)));
+    const results = [...local, ...(await remote)];
+    if (results.length !== n) throw new Error(`${a.name}.stepAsync: offload returned ${results.length - local.length} meta-gradients for ${away} tasks`);
+    const { grads, loss } = tidy(() => meanGradient(results));
+    this.update(grads);
+    return loss;
+  }
+
+  /** The optimisers whose state a checkpoint holds, by name: the outer one and the algorithm's inner one. */
+  private stateful(): [string, Optimizer][] {
+    const out: [string, Optimizer][] = [];
+    for (const [name, opt] of [['outer', this.optimizer], ['inner', this.algorithm.innerOptimizer]] as const) {
+      if (opt !== undefined && opt.getState() !== null) out.push([name, opt]);
+    }
+    return out;
+  }
+
+  /**
+   * Everything needed to resume: tensors (`params.i`, and the optimisers' moments `outer.m.i`,
+   * `outer.v.i`, `inner.m.i`, …) and one JSON metadata entry, `metagrad`, holding the iteration,
+   * the optimisers' step counts and whatever `extra` the caller adds (a sampler state, a
+   * configuration).
+   */
+  getState(extra: Record<string, unknown> = {}): LearnerState {
+    const tensors: Record<string, Tensor> = {};
+    this.params.forEach((p, i) => (tensors[`params.${i}`] = p));
+    const meta: Record<string, unknown> = { iteration: this.iteration, ...extra };
+    for (const [name, opt] of this.stateful()) {
+      const s = opt.getState();
+      if (!isMomentState(s)) throw new TypeError(`${this.algorithm.name}.getState: the ${name} optimiser's state is not { t, m, v } as Adam's is, so it cannot be saved as tensors`);
+      meta[`${name}.t`] = s.t;
+      s.m.forEach((m, i) => (tensors[`${name}.m.${i}`] = new Tensor(m, this.params[i]!.shape)));
+      s.v.forEach((v, i) => (tensors[`${name}.v.${i}`] = new Tensor(v, this.params[i]!.shape)));
+    }
+    return { tensors, metadata: { metagrad: JSON.stringify(meta) } };
+  }
+
+  /**
+   * Restores a state from {@link getState}. `check(meta, fail)` may refuse the metadata (a
+   * different configuration, say) before anything changes; `fail` throws with `owner` named.
+   * Everything is checked before anything changes: a state that is refused leaves the learner
+   * as it was. Returns the parsed metadata, for the caller's own entries.
+   */
+  setState(state: LearnerState, owner: string, check?: (meta: Record<string, unknown>, fail: (msg: string) => never) => void): Record<string, unknown> {
+    const fail = (msg: string): never => {
+      throw new Error(`${owner}.setState: ${msg}`);
+    };
+    if (!isRecord(state) || !isRecord(state.metadata) || !isRecord(state.tensors)) {
+      throw new TypeError(`${owner}.setState: expected { tensors, metadata } as from getState() or loadSafetensors, got ${describeValue(state)}`);
+    }
+    const raw = state.metadata.metagrad;
+    if (raw === undefined) return fail('not a metagrad checkpoint (no metagrad metadata)');
+    let meta: unknown;
+    try {
+      meta = JSON.parse(raw);
+    } catch {
+      return fail("the 'metagrad' metadata is not valid JSON");
+    }
+    if (!isRecord(meta)) return fail("the 'metagrad' metadata is not a JSON object");
+    check?.(meta, fail);
+    const count = (key: string): number => {
+      const v = meta[key];
+      return typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : fail(`'${key}' is ${JSON.stringify(v)}, not a count`);
+    };
+    const iteration = count('iteration');
+    // Same shape, not just the same size: a transposed weight of the same size would load
+    // silently wrong. Every value finite, and second moments not negative: a damaged file.
+    const take = (name: string, like: Tensor, nonNegative = false): Tensor => {
+      const t = state.tensors[name];
+      if (t === undefined) return fail(`checkpoint lacks tensor '${name}'`);
+      if (!(t instanceof Tensor)) return fail(`'${name}' is ${describeValue(t)}, not a Tensor`);
+      if (t.dtype !== like.dtype || t.shape.length !== like.shape.length || t.shape.some((d, i) => d !== like.shape[i])) {
+        fail(`tensor '${name}' is ${t.dtype} [${t.shape.join(', ')}], where the model has ${like.dtype} [${like.shape.join(', ')}]`);
+      }
+      const bad = t.data.findIndex((x) => !Number.isFinite(x) || (nonNegative && x < 0));
+      if (bad >= 0) fail(`tensor '${name}' holds ${t.data[bad]} at flat index ${bad}${nonNegative ? ' (second moments are finite and ≥ 0)' : ' (not finite)'}: the file is damaged`);
+      return t;
+    };
+    const params = this.params.map((p, i) => new Tensor(take(`params.${i}`, p).data, p.shape));
+    const moments: [Optimizer, MomentState][] = [];
+    for (const [name, opt] of this.stateful()) {
+      const m = params.map((p, i) => take(`${name}.m.${i}`, p).data);
+      const v = params.map((p, i) => take(`${name}.v.${i}`, p, true).data);
+      moments.push([opt, { t: count(`${name}.t`), m, v }]);
+    }
+    this.params = params;
+    for (const [opt, s] of moments) opt.setState(s);
+    this.iteration = iteration;
+    return meta;
+  }
+}

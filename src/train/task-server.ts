@@ -1,0 +1,125 @@
+/**
+ * The worker side of {@link TaskWorkers}, independent of the thread API: a message handler that
+ * builds the model it is given, then answers each request with the MAML meta-gradients of the
+ * tasks in it, computed by the same {@link mamlTaskGradient} as the calling thread, so the
+ * numbers are the same. task-worker-node.ts (worker_threads) and task-worker-web.ts (Web Workers)
+ * only connect it to their thread's port.
+ *
+ * Protocol (structured clones):
+ * - first message, {@link TaskStart}: `{ model, backend, relaxedSimd }`, the model as a
+ *   {@link ModelSpec}; the worker answers `{ ready: variant }` or `{ failed: message }`;
+ * - then {@link TaskRequest}s: `{ id, params: [{ data, shape }], settings, tasks }`, answered
+ *   by a {@link TaskReply}: `{ id, results: [{ loss, grads }] }` (the gradients' buffers
+ *   transferred) or `{ id, error }`.
+ */
+import { backendInfo, setBackend, type BackendName } from '../kernels/backend.js';
+import { conv4, type Conv4Options } from '../nn/conv4.js';
+import { checkModel, type Model } from '../nn/model.js';
+import { Tensor } from '../tensor.js';
+import type { TypedArray } from '../dtype.js';
+import { tidy } from '../tidy.js';
+import { mamlTaskGradient, type MamlTaskSettings } from '../meta/maml.js';
+import { supervisedTask } from '../meta/task.js';
+import { describeValue, isRecord } from '../checks.js';
+
+/**
+ * The model a worker builds: `conv4` with its options, or the export `export` of the module
+ * `module` (an absolute URL or file path the worker can import) called with `options`.
+ */
+export type ModelSpec = { conv4: Conv4Options } | { module: string; export: string; options?: unknown };
+
+/** Throws unless `spec` is a {@link ModelSpec}, naming `owner`. */
+export function checkModelSpec(owner: string, spec: unknown): void {
+  const ok = isRecord(spec) && (spec.conv4 !== undefined || (typeof spec.module === 'string' && typeof spec.export === 'string'));
+  if (!ok) throw new RangeError(`${owner}: model must be { conv4: Conv4Options } or { module: URL or path, export: name, options }, got ${JSON.stringify(spec) ?? describeValue(spec)}`);
+}
+
+/** The first message to a worker: the model to build and the kernels to use. */
+export interface TaskStart {
+  model: ModelSpec;
+  backend: BackendName;
+  relaxedSimd: boolean;
+}
+
+/** A supervised task's arrays and named loss, as sent to a worker. */
+export interface WireTask {
+  loss: 'mse' | 'cross-entropy';
+  xs: TypedArray;
+  xsShape: number[];
+  ys: Int32Array | { data: TypedArray; shape: number[] };
+  xq: TypedArray;
+  xqShape: number[];
+  yq: Int32Array | { data: TypedArray; shape: number[] };
+}
+
+/** One request: weights, settings and the tasks to differentiate. */
+export interface TaskRequest {
+  id: number;
+  params: { data: TypedArray; shape: number[] }[];
+  settings: MamlTaskSettings;
+  tasks: WireTask[];
+}
+
+/** The answer to a request: per-task loss and gradient data in request order, or what went wrong. */
+export type TaskReply = { id: number; results: { loss: number; grads: TypedArray[] }[] } | { id: number; error: string };
+
+/** The answer to the first message. */
+export type TaskReady = { ready: string } | { failed: string };
+
+function messageOf(e: unknown): string {
+  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+}
+
+async function buildModel(spec: ModelSpec): Promise<Model> {
+  if ('conv4' in spec) return conv4(spec.conv4);
+  const mod = (await import(spec.module)) as Record<string, unknown>;
+  const make = mod[spec.export];
+  if (typeof make !== 'function') throw new TypeError(`${spec.module} has no function export '${spec.export}' (it has ${Object.keys(mod).join(', ') || 'no exports'})`);
+  const model = (make as (o: unknown) => unknown)(spec.options);
+  checkModel(`${spec.module}: ${spec.export}(options)`, model);
+  return model as Model;
+}
+
+/**
+ * A worker's message handler: `post` sends a message (with buffers to transfer) back to the
+ * thread that started the worker. Requests that arrive while the model is being built wait for it.
+ */
+export function taskServer(post: (message: TaskReply | TaskReady, transfer: ArrayBuffer[]) => void): (message: TaskStart | TaskRequest) => void {
+  let model: Promise<Model | null> | null = null;
+  return (message) => {
+    if (model === null) {
+      model = (async () => {
+        try {
+          const start = message as TaskStart;
+          setBackend(start.backend, { relaxedSimd: start.relaxedSimd });
+          const m = await buildModel(start.model);
+          post({ ready: backendInfo().variant }, []);
+          return m;
+        } catch (e) {
+          post({ failed: e instanceof Error ? e.message : String(e) }, []);
+          return null;
+        }
+      })();
+      return;
+    }
+    const req = message as TaskRequest;
+    void model.then((m) => {
+      if (m === null) return;
+      try {
+        const params = req.params.map((p) => new Tensor(p.data, p.shape));
+        const y = (v: WireTask['ys']) => (v instanceof Int32Array ? v : new Tensor(v.data, v.shape));
+        const results = tidy(() =>
+          req.tasks.map((w) => {
+            const task = supervisedTask({ xSupport: new Tensor(w.xs, w.xsShape), ySupport: y(w.ys), xQuery: new Tensor(w.xq, w.xqShape), yQuery: y(w.yq) }, { loss: w.loss });
+            const r = tidy(() => mamlTaskGradient(m, params, task, req.settings));
+            // Own copies: the gradients' arrays belong to the storage pool, which reuses them.
+            return { loss: r.loss, grads: r.grads.map((g) => g.data.slice()) };
+          }),
+        );
+        post({ id: req.id, results }, results.flatMap((r) => r.grads.map((g) => g.buffer as ArrayBuffer)));
+      } catch (e) {
+        post({ id: req.id, error: messageOf(e) }, []);
+      }
+    });
+  };
+}
