@@ -9,11 +9,14 @@
  * they run with recording on, so the gradients are themselves on the tape and can be
  * differentiated again, to any order.
  */
-import { add } from './ops/binary.js';
 import { checkOptionsObject, describeValue, type OptionKeys } from './checks.js';
+import { binaryInto, WASM_MIN_ELEMENTS } from './kernels/dispatch.js';
+import { addRun } from './kernels/elementwise.js';
 import { fmt, shapesEqual } from './shape.js';
-import { keepAlive, recycle, trackAllocations } from './storage.js';
-import { allocData, Tensor, type Node, type TypedArray, type VjpRule } from './tensor.js';
+import { allocOutput, keepAlive, recycle, trackAllocations } from './storage.js';
+import { allocData, setBackwardPass, Tensor, type BackwardOptions, type Node, type TypedArray, type VjpRule } from './tensor.js';
+
+export type { BackwardOptions };
 
 let gradEnabled = true;
 let nextNodeId = 0;
@@ -85,12 +88,6 @@ export interface GradOptions {
   gradOutput?: Tensor | readonly (Tensor | undefined)[];
 }
 
-/** Options of {@link backward} and {@link Tensor.backward}. */
-export interface BackwardOptions {
-  createGraph?: boolean;
-  retainGraph?: boolean;
-  gradOutput?: Tensor;
-}
 
 const GRAD_OPTIONS: OptionKeys<GradOptions> = { createGraph: 'flag', retainGraph: 'flag', allowUnused: 'flag', gradOutput: true };
 const BACKWARD_OPTIONS: OptionKeys<BackwardOptions> = { createGraph: 'flag', retainGraph: 'flag', gradOutput: true };
@@ -144,7 +141,7 @@ export function backward(output: Tensor, options: BackwardOptions = {}): void {
   const accumulate = (): void => {
     for (const [t, g] of result.grads) {
       if (t.node === null) {
-        t.grad = t.grad === null ? g : add(t.grad, g);
+        t.grad = t.grad === null ? g : sumGradients(t.grad, g);
         keepAlive(t.grad.data); // a leaf made before an enclosing tidy keeps its .grad
       }
     }
@@ -265,7 +262,7 @@ function runTape(
     };
     outs.forEach((o, i) => {
       const prev = grads.get(o);
-      grads.set(o, prev === undefined ? gradOutputs[i]! : add(prev, gradOutputs[i]!));
+      grads.set(o, prev === undefined ? gradOutputs[i]! : sumGradients(prev, gradOutputs[i]!));
     });
     for (const t of order) {
       const g = grads.get(t);
@@ -286,7 +283,7 @@ function runTape(
         if (prev === undefined) {
           grads.set(c, gi);
         } else {
-          grads.set(c, add(prev, gi));
+          grads.set(c, sumGradients(prev, gi));
           release(prev.data);
           release(gi.data);
         }
@@ -309,3 +306,22 @@ function runTape(
   }
   return { grads, reached };
 }
+
+/**
+ * `a + b` for two gradients of one tensor (same shape and dtype), with the add kernel: the tape
+ * accumulates gradients itself rather than through an op. Its rule hands the incoming gradient
+ * to both terms, so accumulated gradients stay differentiable.
+ */
+function sumGradients(a: Tensor, b: Tensor): Tensor {
+  if (a.dtype !== b.dtype || !shapesEqual(a.shape, b.shape)) {
+    throw new TypeError(`gradient accumulation: gradients of one tensor differ: ${a.dtype} ${fmt(a.shape)} and ${b.dtype} ${fmt(b.shape)} (a derivative rule returned a gradient of the wrong shape or dtype)`);
+  }
+  const out = allocOutput(a.dtype, a.size);
+  if (out.length >= WASM_MIN_ELEMENTS) binaryInto('add', a.data, [1], b.data, [1], [out.length], out);
+  else addRun(a.data, 0, 1, b.data, 0, 1, out, 0, out.length);
+  const sum = new Tensor(out, a.shape);
+  return tracks2(a, b) ? record(sum, 'add', [a, b], sumGradientsVjp) : sum;
+}
+const sumGradientsVjp: VjpRule = (g, _out, _node, needs) => [needs[0] ? g : null, needs[1] ? g : null];
+
+setBackwardPass(backward);

@@ -4,7 +4,6 @@
  * computed from inputs that require gradients records a {@link Node}: the op's name, its inputs,
  * what its derivative rule saved, and the rule itself.
  */
-import { backward as runBackward, type BackwardOptions } from './autograd.js';
 import { fmt, sizeOf, type Shape } from './shape.js';
 import { describeValue } from './checks.js';
 
@@ -37,6 +36,24 @@ export interface Node {
 }
 
 export { allocData, allocOutput } from './storage.js';
+
+/** Options of `backward` and {@link Tensor.backward}. */
+export interface BackwardOptions {
+  /** Record the backward pass, so the gradients can be differentiated again. */
+  createGraph?: boolean;
+  /** Keep the graph for another backward pass (default: as `createGraph`). */
+  retainGraph?: boolean;
+  /** The gradient of the output (required for a non-scalar output). */
+  gradOutput?: Tensor;
+}
+
+/** The tape's backward pass, which autograd.ts installs when it loads (the tape knows the Tensor; the Tensor need not know the tape). */
+let backwardPass: ((output: Tensor, options: BackwardOptions) => void) | null = null;
+
+/** @internal Installs the tape's backward pass for {@link Tensor.backward}. */
+export function setBackwardPass(fn: (output: Tensor, options: BackwardOptions) => void): void {
+  backwardPass = fn;
+}
 
 /**
  * An immutable N-d array of float32 or float64 with its place on the autodiff tape. Make one with
@@ -138,7 +155,8 @@ export class Tensor {
    * gradients. A non-scalar tensor needs `gradOutput`. See {@link BackwardOptions}.
    */
   backward(gradOutput?: Tensor, options: BackwardOptions = {}): void {
-    runBackward(this, { ...options, gradOutput });
+    if (backwardPass === null) throw new Error("Tensor.backward: the tape is not loaded; import 'metagrad', not its tensor module alone");
+    backwardPass(this, { ...options, gradOutput });
   }
 
   /**

@@ -6,22 +6,10 @@
 import type { TypedArray } from '../dtype.js';
 import { wasmKernels } from './backend.js';
 import { gemmRef } from './gemm-ref.js';
+import type { ConvGeometry } from './geometry.js';
 
-/** Geometry of a 2-D convolution (or pooling window). */
-export interface ConvGeometry {
-  n: number;
-  h: number;
-  w: number;
-  c: number;
-  kh: number;
-  kw: number;
-  strideH: number;
-  strideW: number;
-  padTop: number;
-  padLeft: number;
-  oh: number;
-  ow: number;
-}
+export type { ConvGeometry };
+
 
 export function im2col(x: TypedArray, g: ConvGeometry, cols: TypedArray): void {
   const { n, h, w, c, kh, kw, strideH, strideW, padTop, padLeft, oh, ow } = g;

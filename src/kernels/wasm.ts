@@ -10,7 +10,7 @@
  * the sizes the engine meets; keeping tensors in WASM memory instead would need manual freeing
  * (as TensorFlow.js's `dispose`/`tidy`), which this library avoids.
  */
-import type { ConvGeometry } from './conv.js';
+import type { ConvGeometry } from './geometry.js';
 import { collapseAxes } from './reduce.js';
 import { RELAXED_WASM_BASE64, SIMD_WASM_BASE64 } from './wasm-binary.generated.js';
 

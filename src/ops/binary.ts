@@ -1,16 +1,16 @@
 /**
- * Binary arithmetic with NumPy broadcasting: add, sub, mul, div. Each derivative reduces the
+ * Arithmetic: add, sub, mul, div with NumPy broadcasting, and negation (which sub's and div's
+ * rules need). Each derivative reduces the
  * broadcast gradient back to its input's shape with `sumTo`, itself a differentiable op.
  * A plain number operand is a constant of the other operand's dtype.
  */
-import { record, tracks2 } from '../autograd.js';
+import { record, tracks1, tracks2 } from '../autograd.js';
 import { addRun, binaryBroadcast, divRun, mulRun, subRun, type BinaryRun } from '../kernels/elementwise.js';
-import { binaryInto, isArithmetic, WASM_MIN_ELEMENTS } from '../kernels/dispatch.js';
+import { binaryInto, isArithmetic, unaryInto, WASM_MIN_ELEMENTS } from '../kernels/dispatch.js';
 import { broadcastInto } from '../kernels/layout.js';
 import { broadcastShapes, broadcastStrides, shapesEqual, sizeOf } from '../shape.js';
 import { describeValue } from '../checks.js';
-import { allocData, allocOutput, Tensor, type TypedArray, type VjpRule } from '../tensor.js';
-import { neg } from './unary.js';
+import { allocData, allocOutput, expectTensor, Tensor, type TypedArray, type VjpRule } from '../tensor.js';
 import { sumTo } from './layout.js';
 
 /** A tensor, or a number standing for a constant scalar of the other operand's dtype. */
@@ -105,3 +105,13 @@ const divVjp: VjpRule = (g, out, node, needs) => {
   const [a, b] = node.inputs as [Tensor, Tensor];
   return [needs[0] ? sumTo(div(g, b), a.shape) : null, needs[1] ? sumTo(neg(mul(g, div(out, b))), b.shape) : null];
 };
+
+/** `-x`. */
+export function neg(x: Tensor): Tensor {
+  expectTensor(x, 'neg');
+  const out = allocOutput(x.dtype, x.size);
+  unaryInto('neg', x.data, 0, out);
+  const t = new Tensor(out, x.shape);
+  return tracks1(x) ? record(t, 'neg', [x], negVjp) : t;
+}
+const negVjp: VjpRule = (g) => [neg(g)];

@@ -1,6 +1,6 @@
 /** Every differentiable op of the engine, grouped by module. */
-export { add, sub, mul, div, type TensorLike } from './binary.js';
-export { neg, scale, pow, square, sqrt, exp, log, abs, sign, sin, cos, tanh, sigmoid, softplus, relu, leakyRelu } from './unary.js';
+export { add, sub, mul, div, neg, type TensorLike } from './binary.js';
+export { scale, pow, square, sqrt, exp, log, abs, sign, sin, cos, tanh, sigmoid, softplus, relu, leakyRelu } from './unary.js';
 export { reshape, unsqueeze, squeeze, permute, transpose, broadcastTo, sumTo, slice, pad, index, concat, stack, flatten, astype } from './layout.js';
 export { sum, mean, max, min, logsumexp, type Axes } from './reduce.js';
 export { matmul } from './matmul.js';

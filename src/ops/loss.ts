@@ -1,12 +1,12 @@
 /** Losses: cross-entropy from logits with integer labels, and mean squared error. */
 import { fmt } from '../shape.js';
 import { expectTensor, Tensor } from '../tensor.js';
-import { sub } from './binary.js';
+import { neg, sub } from './binary.js';
 import { reshape } from './layout.js';
 import { mean, sum } from './reduce.js';
 import { gather, toIndices, type IndexLike } from './select.js';
 import { logSoftmax } from './softmax.js';
-import { neg, square } from './unary.js';
+import { square } from './unary.js';
 
 /** How per-example losses are combined. */
 export type Reduction = 'mean' | 'sum' | 'none';

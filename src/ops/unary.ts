@@ -8,7 +8,7 @@ import { isGradEnabled, record, tracks1 } from '../autograd.js';
 import { stepMulInto, unaryInto } from '../kernels/dispatch.js';
 import * as K from '../kernels/elementwise.js';
 import { expectTensor, allocData, allocOutput, Tensor, type TypedArray, type VjpRule } from '../tensor.js';
-import { div, mul, sub } from './binary.js';
+import { div, mul, neg, sub } from './binary.js';
 import { showValue } from '../checks.js';
 
 function map(x: Tensor, op: string, kernel: (x: TypedArray, out: TypedArray) => void): Tensor {
@@ -22,12 +22,6 @@ function checkNumber(v: number, op: string, what: string): void {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`${op}: ${what} must be a finite number, got ${showValue(v)}`);
 }
 
-/** `-x`. */
-export function neg(x: Tensor): Tensor {
-  const out = map(x, 'neg', (d, o) => unaryInto('neg', d, 0, o));
-  return tracks1(x) ? record(out, 'neg', [x], negVjp) : out;
-}
-const negVjp: VjpRule = (g) => [neg(g)];
 
 /** `s * x` for a constant number `s`. */
 export function scale(x: Tensor, s: number): Tensor {
