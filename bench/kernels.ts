@@ -106,6 +106,6 @@ export function run(): string {
       conv.map((t) => [t.name, `${(t.mean * 1e3).toFixed(2)} ms`, cell(convFlops / t.mean / 1e9)]),
     ),
     '',
-    'Targets (issue 3): ≥ 70% of peak at 256³ for every variant; ≥ 10 GFLOP/s at [10×40]·[40×40]; conv forward and both gradients ≥ 50% of peak.',
+    'Targets: ≥ 70% of peak at 256³ for every variant; ≥ 10 GFLOP/s at [10×40]·[40×40]; conv forward and both gradients ≥ 50% of peak.',
   ].join('\n');
 }

@@ -54,7 +54,7 @@ export function run(): string {
     'The training CLI\'s `FewShotTrainer` on the presets, synthetic characters of the real shapes, episode sampling included.',
     '',
     table(
-      ['preset', 'time per meta-iteration', 'target (issue 5)'],
+      ['preset', 'time per meta-iteration', 'target'],
       [
         [r!.name, fmtTime(r!.mean), '≤ 250 ms (PyTorch 1.13: 327 ms on 1 thread)'],
         [m2!.name, fmtTime(m2!.mean), '≤ 1.0 s (PyTorch 1.13: 1.3 s on 1 thread)'],

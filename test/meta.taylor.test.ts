@@ -1,5 +1,5 @@
 /**
- * The Reptile paper's Taylor-expansion identities (shared/docs/theory.md), checked on the
+ * The Reptile paper's Taylor-expansion identities (docs/theory.md), checked on the
  * library's own MAML, FOMAML and Reptile updates, in float64, on random small tanh MLPs with
  * k = 2, 3, 4 losses on random mini-batches.
  */

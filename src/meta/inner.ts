@@ -1,7 +1,7 @@
 /**
  * The primitives of the algorithm boxes, on one task given as a sequence of losses L₁ … L_k
  * (functions of the parameters; for example the loss on k mini-batches). Notation as in
- * shared/docs/theory.md: φ₁ = φ, gᵢ = Lᵢ'(φᵢ), φᵢ₊₁ = φᵢ − α gᵢ.
+ * docs/theory.md: φ₁ = φ, gᵢ = Lᵢ'(φᵢ), φᵢ₊₁ = φᵢ − α gᵢ.
  *
  *   g_MAML    = ∂/∂φ₁ L_outer(φ_k+1)   (exact: differentiates through the inner steps)
  *   g_FOMAML  = L_outer'(φ_k+1)        (the inner loop's Jacobian replaced by I)
