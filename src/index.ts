@@ -23,6 +23,7 @@ export { type Optimizer } from './optim/optimizer.js';
 export * from './meta/index.js';
 export { MetaLearner, type MetaLearnerOptions, type MetaGradientOffload, type LearnerState, type MetaBatch } from './train/learner.js';
 export { MAML, Reptile, type MamlOptions, type ReptileOptions } from './train/learners.js';
+export { trainLoop, type TrainLoopOptions } from './train/loop.js';
 export { TaskWorkers, type TaskWorkersOptions, type TaskThread, type ModelSpec } from './train/task-workers.js';
 export { FewShotTrainer, PRESETS, mamlTaskGradient, mamlTaskSettings, type FewShotConfig, type TaskEpisode } from './experiments/fewshot.js';
 export { SineTasks, type SineTask, type SineSetup, type SineOptions, type RegressionBatch } from './tasks/sine.js';

@@ -133,3 +133,23 @@ test("metagrad's own TaskWorkers starts Web Workers, which Node lacks: it says t
   expect(pools[0]).toBeInstanceOf(WebTaskWorkers);
 });
 
+
+test('workers build any model a module exports and take any supervised task: MetaLearner.stepAsync gives the one-thread weights bit for bit', async () => {
+  const url = new URL('./helpers/worker-model.mjs', import.meta.url).href;
+  const pool = await TaskWorkers.start({ workers: 1, model: { module: url, export: 'makeMlp', options: [1, 20, 1] } });
+  try {
+    const net = mg.mlp([1, 20, 1], { activation: 'tanh' });
+    const sampler = new mg.SineTasks({ rng: new mg.Rng(3) });
+    const batches = [0, 1, 2].map(() => sampler.sampleBatch(6).split());
+    const make = (): mg.MetaLearner => new mg.MetaLearner(net, net.init({ rng: new mg.Rng(4) }), mg.maml({ innerLr: 0.01, innerSteps: 2, firstOrder: false, tail: 'separate' }), new mg.Adam());
+    const [serial, spread] = [make(), make()];
+    for (const tasks of batches) expect(await spread.stepAsync(tasks, pool)).toBe(serial.step(tasks));
+    expect(spread.params.map((p) => Array.from(p.data))).toEqual(serial.params.map((p) => Array.from(p.data)));
+    // A task whose loss is a closure cannot cross threads: named before any work.
+    const own = sampler.sampleBatch(2).split().map((t) => mg.supervisedTask(t as mg.SupervisedTask, { loss: (p, y) => mg.mse(p, y as mg.Tensor) }));
+    await expect(spread.stepAsync(own, pool)).rejects.toThrow(/TaskWorkers: task 0 cannot be sent to a worker/);
+  } finally {
+    await pool.close();
+  }
+  await expect(TaskWorkers.start({ workers: 1, model: { module: url, export: 'nope' } })).rejects.toThrow(/worker 0 could not start: .*worker-model\.mjs has no function export 'nope'/);
+});

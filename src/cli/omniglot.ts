@@ -124,7 +124,6 @@ async function main(): Promise<void> {
     saveSafetensors(checkpoint!, state.tensors, { ...state.metadata, run: JSON.stringify({ preset: presetName, seed }) });
   };
   const bar = new ProgressBar(config.iterations, presetName, trainer.iteration);
-  let avg = NaN;
   let acc = NaN;
   const report = (): void => {
     const rng = new mg.Rng(seed + 12345);
@@ -132,8 +131,6 @@ async function main(): Promise<void> {
     acc = r.mean;
     console.error(`\n${new Date().toISOString()} iteration ${trainer.iteration}: test accuracy (transductive, ${r.n} episodes) ${(100 * r.mean).toFixed(2)}% ± ${(100 * r.ci95).toFixed(2)}`);
   };
-  // A signal only reaches its handler when the event loop runs, so the loop yields once per
-  // iteration (a few microseconds against a meta-iteration's hundreds of milliseconds).
   let stopSignal: NodeJS.Signals | null = null;
   // A second signal stops at once: checkpoints are written atomically, so none is half-written.
   const onSignal = (sig: NodeJS.Signals): void => {
@@ -145,34 +142,32 @@ async function main(): Promise<void> {
   // first checkpoint interval (for --resume it rewrites the state just read).
   if (checkpoint !== undefined) save();
   const pool = workers > 0 ? await TaskWorkers.start({ workers, model: { conv4: modelOptions } }) : undefined;
+  let ended: 'finished' | 'stopped';
   try {
-    while (trainer.iteration < config.iterations) {
-      await new Promise((resolve) => setImmediate(resolve));
-      if (stopSignal !== null) {
-        save();
-        console.error(`\n${stopSignal}: stopped at iteration ${trainer.iteration}; checkpoint written to ${checkpoint}, continue with --resume`);
-        process.exitCode = 128 + os.constants.signals[stopSignal];
-        return;
-      }
-      let loss: number;
-      // A failed step (a worker that died, a gradient that diverged to NaN) leaves the trainer
-      // as it was: keep the iterations done since the last checkpoint before reporting it.
-      try {
-        loss = pool === undefined ? trainer.step() : await trainer.stepAsync(pool);
-      } catch (e) {
-        if (checkpoint === undefined) throw e;
-        save();
-        throw new Error(`${e instanceof Error ? e.message : String(e)}\ncheckpoint written to ${checkpoint} at iteration ${trainer.iteration}; continue with --resume`);
-      }
-      avg = Number.isNaN(avg) ? loss : 0.95 * avg + 0.05 * loss;
-      if (evalEvery > 0 && trainer.iteration % evalEvery === 0) report();
-      if (checkpoint !== undefined && trainer.iteration % checkpointEvery === 0) save();
-      bar.update(trainer.iteration, `loss ${avg.toFixed(3)}${Number.isNaN(acc) ? '' : ` acc ${(100 * acc).toFixed(1)}%`}`);
-    }
+    ended = await mg.trainLoop({
+      iterations: config.iterations,
+      iteration: () => trainer.iteration,
+      step: () => (pool === undefined ? trainer.step() : trainer.stepAsync(pool)),
+      evaluateEvery: evalEvery,
+      evaluate: report,
+      checkpointEvery: checkpoint === undefined ? 0 : checkpointEvery,
+      checkpoint: checkpoint === undefined ? undefined : save,
+      onProgress: (it, avg) => bar.update(it, `loss ${avg.toFixed(3)}${Number.isNaN(acc) ? '' : ` acc ${(100 * acc).toFixed(1)}%`}`),
+      shouldStop: () => stopSignal !== null,
+    });
+  } catch (e) {
+    // A failed step (a worker that died, a gradient that diverged to NaN) leaves the trainer as
+    // it was, and the loop has written the checkpoint of the last good iteration.
+    if (checkpoint === undefined) throw e;
+    throw new Error(`${e instanceof Error ? e.message : String(e)}\ncheckpoint written to ${checkpoint} at iteration ${trainer.iteration}; continue with --resume`);
   } finally {
     await pool?.close();
   }
-  if (checkpoint !== undefined) save();
+  if (ended === 'stopped') {
+    console.error(`\n${stopSignal}: stopped at iteration ${trainer.iteration}; checkpoint written to ${checkpoint}, continue with --resume`);
+    process.exitCode = 128 + os.constants.signals[stopSignal!];
+    return;
+  }
   finalReport();
 }
 

@@ -247,7 +247,7 @@ export class FewShotTrainer {
    */
   async stepAsync(offload?: MetaGradientOffload): Promise<number> {
     if (offload === undefined || this.config.method === 'reptile') return this.step();
-    return this.restoring(() => this.learner.stepAsync(this.sampleTasks(), offload, mamlTaskSettings(this.config)));
+    return this.restoring(() => this.learner.stepAsync(this.sampleTasks(), offload));
   }
 
   /**

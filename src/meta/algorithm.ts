@@ -8,6 +8,14 @@ import type { Tensor } from '../tensor.js';
 import type { MetaGradient } from './inner.js';
 import type { Task } from './task.js';
 
+/** What one task's MAML meta-gradient depends on besides the model, weights and task (the tail defaults to 'separate'). */
+export interface MamlTaskSettings {
+  innerSteps: number;
+  innerLr: number;
+  firstOrder: boolean;
+  tail?: 'separate' | 'shared';
+}
+
 /**
  * A meta-learning algorithm: the direction an outer optimiser steps the meta-parameters along,
  * computed from a meta-batch of Tasks. Algorithms hold settings, never the parameters: the
@@ -27,6 +35,11 @@ export interface MetaAlgorithm {
   taskGradient?(model: Model, params: readonly Tensor[], task: Task): MetaGradient;
   /** An optimiser whose state carries from task to task (Reptile's inner Adam), if any. */
   readonly innerOptimizer?: Optimizer;
+  /**
+   * Present when worker threads can compute `taskGradient`: the settings their MAML task
+   * gradient takes (`TaskWorkers` rebuild the algorithm from them).
+   */
+  readonly workerSettings?: MamlTaskSettings;
 }
 
 /** The mean of per-task meta-gradients, summed in task order, and the mean of their losses. */

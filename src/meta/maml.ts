@@ -19,7 +19,9 @@ import type { Optimizer } from '../optim/optimizer.js';
 import type { Tensor } from '../tensor.js';
 import { checkInteger, checkPositive } from '../checks.js';
 import { adapt, supportLosses } from './adapt.js';
-import { meanGradient, type MetaAlgorithm } from './algorithm.js';
+import { meanGradient, type MamlTaskSettings, type MetaAlgorithm } from './algorithm.js';
+
+export type { MamlTaskSettings };
 import { mamlGradient, type MetaGradient } from './inner.js';
 import type { Task } from './task.js';
 
@@ -50,19 +52,12 @@ export function maml(settings: MamlSettings, owner = 'MAML'): MetaAlgorithm & { 
     settings: s,
     innerOptimizer: s.innerOptimizer,
     taskGradient: s.innerOptimizer === undefined ? taskGradient : undefined,
+    workerSettings: s.innerOptimizer === undefined ? { innerLr: s.innerLr, innerSteps: s.innerSteps, firstOrder: s.firstOrder, tail: s.tail } : undefined,
     metaGradient(model, params, tasks) {
       if (s.innerOptimizer !== undefined) return inTurn(model, params, tasks, s, s.innerOptimizer, owner);
       return meanGradient(tasks.map((t) => taskGradient(model, params, t)));
     },
   };
-}
-
-/** What one task's MAML meta-gradient depends on besides the model, weights and task (the tail defaults to 'separate'). */
-export interface MamlTaskSettings {
-  innerSteps: number;
-  innerLr: number;
-  firstOrder: boolean;
-  tail?: 'separate' | 'shared';
 }
 
 /** One task's MAML (or FOMAML) meta-gradient: the body of Algorithm 2's task loop. */

@@ -140,11 +140,13 @@ export class MetaLearner {
    * {@link step} with the tasks' meta-gradients shared between this thread and `offload`: the last
    * `offload.share(n)` tasks go there while this thread works through the first ones. Their
    * gradients are summed in task order, so the new weights are bit-identical to {@link step}.
-   * Algorithms whose tasks are not independent (Reptile with its inner Adam) take {@link step}.
+   * Algorithms whose tasks are not independent (Reptile with its inner Adam), or that workers
+   * cannot rebuild (no `workerSettings`), take {@link step}.
    */
-  async stepAsync(tasks: MetaBatch, offload: MetaGradientOffload | undefined, settings?: MamlTaskSettings): Promise<number> {
+  async stepAsync(tasks: MetaBatch, offload: MetaGradientOffload | undefined): Promise<number> {
     const a = this.algorithm;
     const list = this.taskList(tasks);
+    const settings = a.workerSettings;
     if (offload === undefined || a.taskGradient === undefined || settings === undefined) return this.step(list);
     const n = list.length;
     const away = offload.share(n);
