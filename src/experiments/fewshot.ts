@@ -224,7 +224,7 @@ export class FewShotTrainer {
 
   /**
    * One meta-iteration; returns the mean training loss it saw (MAML: the query loss after
-   * adaptation; Reptile: the loss before it). If it throws, the trainer is left as it was.
+   * adaptation; Reptile: the inner losses). If it throws, the trainer is left as it was.
    */
   step(): number {
     const rng = this.rng.getState();

@@ -31,7 +31,10 @@ export interface ReptileSettings {
   innerOptimizer?: Optimizer;
 }
 
-/** Reptile as a {@link MetaAlgorithm}: its meta-gradient is the Reptile gradient (φ − mean φ̃ᵢ)/α. */
+/**
+ * Reptile as a {@link MetaAlgorithm}: its meta-gradient is the Reptile gradient (φ − mean φ̃ᵢ)/α,
+ * its loss the mean of the inner losses over tasks and steps.
+ */
 export function reptile(settings: ReptileSettings, owner = 'Reptile'): MetaAlgorithm & { readonly settings: Readonly<ReptileSettings> } {
   const s = Object.freeze({ ...settings });
   checkInteger(`${owner}: innerSteps`, s.innerSteps);
@@ -45,14 +48,21 @@ export function reptile(settings: ReptileSettings, owner = 'Reptile'): MetaAlgor
       if (s.innerOptimizer === undefined && only?.stacked !== undefined) {
         const T = only.stacked;
         const res = innerGradients(params, supportLosses(model, only, s.innerSteps), s.innerLr, { tasks: T });
-        return { grads: reptileFromInner(params, res, s.innerLr, T), loss: res.losses[0]! / T };
+        return { grads: reptileFromInner(params, res, s.innerLr, T), loss: meanOf(res.losses) / T };
       }
       return inTurn(model, params, tasks, s, owner);
     },
   };
 }
 
-/** (φ − mean φ̃ₜ)/α with the tasks adapted one after another; the loss is the mean first inner loss. */
+/** The mean of `xs`. */
+function meanOf(xs: readonly number[]): number {
+  let sum = 0;
+  for (const x of xs) sum += x;
+  return sum / xs.length;
+}
+
+/** (φ − mean φ̃ₜ)/α with the tasks adapted one after another; the loss is the mean inner loss. */
 function inTurn(model: Model, params: readonly Tensor[], tasks: readonly Task[], s: ReptileSettings, owner: string): MetaGradient {
   const each = tasks.flatMap((t) => {
     if (t.stacked === undefined) return [t];
@@ -65,7 +75,7 @@ function inTurn(model: Model, params: readonly Tensor[], tasks: readonly Task[],
   let lossSum = 0;
   for (const task of each) {
     const { params: adapted, losses } = adapt(model, params, task, how);
-    lossSum += losses[0] ?? NaN;
+    lossSum += meanOf(losses);
     const prev: Tensor[] | null = sum;
     sum = prev === null ? adapted : noGrad(() => adapted.map((a, i) => add(a, prev[i]!)));
   }

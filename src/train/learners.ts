@@ -122,7 +122,7 @@ const REPTILE_OPTIONS: OptionKeys<ReptileOptions> = { innerLr: true, innerSteps:
  *
  * ```ts
  * const reptile = new mg.Reptile(model, model.init({ rng }), { iterations: 10_000 });
- * for (let i = 0; i < 10_000; i++) reptile.step(tasks.sampleBatch(5)); // returns the mean first inner loss
+ * for (let i = 0; i < 10_000; i++) reptile.step(tasks.sampleBatch(5)); // returns the mean inner loss
  * ```
  */
 export class Reptile extends MetaLearner {
