@@ -20,14 +20,13 @@ import type { Tensor } from '../tensor.js';
 import { episodeTask, sampleEpisode, type Episode, type OmniglotClass } from '../tasks/omniglot.js';
 import { meanCI, type MeanCI } from '../meta/evaluate.js';
 import { adaptRestoring } from '../meta/adapt.js';
-import { maml, type MamlSettings, type MamlTaskSettings } from '../meta/maml.js';
+import { maml, mamlTaskGradient as taskGradient, type MamlSettings, type MamlTaskSettings } from '../meta/maml.js';
 import { epsilonAt, reptile, ReptileUpdate } from '../meta/reptile.js';
 import type { Task } from '../meta/task.js';
 import type { MetaGradient } from '../meta/inner.js';
 import { MetaLearner, type MetaGradientOffload } from '../train/learner.js';
 import { tidy } from '../tidy.js';
 import { checkInteger, checkNonNegative, checkOptionsObject, checkPositive, describeValue, isRecord, showValue, type OptionKeys } from '../checks.js';
-import { mamlTaskGradient as taskGradient } from '../meta/maml.js';
 
 /**
  * A few-shot classification setting: the algorithm and its hyperparameters. {@link PRESETS}
@@ -208,17 +207,21 @@ export class FewShotTrainer {
   }
 
   /**
-   * Runs `fn`; if it throws (a gradient that is NaN or infinite, which the optimisers refuse, or a
-   * worker that failed), the trainer is put back as it was, sampler and inner optimiser included,
-   * so its state may still be saved and the run resumed.
+   * Runs `fn` (a step); if it throws or its promise rejects (a gradient that is NaN or infinite,
+   * which the optimisers refuse, or a worker that failed), the sampler is put back as it was; the
+   * learner restores the rest itself, so the state may still be saved and the run resumed.
    */
-  private async restoring<T>(fn: () => T | Promise<T>): Promise<T> {
+  private keepingSampler<T>(fn: () => T): T {
     const rng = this.rng.getState();
-    try {
-      return await fn();
-    } catch (e) {
+    const undo = (e: unknown): never => {
       this.rng.setState(rng);
       throw e;
+    };
+    try {
+      const r = fn();
+      return (r instanceof Promise ? r.catch(undo) : r) as T;
+    } catch (e) {
+      return undo(e);
     }
   }
 
@@ -227,13 +230,7 @@ export class FewShotTrainer {
    * adaptation; Reptile: the inner losses). If it throws, the trainer is left as it was.
    */
   step(): number {
-    const rng = this.rng.getState();
-    try {
-      return this.learner.step(this.sampleTasks());
-    } catch (e) {
-      this.rng.setState(rng);
-      throw e;
-    }
+    return this.keepingSampler(() => this.learner.step(this.sampleTasks()));
   }
 
   /**
@@ -247,7 +244,7 @@ export class FewShotTrainer {
    */
   async stepAsync(offload?: MetaGradientOffload): Promise<number> {
     if (offload === undefined || this.config.method === 'reptile') return this.step();
-    return this.restoring(() => this.learner.stepAsync(this.sampleTasks(), offload));
+    return this.keepingSampler(() => this.learner.stepAsync(this.sampleTasks(), offload));
   }
 
   /**
