@@ -39,6 +39,18 @@ describe.each(Object.keys(configs))('%s', (name) => {
     resumed.params.forEach((p, i) => expect(Array.from(p.data)).toEqual(Array.from(straight.params[i]!.data)));
   });
 
+  test('a checkpoint written before the first step (no optimiser moments yet) resumes, bit for bit', () => {
+    const fresh = new mg.FewShotTrainer(model, classes, config, 7);
+    const st = fresh.getState();
+    expect(Object.keys(st.tensors).some((k) => k.includes('.m.'))).toBe(false);
+    const resumed = new mg.FewShotTrainer(model, classes, config, 999);
+    resumed.setState(mg.decodeSafetensors(mg.encodeSafetensors(st.tensors, st.metadata)));
+    expect(resumed.iteration).toBe(0);
+    const straight = new mg.FewShotTrainer(model, classes, config, 7);
+    for (let i = 0; i < 2; i++) [resumed, straight].forEach((t) => t.step());
+    resumed.params.forEach((p, i) => expect(Array.from(p.data)).toEqual(Array.from(straight.params[i]!.data)));
+  });
+
   test('evaluation in both BN modes gives accuracies in [0,1] and leaves the training state untouched', () => {
     const t = new mg.FewShotTrainer(model, classes, config, 3);
     t.step();

@@ -33,8 +33,9 @@ describe('safetensors', () => {
     expect(n % 8).toBe(0);
     const data = bytes.subarray(8 + n);
     expect(Array.from(data)).toEqual([0, 0, 0x80, 0x3f, 0, 0, 0, 0x40]);
-    expect(JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)))).toEqual({
-      __metadata__: { data_crc32: crc32(data).toString(16).padStart(8, '0') },
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))) as { __metadata__: Record<string, string> };
+    expect(header).toEqual({
+      __metadata__: { data_crc32: crc32(data).toString(16).padStart(8, '0'), file_crc32: header.__metadata__.file_crc32 },
       w: { dtype: 'F32', shape: [1, 2], data_offsets: [0, 8] },
     });
   });
@@ -63,6 +64,61 @@ describe('safetensors', () => {
     expect(mg.decodeSafetensors(rewritten({ note: 'kept', other: 'x'.repeat(13) })).tensors.b!.toArray()).toEqual([[0.5, -4]]);
     expect(() => mg.decodeSafetensors(rewritten({ note: 'kept', data_crc32: 'nothex!!' }), 'f')).toThrow(/f: 'data_crc32' is "nothex!!", not 8 hex digits/);
     expect(() => mg.encodeSafetensors(tensors, { data_crc32: '0' })).toThrow(/encodeSafetensors: metadata 'data_crc32' is reserved/);
+  });
+
+  test('every single-bit flip of a small checkpoint, header and metadata included, is refused or loads the same tensors and metadata', () => {
+    const tensors = { 'params.0': mg.tensor([[1.5, -2], [0.25, 3]]), 'outer.m.0': mg.tensor([0.5, 0, -1, 2], { dtype: 'float64' }) };
+    const metadata = { metagrad: JSON.stringify({ iteration: 12, rng: [1, 2, 3, 4, 5, 6], config: { seed: 0, method: 'maml' } }), run: '{"preset":"x","seed":0}' };
+    const good = mg.encodeSafetensors(tensors, metadata);
+    const flat = (r: ReturnType<typeof mg.decodeSafetensors>) => JSON.stringify(Object.entries(r.tensors).map(([k, t]) => [k, t.dtype, t.shape, Array.from(t.data)]));
+    const want = flat(mg.decodeSafetensors(good));
+    let refused = 0;
+    for (let bit = 0; bit < 8 * good.length; bit++) {
+      const bad = good.slice();
+      bad[bit >> 3]! ^= 1 << (bit & 7);
+      let got: ReturnType<typeof mg.decodeSafetensors>;
+      try {
+        got = mg.decodeSafetensors(bad, 'ckpt');
+      } catch (e) {
+        expect((e as Error).message).toMatch(/^ckpt: /);
+        refused++;
+        continue;
+      }
+      // Loaded: only a flip in a checksum's own key name can get here, which leaves every value as written.
+      expect(flat(got), `bit ${bit}`).toBe(want);
+      for (const [k, v] of Object.entries(metadata)) expect(got.metadata[k], `bit ${bit}`).toBe(v);
+    }
+    expect(refused).toBeGreaterThan(0.97 * 8 * good.length);
+    // A changed seed in the metadata, rewritten by hand with the same length: refused.
+    const n = Number(new DataView(good.buffer).getBigUint64(0, true));
+    const at = new TextDecoder().decode(good.subarray(8, 8 + n)).indexOf('\\"seed\\":0') + 8 + '\\"seed\\":'.length;
+    const reseeded = good.slice();
+    reseeded[at] = '1'.charCodeAt(0);
+    expect(mg.decodeSafetensors(good).metadata.metagrad).toContain('"seed":0');
+    expect(() => mg.decodeSafetensors(reseeded, 'ckpt')).toThrow(/ckpt: the file's CRC-32 is [0-9a-f]{8}, the header recorded [0-9a-f]{8}: the header or its metadata is damaged/);
+  });
+
+  test('headers that JSON.parse would read leniently are refused: repeated keys, null metadata, shapes past 2^53; empty tensors overlap nothing wherever listed', () => {
+    const withHeader = (json: string, dataBytes = 16) => {
+      const h = new TextEncoder().encode(json);
+      const out = new Uint8Array(8 + h.length + dataBytes);
+      new DataView(out.buffer).setBigUint64(0, BigInt(h.length), true);
+      out.set(h, 8);
+      return out;
+    };
+    const a = '"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}';
+    expect(() => mg.decodeSafetensors(withHeader(`{${a},${a.replace('[0,8]', '[8,16]')}}`), 'f')).toThrow(/f: the header repeats the key "a"/);
+    expect(() => mg.decodeSafetensors(withHeader(`{"__metadata__":{"s":"1"},"__metadata__":{"s":"2"},${a}}`), 'f')).toThrow(/repeats the key "__metadata__"/);
+    expect(() => mg.decodeSafetensors(withHeader(`{"__metadata__":{"s":"1","s":"2"},${a}}`), 'f')).toThrow(/repeats the key "s"/);
+    expect(mg.decodeSafetensors(withHeader(`{"__metadata__":{"k":"a\\"b","a":"x"},${a}}`)).metadata).toEqual({ k: 'a"b', a: 'x' });
+    expect(() => mg.decodeSafetensors(withHeader(`{"__metadata__":null,${a}}`), 'f')).toThrow(/'__metadata__' is null/);
+    expect(() => mg.decodeSafetensors(withHeader('{"a":{"dtype":"F32","shape":[0,1e308],"data_offsets":[0,0]}}'), 'f')).toThrow(/tensor 'a': invalid shape/);
+    const empty = '"e":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}';
+    for (const json of [`{${empty},${a}}`, `{${a},${empty}}`]) expect(mg.decodeSafetensors(withHeader(json)).tensors.e!.shape).toEqual([0]);
+    const bytes = mg.encodeSafetensors({ w: mg.ones([2]) });
+    expect(mg.decodeSafetensors(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer).tensors.w!.toArray()).toEqual([1, 1]);
+    expect(() => mg.decodeSafetensors(null as never)).toThrow(/decodeSafetensors: expected the file's bytes as a Uint8Array or ArrayBuffer, got null/);
+    expect(() => mg.encodeSafetensors({}, { file_crc32: '0' })).toThrow(/metadata 'file_crc32' is reserved/);
   });
 
   test('damage is named', () => {

@@ -236,9 +236,15 @@ export class MetaLearner {
     const params = this.params.map((p, i) => new Tensor(take(`params.${i}`, p).data, p.shape));
     const moments: [Optimizer, MomentState][] = [];
     for (const [name, opt] of this.stateful()) {
+      const t = count(`${name}.t`);
+      // Before its first step an optimiser has no moments yet (a checkpoint written at iteration 0).
+      if (t === 0 && !Object.keys(state.tensors).some((k) => k.startsWith(`${name}.`))) {
+        moments.push([opt, { t, m: [], v: [] }]);
+        continue;
+      }
       const m = params.map((p, i) => take(`${name}.m.${i}`, p).data);
       const v = params.map((p, i) => take(`${name}.v.${i}`, p, true).data);
-      moments.push([opt, { t: count(`${name}.t`), m, v }]);
+      moments.push([opt, { t, m, v }]);
     }
     this.params = params;
     for (const [opt, s] of moments) opt.setState(s);
