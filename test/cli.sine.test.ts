@@ -4,7 +4,7 @@
  * before any training, with one line naming the path.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
@@ -50,4 +50,14 @@ test('an output path that cannot be written stops either CLI before training, na
   // An integer too large to be exact is the option's error, not a generator's.
   expect(cli('sine.js', ['--seed', '1e30', '--out', join(dir, 'unused.svg')]).err.trim()).toBe("metagrad sine: --seed must be an integer ≥ 0, got '1e30'");
   expect(readFileSync(file, 'utf8')).toBe('not a directory');
+  // A directory named as the output file: refused before training too.
+  const svgDir = join(dir, 'named.svg');
+  mkdirSync(svgDir);
+  const sineDir = cli('sine.js', ['--iterations', '2', '--out', svgDir]);
+  expect(sineDir.code).toBe(1);
+  expect(sineDir.err).toMatch(/cannot write \(it is a directory; name a file in it\)$/m);
+  expect(sineDir.err).not.toMatch(/maml \[/);
+  const repDir = cli('reproduce-sine.js', ['--iterations', '2', '--out', dir]);
+  expect(repDir.code).toBe(1);
+  expect(repDir.err.trim()).toMatch(/^metagrad reproduce:sine: .*: cannot write \(it is a directory; name a file in it\)$/);
 });

@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import * as mg from '../src/index.js';
@@ -169,6 +170,14 @@ describe('safetensors', () => {
       expect(readFileSync(join(dir, 'plain-file'), 'utf8')).toBe('y');
       expect(readdirSync(dir).sort()).toEqual(['ckpt.safetensors', 'is-a-dir', 'new', 'plain-file']);
       expect(() => loadSafetensors(join(dir, 'nope.safetensors'))).toThrow(/nope\.safetensors: cannot read \(ENOENT\)/);
+      // Temporaries a killed writer left beside the file go with the next write; a live writer's stay.
+      const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+      const stale = [`ckpt.safetensors.tmp-${dead}-1`, `ckpt.safetensors.probe-${dead}-2`];
+      const live = `ckpt.safetensors.tmp-${process.ppid}-3`;
+      for (const f of [...stale, live, 'other.tmp-1-1']) writeFileSync(join(dir, f), 'x');
+      saveSafetensors(path, { w: mg.ones([3]) }, { iteration: '8' });
+      expect(readdirSync(dir).sort()).toEqual([live, 'ckpt.safetensors', 'is-a-dir', 'new', 'other.tmp-1-1', 'plain-file'].sort());
+      expect(() => saveSafetensors(blocked, { w: mg.ones([1]) })).toThrow(/is-a-dir: cannot write \(it is a directory; name a file in it\)/);
       expect(existsSync(path)).toBe(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });

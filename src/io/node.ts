@@ -5,9 +5,9 @@
  * that two runs never train into one checkpoint.
  */
 import { inflateRawSync, inflateSync } from 'node:zlib';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
 import type { Tensor } from '../tensor.js';
 import { ZipArchive } from './zip.js';
@@ -44,8 +44,10 @@ export function writeFileAtomicSync(path: string, data: Uint8Array | string): vo
   const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
   const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
   let fd: number | undefined;
+  if (isDirectory(path)) throw new Error(`${path}: cannot write (it is a directory; name a file in it)`);
   try {
     mkdirSync(dirname(path), { recursive: true });
+    removeStaleTemporaries(path);
     fd = openSync(tmp, 'w');
     let o = 0;
     while (o < bytes.length) o += writeSync(fd, bytes, o, bytes.length - o);
@@ -64,6 +66,36 @@ export function writeFileAtomicSync(path: string, data: Uint8Array | string): vo
   }
 }
 
+/** Whether `path` names an existing directory. */
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes the temporaries `path.tmp-PID-TIME` and `path.probe-PID-TIME` that a process killed
+ * in the middle of a write left beside `path` (up to a checkpoint's size each); those of a
+ * process still running are its own writes in progress and stay.
+ */
+function removeStaleTemporaries(path: string): void {
+  const dir = dirname(path);
+  const prefix = `${basename(path)}.`;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = name.startsWith(prefix) ? /^(?:tmp|probe)-(\d+)-\d+$/.exec(name.slice(prefix.length)) : null;
+    if (m === null || Number(m[1]) === process.pid || processAlive(Number(m[1]))) continue;
+    rmSync(join(dir, name), { force: true });
+  }
+}
+
 /**
  * Checks, before any long work, that a file can later be written at `path`: creates the missing
  * parent directories and writes and removes a temporary file beside `path`, which itself is not
@@ -71,6 +103,7 @@ export function writeFileAtomicSync(path: string, data: Uint8Array | string): vo
  */
 export function checkWritable(path: string): void {
   const tmp = `${path}.probe-${process.pid}-${Date.now()}`;
+  if (isDirectory(path)) throw new Error(`${path}: cannot write (it is a directory; name a file in it)`);
   try {
     mkdirSync(dirname(path), { recursive: true });
     closeSync(openSync(tmp, 'w'));
