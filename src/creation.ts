@@ -5,7 +5,7 @@
  */
 import { checkOptionsObject, type OptionKeys, type OptionTable } from './checks.js';
 import { rngOption, type Rng } from './random.js';
-import { checkShape, flattenNested, fmt, sizeOf } from './shape.js';
+import { checkElementCount, checkShape, flattenNested, fmt, sizeOf } from './shape.js';
 import { allocData, Tensor, type DType, type NestedArray } from './tensor.js';
 
 /** Options shared by the creation functions. */
@@ -108,6 +108,7 @@ export function zerosLike(x: Tensor): Tensor {
 /** `n` evenly spaced values from `start` to `stop` inclusive. */
 export function linspace(start: number, stop: number, n: number, options: TensorOptions = {}): Tensor {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`linspace: n must be a positive integer, got ${n}`);
+  checkElementCount('linspace', n, `n = ${n}`);
   checkOptions(options, 'linspace');
   const buf = allocData(checkDtype(options.dtype, 'linspace'), n);
   for (let i = 0; i < n; i++) buf[i] = n === 1 ? start : start + ((stop - start) * i) / (n - 1);

@@ -42,7 +42,19 @@ export function checkShape(shape: Shape, op: string): void {
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) throw new RangeError(`${op}: invalid shape ${fmt(shape)}: every axis length must be a non-negative integer`);
   }
+  checkElementCount(op, sizeOf(shape), `shape ${fmt(shape)}`);
 }
+
+/** The most elements a tensor may hold (2³¹ − 1: 8 GiB of float32), so an oversized request fails at once, naming the op. */
+export const MAX_ELEMENTS = 2 ** 31 - 1;
+
+/** Throws a RangeError naming `op` and `what` unless `n` elements fit one tensor ({@link MAX_ELEMENTS}). */
+export function checkElementCount(op: string, n: number, what: string): void {
+  if (!(n <= MAX_ELEMENTS)) throw new RangeError(`${op}: ${what} needs ${n} elements, more than a tensor may hold (${MAX_ELEMENTS})`);
+}
+
+/** How deep {@link flattenNested} follows nested arrays (far beyond any real tensor's rank). */
+const MAX_NESTING = 64;
 
 /** Maps a possibly negative axis into `[0, ndim)`, or throws naming the op. */
 export function normAxis(axis: number, ndim: number, op: string): number {
@@ -108,8 +120,10 @@ export function flattenNested(data: Nested, op: string): { flat: number[]; shape
   let level: Nested = data;
   while (Array.isArray(level)) {
     shape.push(level.length);
+    if (shape.length > MAX_NESTING) throw new RangeError(`${op}: the nested array is more than ${MAX_NESTING} levels deep`);
     level = level[0] as Nested;
   }
+  checkElementCount(op, sizeOf(shape), `the nested array of shape ${fmt(shape)}`);
   const flat: number[] = [];
   const walk = (v: Nested, depth: number, path: string): void => {
     if (depth === shape.length) {

@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, test } from 'vitest';
 import * as mg from '../src/index.js';
 import { wasmKernels } from '../src/kernels/backend.js';
+import { align16 } from '../src/kernels/wasm.js';
 import { gemmRef } from '../src/kernels/gemm-ref.js';
 
 const awkward = fc.oneof(fc.constantFrom(1, 3, 5, 7, 8, 17, 33, 63, 65), fc.integer({ min: 1, max: 70 }));
@@ -134,6 +135,16 @@ describe('WASM gemm', () => {
       expectWithinRounding(resident.read(), ref, bound, 37, `resident 37³ tA=${tA} tB=${tB}`);
     }
     expect(() => w.residentGemm(new Float32Array(6), new Float32Array(6), 2, 2, 2, false, false)).toThrow(/residentGemm: operands of 6 and 6 floats for a 2×2·2×2 product/);
+  });
+
+  test('arena offsets stay exact past 2 GiB, and a call needing more than a WebAssembly memory can hold is refused with the fix named', () => {
+    for (const bytes of [0, 1, 15, 16, 17, 2 ** 31 - 1, 2 ** 31 + 1, 3 * 2 ** 30 + 5, 2 ** 33 + 3]) {
+      const a = align16(bytes);
+      expect(a % 16).toBe(0);
+      expect(a - bytes).toBeGreaterThanOrEqual(0);
+      expect(a - bytes).toBeLessThan(16);
+    }
+    expect(() => wasmKernels()!.arena(5 * 2 ** 30)).toThrow(/WASM kernels: this call needs \d+ bytes of WebAssembly memory, more than the 4 GiB one can hold; use smaller tensors or setBackend\('js'\)/);
   });
 
   test('k = 0 gives zeros', () => {

@@ -52,7 +52,11 @@ function decode(b64: string): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-const align16 = (bytes: number): number => (bytes + 15) & ~15;
+/** @internal `bytes` rounded up to a multiple of 16, exact past 2 GiB (a bitwise `&` would wrap at 2³¹). */
+export const align16 = (bytes: number): number => Math.ceil(bytes / 16) * 16;
+
+/** The most a WebAssembly (32-bit) memory can hold: 65,536 pages of 64 KiB. */
+const WASM_MEMORY_LIMIT = 65536 * 65536;
 
 /** A loaded kernel module with its arena. */
 export class WasmKernels {
@@ -78,6 +82,9 @@ export class WasmKernels {
   arena(bytes: number): Float32Array {
     const mem = this.ex.memory;
     const need = this.base + bytes;
+    if (need > WASM_MEMORY_LIMIT) {
+      throw new RangeError(`WASM kernels: this call needs ${need} bytes of WebAssembly memory, more than the 4 GiB one can hold; use smaller tensors or setBackend('js')`);
+    }
     if (need > mem.buffer.byteLength) {
       const pages = Math.ceil((need - mem.buffer.byteLength) / 65536);
       try {

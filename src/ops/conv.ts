@@ -14,7 +14,7 @@
 import { record, tracks2 } from '../autograd.js';
 import { convProduct, maxPoolArgmax, type ConvGeometry } from '../kernels/conv.js';
 import { checkOptionsObject, type OptionKeys } from '../checks.js';
-import { fmt, shapesEqual } from '../shape.js';
+import { checkElementCount, fmt, shapesEqual } from '../shape.js';
 import { expectTensor, allocOutput, Tensor, type VjpRule } from '../tensor.js';
 import { reshape } from './layout.js';
 import { gather } from './select.js';
@@ -56,6 +56,9 @@ export function geometry(xShape: readonly number[], kh: number, kw: number, opti
     ow = Math.floor((w + pads[2] + pads[3] - kw) / strideW) + 1;
   }
   if (!(oh >= 1 && ow >= 1)) throw new RangeError(`${op}: a ${kh}×${kw} window does not fit input ${fmt(xShape)} with padding ${JSON.stringify(p)}`);
+  // The output, and the unrolled patches (im2col) the product reads, must each fit a tensor.
+  checkElementCount(op, n * oh * ow * Math.max(c, 1), `the output of ${oh}×${ow} positions (padding ${JSON.stringify(p)})`);
+  checkElementCount(op, n * oh * ow * kh * kw * c, `the ${n * oh * ow} unrolled ${kh}×${kw}×${c} patches`);
   return { n, h, w, c, kh, kw, strideH, strideW, padTop: pads[0], padLeft: pads[2], oh, ow };
 }
 

@@ -6,7 +6,7 @@
 import { record, tracks1, tracksAny } from '../autograd.js';
 import { broadcastInto, copySlabs, permuteInto, splitAt } from '../kernels/layout.js';
 import { sumAxes } from '../kernels/dispatch.js';
-import { broadcastShapes, checkShape, fmt, normAxis, shapesEqual, sizeOf, type Shape } from '../shape.js';
+import { broadcastShapes, checkElementCount, checkShape, fmt, normAxis, shapesEqual, sizeOf, type Shape } from '../shape.js';
 import { expectTensor, allocData, allocOutput, Tensor, type DType, type VjpRule } from '../tensor.js';
 import { showValue } from '../checks.js';
 
@@ -165,6 +165,7 @@ export function pad(x: Tensor, axis: number, before: number, after: number): Ten
   const [outer, n, inner] = splitAt(x.shape, a);
   const shape = [...x.shape];
   shape[a] = n + before + after;
+  checkElementCount('pad', outer * shape[a]! * inner, `the padded shape ${fmt(shape)}`);
   const out = allocData(x.dtype, outer * shape[a]! * inner);
   copySlabs(x.data, n, 0, out, shape[a]!, before, n, outer, inner);
   const t = new Tensor(out, shape);

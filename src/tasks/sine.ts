@@ -9,6 +9,7 @@
 import { rngOption, type Rng } from '../random.js';
 import { checkOptionsObject, type OptionKeys } from '../checks.js';
 import { allocData, Tensor, type DType } from '../tensor.js';
+import { checkElementCount } from '../shape.js';
 import { SupervisedTask } from '../meta/task.js';
 
 /** Which paper's task distribution. */
@@ -43,6 +44,9 @@ export class RegressionBatch extends SupervisedTask {
     super(data, { stacked: true });
   }
 }
+
+/** The most tasks one batch may hold (each is a JS object beside its points, so the bound is below the tensors' own). */
+const MAX_BATCH = 2 ** 24;
 
 /** Options of {@link SineTasks}. */
 export interface SineOptions {
@@ -99,6 +103,7 @@ export class SineTasks {
   /** Draws `tasks` tasks with their support and query points. */
   sampleBatch(tasks: number): RegressionBatch {
     if (!Number.isInteger(tasks) || tasks < 1) throw new RangeError(`SineTasks.sampleBatch: tasks must be a positive integer, got ${tasks}`);
+    if (tasks > MAX_BATCH) throw new RangeError(`SineTasks.sampleBatch: ${tasks} tasks is more than a batch may hold (${MAX_BATCH})`);
     const ts = Array.from({ length: tasks }, () => this.sampleTask());
     return this.batchFor(ts);
   }
@@ -106,6 +111,7 @@ export class SineTasks {
   /** Support and query points for given tasks. */
   batchFor(ts: SineTask[]): RegressionBatch {
     const T = ts.length, K = this.shots, Q = this.queryPoints;
+    checkElementCount('SineTasks.sampleBatch', T * Math.max(K, Q), `${T} tasks of ${Math.max(K, Q)} points`);
     const xs = allocData(this.dtype, T * K), ys = allocData(this.dtype, T * K);
     const xq = allocData(this.dtype, T * Q), yq = allocData(this.dtype, T * Q);
     ts.forEach((t, i) => {
