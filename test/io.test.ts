@@ -304,6 +304,9 @@ describe('lock files', () => {
       writeFileSync(join(dir, 'other.lock'), JSON.stringify({ pid: 2 ** 30 + 1, host: hostname() }));
       mine();
       expect(existsSync(join(dir, 'other.lock'))).toBe(true);
+      // A file where a parent directory should be is named as such (mkdir alone says EEXIST).
+      writeFileSync(join(dir, 'plain'), 'x');
+      expect(() => lockFile(join(dir, 'plain', 'deeper', 'run.safetensors'))).toThrow(/run\.safetensors: cannot write its lock file .*run\.safetensors\.lock \(ENOTDIR: .*plain is a file, not a directory\)/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -66,6 +66,17 @@ export function writeFileAtomicSync(path: string, data: Uint8Array | string): vo
   }
 }
 
+/** The nearest existing parent of `path` when it is not a directory (mkdir would say EEXIST), else null. */
+function fileAmongParents(path: string): string | null {
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    try {
+      return statSync(dir).isDirectory() ? null : dir;
+    } catch {
+      if (dirname(dir) === dir) return null;
+    }
+  }
+}
+
 /** Whether `path` names an existing directory. */
 function isDirectory(path: string): boolean {
   try {
@@ -173,6 +184,8 @@ function lockHolder(lock: string): { pid: number; host: string } | 'empty' | 'ot
 export function lockFile(path: string): () => void {
   const lock = `${path}.lock`;
   const me = { pid: process.pid, host: hostname() };
+  const blocker = fileAmongParents(lock);
+  if (blocker !== null) throw new Error(`${path}: cannot write its lock file ${lock} (ENOTDIR: ${blocker} is a file, not a directory)`);
   try {
     mkdirSync(dirname(lock), { recursive: true });
   } catch (e) {

@@ -26,9 +26,10 @@ export function toIndices(index: IndexLike, bound: number, op: string): Indices 
   if (index instanceof Tensor) {
     data = index.data;
     shape = [...index.shape];
-  } else if (index instanceof Int32Array) {
-    data = index;
-    shape = [index.length];
+  } else if (ArrayBuffer.isView(index) && !(index instanceof DataView)) {
+    // Any typed array of whole numbers: Int32Array, or labels that came as Float32Array, say.
+    data = index as unknown as ArrayLike<number>;
+    shape = [data.length];
   } else {
     ({ flat: data, shape } = flattenNested(index, op));
   }
