@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname, tmpdir } from 'node:os';
-import { deflateRawSync, deflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { crc32 } from '../src/io/crc32.js';
@@ -11,6 +11,7 @@ import { plotSvg } from '../src/io/svg.js';
 import { ZipArchive } from '../src/io/zip.js';
 import { decodePng } from '../src/io/png.js';
 import { damage, damageArb } from './helpers/arbitraries.js';
+import { encodeZip } from './helpers/zip.js';
 
 function chunk(type: string, body: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + body.length);
@@ -64,47 +65,6 @@ function encodePng(width: number, height: number, samples: number[], depth: numb
   return out;
 }
 
-/** A ZIP archive of `files` (stored when `deflate` is false), as the format's specification lays it out: local headers and data, then the central directory and its end record. */
-function encodeZip(files: [string, Uint8Array][], deflate: boolean): Uint8Array {
-  const local: Uint8Array[] = [];
-  const central: Uint8Array[] = [];
-  let offset = 0;
-  for (const [name, data] of files) {
-    const nameBytes = new TextEncoder().encode(name);
-    const body = deflate ? new Uint8Array(deflateRawSync(data)) : data;
-    // The local header and the directory entry hold the same fields from method to name length,
-    // the directory's 2 bytes further on (after its 'version made by').
-    const shared = (dv: DataView, at: number) => {
-      dv.setUint16(at, deflate ? 8 : 0, true);
-      dv.setUint32(at + 6, crc32(data), true);
-      dv.setUint32(at + 10, body.length, true);
-      dv.setUint32(at + 14, data.length, true);
-      dv.setUint16(at + 18, nameBytes.length, true);
-    };
-    const head = new Uint8Array(30 + nameBytes.length);
-    new DataView(head.buffer).setUint32(0, 0x04034b50, true);
-    shared(new DataView(head.buffer), 8);
-    head.set(nameBytes, 30);
-    const dir = new Uint8Array(46 + nameBytes.length);
-    const d = new DataView(dir.buffer);
-    d.setUint32(0, 0x02014b50, true);
-    shared(d, 10);
-    d.setUint32(42, offset, true);
-    dir.set(nameBytes, 46);
-    local.push(head, body);
-    central.push(dir);
-    offset += head.length + body.length;
-  }
-  const dirSize = central.reduce((n, c) => n + c.length, 0);
-  const end = new Uint8Array(22);
-  const e = new DataView(end.buffer);
-  e.setUint32(0, 0x06054b50, true);
-  e.setUint16(8, files.length, true);
-  e.setUint16(10, files.length, true);
-  e.setUint32(12, dirSize, true);
-  e.setUint32(16, offset, true);
-  return Uint8Array.from([...local, ...central, end].flatMap((part) => Array.from(part)));
-}
 
 /** Runs `f`; an error must be an Error whose message starts with `label`. Returns the result, or undefined after an error. */
 function namedOrResult<T>(label: string, f: () => T): T | undefined {
@@ -270,6 +230,52 @@ describe('SVG plot', () => {
     expect(() => plotSvg([{ ...line, y: [0, NaN, 1] }])).toThrow(/plotSvg: series 'truth' has a non-finite point 1 \(1, NaN\)/);
     expect(() => plotSvg([{ ...line, x: [0, 1, Infinity] }])).toThrow(/plotSvg: series 'truth' has a non-finite point 2 \(Infinity, 4\)/);
     expect(() => plotSvg([line], { width: 0 })).toThrow(/plotSvg: width and height must be positive numbers, got 0 and 400/);
+  });
+});
+
+describe('decompression is bounded', () => {
+  /** Bytes the typed arrays of this process hold. */
+  const held = (): number => process.memoryUsage().arrayBuffers;
+  const bomb = new Uint8Array(64 * 2 ** 20); // 64 MiB of zeros deflate to 64 kB
+
+  test('a ZIP entry inflates no further than the size it declares, with the portable inflater and with zlib', () => {
+    const zip = encodeZip([['x.bin', bomb]], true, 100);
+    expect(zip.length).toBeLessThan(100_000);
+    const before = held();
+    expect(() => new ZipArchive(zip, undefined, 'b.zip').read('x.bin')).toThrow(/^b\.zip: entry 'x\.bin': cannot decompress \(inflate: the output would exceed 100 bytes, the most expected\)$/);
+    expect(held() - before).toBeLessThan(16 * 2 ** 20);
+    const dir = mkdtempSync(join(tmpdir(), 'mg-bomb-'));
+    try {
+      writeFileSync(join(dir, 'b.zip'), zip);
+      expect(() => openZip(join(dir, 'b.zip')).read('x.bin')).toThrow(/b\.zip: entry 'x\.bin': cannot decompress \(.*100/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('an entry declaring more than the archive reads is refused before any work, and the limit can be raised; a huge declared size reserves nothing', () => {
+    const tiny = encodeZip([['big.bin', Uint8Array.of(1, 2, 3)]], true, 0xfffffffe);
+    expect(tiny.length).toBeLessThan(200);
+    expect(() => new ZipArchive(tiny, undefined, 't.zip').read('big.bin')).toThrow(/^t\.zip: entry 'big\.bin' declares 4294967294 bytes, more than the 1073741824 this archive reads \(raise maxEntryBytes if the entry is genuine\)$/);
+    const before = held();
+    const raised = new ZipArchive(tiny, undefined, 't.zip', { maxEntryBytes: 2 ** 33 });
+    expect(() => raised.read('big.bin')).toThrow(/t\.zip: entry 'big\.bin': 3 bytes after decompression, expected 4294967294/);
+    expect(held() - before).toBeLessThan(16 * 2 ** 20);
+    expect(() => new ZipArchive(tiny, undefined, 't.zip', { maxEntryBytes: -1 })).toThrow(/maxEntryBytes must be a non-negative number/);
+  });
+
+  test("a PNG's image data inflates no further than its header's size", () => {
+    const ihdr = new Uint8Array(13);
+    new DataView(ihdr.buffer).setUint32(0, 1);
+    new DataView(ihdr.buffer).setUint32(4, 1);
+    ihdr[8] = 8;
+    const parts = [Uint8Array.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(bomb)), chunk('IEND', new Uint8Array(0))];
+    const png = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    parts.reduce((o, p) => (png.set(p, o), o + p.length), 0);
+    const before = held();
+    expect(() => decodePng(png, undefined, 'b.png')).toThrow(/^b\.png: cannot decompress image data \(inflate: the output would exceed 2 bytes, the most expected\)$/);
+    expect(() => decodePngNode(png, 'b.png')).toThrow(/^b\.png: cannot decompress image data/);
+    expect(held() - before).toBeLessThan(16 * 2 ** 20);
   });
 });
 

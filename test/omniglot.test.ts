@@ -7,6 +7,7 @@ import * as mg from '../src/index.js';
 import { classesOf, resizeArea, rotate, sampleEpisode, splitCharacters, type Character } from '../src/tasks/omniglot.js';
 import { loadOmniglot } from '../src/tasks/omniglot-node.js';
 import { decodePngNode, openZip } from '../src/io/node.js';
+import { encodeZip } from './helpers/zip.js';
 
 /** Synthetic characters whose every image is filled with a unique id, so images can be traced. */
 function fakeCharacters(count: number, side = 4): Character[] {
@@ -176,5 +177,34 @@ describe.runIf(existsSync(join(dataDir, 'images_background.zip')))('loading the 
   test('a missing archive and a bad side are named', () => {
     expect(() => loadOmniglot(join(dataDir, 'nowhere'))).toThrow(/nowhere\/images_background\.zip: missing/);
     expect(() => loadOmniglot(dataDir, { side: 0 })).toThrow(/loadOmniglot: side must be a positive integer, got 0/);
+  });
+});
+
+describe('damaged archive names', () => {
+  const png = (() => {
+    // One real drawing, repeated: the loader only needs valid PNGs under the right names.
+    const real = join(dataDir, 'images_background_small1.zip');
+    return existsSync(real) ? openZip(real).read(openZip(real).entries.find((e) => e.name.endsWith('.png'))!) : null;
+  })();
+  test.runIf(png !== null)('a character without its 20 drawings is named with the archives, and a name the local header contradicts is refused', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mg-omni-names-'));
+    try {
+      const entries = (root: string, count: number, name = 'character01'): [string, Uint8Array][] =>
+        Array.from({ length: count }, (_, d) => [`${root}/Alpha/${name}/0001_${String(d + 1).padStart(2, '0')}.png`, png!]);
+      writeFileSync(join(dir, 'images_evaluation.zip'), encodeZip(entries('images_evaluation', 20), false));
+      // One drawing's directory name damaged: character01 → character00, 19 + 1 drawings.
+      writeFileSync(join(dir, 'images_background.zip'), encodeZip([...entries('images_background', 19), ...entries('images_background', 1, 'character00')], false));
+      expect(() => loadOmniglot(dir)).toThrow(/images_background\/Alpha\/character00: 1 drawings where every Omniglot character has 20 \(a damaged or altered archive: .*images_background\.zip, .*images_evaluation\.zip\)/);
+      // A flip in a name in the central directory only: the entry's own header disagrees.
+      const good = encodeZip(entries('images_background', 20), false);
+      const bad = good.slice();
+      const at = bad.lastIndexOf('1'.charCodeAt(0), bad.length - 22 - 8); // a digit of the last directory entry's name
+      expect(at).toBeGreaterThan(bad.length - 22 - 46 - 50);
+      bad[at] ^= 1; // '1' → '0'
+      writeFileSync(join(dir, 'images_background.zip'), bad);
+      expect(() => loadOmniglot(dir)).toThrow(/images_background\.zip: entry '[^']+': its local header names it '[^']+' \(corrupt archive\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

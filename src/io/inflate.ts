@@ -65,14 +65,24 @@ function fixedCodes(): [Huffman, Huffman] {
   return fixed;
 }
 
-/** Output buffer that doubles as it fills. */
+/** DEFLATE's largest expansion: a 258-byte match costs at least 2 bits, so about 1,032 output bytes per input byte. */
+const MAX_RATIO = 1032;
+
+/** Output buffer that doubles as it fills, up to `limit` bytes (past which the stream is refused). */
 class Output {
   buf: Uint8Array;
   n = 0;
-  constructor(hint: number) {
-    this.buf = new Uint8Array(Math.max(64, hint));
+  constructor(
+    hint: number,
+    private readonly limit: number,
+    srcLength: number,
+  ) {
+    // Never reserve more than the stream could produce, nor more than the limit: a header that
+    // declares 4 GiB must not allocate them.
+    this.buf = new Uint8Array(Math.max(64, Math.min(hint, limit, srcLength * MAX_RATIO + 64)));
   }
   reserve(extra: number): void {
+    if (this.n + extra > this.limit) throw new Error(`inflate: the output would exceed ${this.limit} bytes, the most expected`);
     if (this.n + extra <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < this.n + extra) size *= 2;
@@ -91,8 +101,9 @@ class Inflater {
   constructor(
     private readonly src: Uint8Array,
     sizeHint: number,
+    limit: number,
   ) {
-    this.out = new Output(sizeHint);
+    this.out = new Output(sizeHint, limit, src.length);
   }
 
   /** Byte offset just past the last byte consumed (after alignment). */
@@ -220,20 +231,24 @@ class Inflater {
 
 /**
  * Decompresses a raw DEFLATE stream (as in ZIP entries). `sizeHint`, when known, sizes the
- * output buffer up front.
+ * output buffer up front; a stream that would produce more than `limit` bytes is refused as soon
+ * as it gets there, so a small damaged or crafted stream cannot fill memory.
  */
-export function inflateRaw(data: Uint8Array, sizeHint = data.length * 4): Uint8Array {
-  return new Inflater(data, sizeHint).run();
+export function inflateRaw(data: Uint8Array, sizeHint = data.length * 4, limit = Infinity): Uint8Array {
+  return new Inflater(data, sizeHint, limit).run();
 }
 
-/** Decompresses a zlib stream (as in PNG image data): header checked, Adler-32 verified. */
-export function inflateZlib(data: Uint8Array): Uint8Array {
+/**
+ * Decompresses a zlib stream (as in PNG image data): header checked, Adler-32 verified; more than
+ * `limit` bytes of output are refused as they come.
+ */
+export function inflateZlib(data: Uint8Array, limit = Infinity): Uint8Array {
   if (data.length < 6) throw new Error('inflate: zlib stream too short');
   const cmf = data[0]!, flg = data[1]!;
   if ((cmf & 0x0f) !== 8) throw new Error(`inflate: zlib compression method ${cmf & 0x0f}, expected 8 (deflate)`);
   if (((cmf << 8) | flg) % 31 !== 0) throw new Error('inflate: zlib header check failed');
   if (flg & 0x20) throw new Error('inflate: zlib preset dictionaries are not supported');
-  const inf = new Inflater(data.subarray(2), data.length * 4);
+  const inf = new Inflater(data.subarray(2), Math.min(data.length * 4, limit), limit);
   const out = inf.run();
   const at = 2 + inf.consumed;
   if (at + 4 > data.length) throw new Error('inflate: zlib stream ends before its Adler-32 checksum');

@@ -14,9 +14,9 @@ import { ZipArchive } from './zip.js';
 import { decodePng, type GrayImage } from './png.js';
 
 /** Raw-DEFLATE decompression by Node's zlib (an `InflateRaw` for {@link ZipArchive}). */
-export const nodeInflateRaw = (d: Uint8Array): Uint8Array => inflateRawSync(d);
+export const nodeInflateRaw = (d: Uint8Array, size: number): Uint8Array => inflateRawSync(d, { maxOutputLength: Math.max(1, size) });
 /** zlib-stream decompression by Node's zlib (an `Inflate` for `decodePng`). */
-export const nodeInflate = (d: Uint8Array): Uint8Array => inflateSync(d);
+export const nodeInflate = (d: Uint8Array, limit: number): Uint8Array => inflateSync(d, { maxOutputLength: Math.max(1, Math.min(limit, 2 ** 32)) });
 
 /** Opens a ZIP file; a missing file is an error naming its path. */
 export function openZip(path: string): ZipArchive {

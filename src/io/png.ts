@@ -8,8 +8,8 @@
 import { crc32 } from './crc32.js';
 import { inflateZlib } from './inflate.js';
 
-/** zlib-stream decompression. */
-export type Inflate = (data: Uint8Array) => Uint8Array;
+/** zlib-stream decompression; past `limit` bytes of output an implementation must throw. */
+export type Inflate = (data: Uint8Array, limit: number) => Uint8Array;
 
 /** A decoded image: `height × width` grey levels in [0, 1], row-major. */
 export interface GrayImage {
@@ -61,16 +61,18 @@ export function decodePng(bytes: Uint8Array, inflate: Inflate = inflateZlib, lab
   if (!(depth === 8 || (colour === 0 && (depth === 1 || depth === 2 || depth === 4)))) fail(`bit depth ${depth} with colour type ${colour} is not supported`);
   const joined = new Uint8Array(idat.reduce((n, c) => n + c.length, 0));
   idat.reduce((o, c) => (joined.set(c, o), o + c.length), 0);
-  let raw: Uint8Array;
-  try {
-    raw = inflate(joined);
-  } catch (err) {
-    return fail(`cannot decompress image data (${err instanceof Error ? err.message : String(err)})`);
-  }
   const bitsPerPixel = depth * channels;
   const stride = Math.ceil((width * bitsPerPixel) / 8);
   const bpp = Math.max(1, bitsPerPixel >> 3);
-  if (raw.length < height * (stride + 1)) fail(`image data has ${raw.length} bytes, expected ${height * (stride + 1)}`);
+  const expected = height * (stride + 1);
+  let raw: Uint8Array;
+  try {
+    // The header fixes the size of the image data: decompression stops there.
+    raw = inflate(joined, expected);
+  } catch (err) {
+    return fail(`cannot decompress image data (${err instanceof Error ? err.message : String(err)})`);
+  }
+  if (raw.length !== expected) fail(`image data has ${raw.length} bytes, expected ${expected}`);
   // Undo the scanline filters in place, row by row.
   const rows = new Uint8Array(height * stride);
   for (let y = 0; y < height; y++) {

@@ -7,8 +7,23 @@
 import { crc32 } from './crc32.js';
 import { inflateRaw as portableInflateRaw } from './inflate.js';
 
-/** Raw-DEFLATE decompression; `size` is the expected output length. */
+/**
+ * Raw-DEFLATE decompression; `size` is the expected output length, and an implementation must
+ * refuse (throw) rather than produce more than that.
+ */
 export type InflateRaw = (data: Uint8Array, size: number) => Uint8Array;
+
+/** Options of {@link ZipArchive}. */
+export interface ZipOptions {
+  /** The largest entry (uncompressed) it will read; larger ones are refused before any work. Default 1 GiB. */
+  maxEntryBytes?: number;
+}
+
+/** The default {@link ZipOptions.maxEntryBytes}. */
+const MAX_ENTRY_BYTES = 2 ** 30;
+
+/** The portable inflater, bounded by the entry's declared size. */
+const boundedInflateRaw: InflateRaw = (data, size) => portableInflateRaw(data, size, size);
 
 /** One file in an archive. */
 export interface ZipEntry {
@@ -29,14 +44,19 @@ export class ZipArchive {
   /** Every entry of the central directory, in archive order. */
   readonly entries: ZipEntry[];
   private readonly byName: Map<string, ZipEntry>;
+  /** The largest entry it reads (see {@link ZipOptions}). */
+  readonly maxEntryBytes: number;
 
   /** Parses the central directory of `bytes`; `label` (e.g. the file path) names it in errors. */
   constructor(
     private readonly bytes: Uint8Array,
-    private readonly inflateRaw: InflateRaw = portableInflateRaw,
+    private readonly inflateRaw: InflateRaw = boundedInflateRaw,
     /** What errors call the archive (its path, say). */
     readonly label = 'zip archive',
+    options: ZipOptions = {},
   ) {
+    this.maxEntryBytes = options.maxEntryBytes ?? MAX_ENTRY_BYTES;
+    if (!(this.maxEntryBytes >= 0)) throw new RangeError(`ZipArchive: maxEntryBytes must be a non-negative number, got ${String(options.maxEntryBytes)}`);
     this.entries = this.readDirectory();
     this.byName = new Map(this.entries.map((e) => [e.name, e]));
   }
@@ -95,9 +115,14 @@ export class ZipArchive {
     const b = this.bytes;
     const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
     if (e.offset + 30 > b.length || dv.getUint32(e.offset, true) !== 0x04034b50) this.fail(`entry '${e.name}': local header is corrupt`);
-    const start = e.offset + 30 + dv.getUint16(e.offset + 26, true) + dv.getUint16(e.offset + 28, true);
+    const localNameLen = dv.getUint16(e.offset + 26, true);
+    const localName = new TextDecoder().decode(b.subarray(e.offset + 30, Math.min(b.length, e.offset + 30 + localNameLen)));
+    // The directory and the entry's own header name it twice: a flipped bit in either shows here.
+    if (localName !== e.name) this.fail(`entry '${e.name}': its local header names it '${localName}' (corrupt archive)`);
+    const start = e.offset + 30 + localNameLen + dv.getUint16(e.offset + 28, true);
     if (start + e.compressedSize > b.length) this.fail(`entry '${e.name}': data runs past the end of the file (truncated)`);
     const raw = b.subarray(start, start + e.compressedSize);
+    if (e.size > this.maxEntryBytes) this.fail(`entry '${e.name}' declares ${e.size} bytes, more than the ${this.maxEntryBytes} this archive reads (raise maxEntryBytes if the entry is genuine)`);
     let data: Uint8Array;
     if (e.method === 0) data = raw;
     else if (e.method === 8) {

@@ -10,8 +10,11 @@ import { expectTensor, allocData, Tensor, type DType, type NestedArray, type Vjp
 import { binary, expandData, operands, type TensorLike } from './binary.js';
 import { sumTo } from './layout.js';
 
+/** A typed array of indices or class labels (whole numbers in any element type). */
+export type IndexArray = Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
+
 /** Integer indices: a tensor of integral values, a typed array, or (nested) number arrays. */
-export type IndexLike = Tensor | Int32Array | NestedArray;
+export type IndexLike = Tensor | IndexArray | NestedArray;
 
 /** @internal Integer indices with their shape, validated. */
 export interface Indices {
@@ -26,9 +29,9 @@ export function toIndices(index: IndexLike, bound: number, op: string): Indices 
   if (index instanceof Tensor) {
     data = index.data;
     shape = [...index.shape];
-  } else if (ArrayBuffer.isView(index) && !(index instanceof DataView)) {
+  } else if (ArrayBuffer.isView(index)) {
     // Any typed array of whole numbers: Int32Array, or labels that came as Float32Array, say.
-    data = index as unknown as ArrayLike<number>;
+    data = index;
     shape = [data.length];
   } else {
     ({ flat: data, shape } = flattenNested(index, op));

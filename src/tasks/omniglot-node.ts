@@ -19,6 +19,8 @@ import { checkInteger, checkOptionsObject, type OptionKeys } from '../checks.js'
 import { resizeArea, type Character } from './omniglot.js';
 
 const ZIPS = ['images_background.zip', 'images_evaluation.zip'];
+/** Drawings per character in the official archives. */
+const DRAWERS = 20;
 const MAGIC = 'MGOMNI02';
 
 /** Options of {@link loadOmniglot}. */
@@ -81,6 +83,9 @@ export function loadOmniglot(dir: string, options: LoadOptions = {}): Character[
   }
   for (const key of [...groups.keys()].sort()) {
     const g = groups.get(key)!;
+    // Every character has one drawing by each of the 20 drawers: a damaged entry name would
+    // otherwise make a new one-image character and shift the split of every seed.
+    if (g.files.length !== DRAWERS) throw new Error(`${key}: ${g.files.length} drawings where every Omniglot character has ${DRAWERS} (a damaged or altered archive: ${archives.map((a) => a.label).join(', ')})`);
     g.files.sort((a, b) => (a[0] < b[0] ? -1 : 1));
     const images = g.files.map(([name, bytes]) => {
       const img = decodePngNode(bytes, name);
