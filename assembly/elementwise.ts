@@ -101,7 +101,8 @@ const SQRT: i32 = 5;
 @inline
 function vun(op: i32, x: v128, p: v128, one: v128): v128 {
   if (op == RELU) return f32x4.max(x, f32x4.splat(0));
-  if (op == STEP) return v128.bitselect(one, p, f32x4.gt(x, f32x4.splat(0)));
+  // NaN lanes keep their NaN: the derivative at NaN is NaN.
+  if (op == STEP) return v128.bitselect(x, v128.bitselect(one, p, f32x4.gt(x, f32x4.splat(0))), f32x4.ne(x, x));
   if (op == NEG) return f32x4.neg(x);
   if (op == SQUARE) return f32x4.mul(x, x);
   if (op == SCALE) return f32x4.mul(x, p);
@@ -110,8 +111,8 @@ function vun(op: i32, x: v128, p: v128, one: v128): v128 {
 // @ts-ignore: decorator
 @inline
 function sun(op: i32, x: f32, p: f32): f32 {
-  if (op == RELU) return x > 0 ? x : 0;
-  if (op == STEP) return x > 0 ? 1 : p;
+  if (op == RELU) return x > 0 || x != x ? x : 0;
+  if (op == STEP) return x > 0 ? 1 : x != x ? x : p;
   if (op == NEG) return -x;
   if (op == SQUARE) return x * x;
   if (op == SCALE) return x * p;
@@ -157,11 +158,14 @@ export function stepMul(g: usize, x: usize, out: usize, n: i32, p: f32): void {
   let j = 0;
   for (; j < n4; j += 4) {
     const o = <usize>j << 2;
-    v128.store(out + o, f32x4.mul(v128.load(g + o), v128.bitselect(one, pv, f32x4.gt(v128.load(x + o), zero))));
+    const xv = v128.load(x + o);
+    const mask = v128.bitselect(xv, v128.bitselect(one, pv, f32x4.gt(xv, zero)), f32x4.ne(xv, xv));
+    v128.store(out + o, f32x4.mul(v128.load(g + o), mask));
   }
   for (; j < n; j++) {
     const o = <usize>j << 2;
-    store<f32>(out + o, load<f32>(g + o) * (load<f32>(x + o) > 0 ? <f32>1 : p));
+    const xs = load<f32>(x + o);
+    store<f32>(out + o, load<f32>(g + o) * (xs > 0 ? <f32>1 : xs != xs ? xs : p));
   }
 }
 

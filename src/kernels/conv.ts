@@ -81,7 +81,8 @@ export function maxPoolArgmax(x: TypedArray, g: ConvGeometry, arg: Float64Array)
               if (ix < 0 || ix >= w) continue;
               const idx = (iy * w + ix) * c + ch;
               const v = x[base + idx]!;
-              if (v > best || bi < 0) {
+              // The first NaN of a window wins, as in max(): NaN propagates.
+              if (v > best || bi < 0 || (v !== v && best === best)) {
                 best = v;
                 bi = idx;
               }

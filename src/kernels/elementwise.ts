@@ -58,9 +58,15 @@ export function axpyInto(a: TypedArray, s: number, b: TypedArray, out: TypedArra
   for (let i = 0; i < out.length; i++) out[i] = a[i]! + s * b[i]!;
 }
 
-/** `out = g · (x > 0 ? 1 : p)`: relu's (p = 0) and leaky relu's (p = slope) backward in one pass. */
+/**
+ * `out = g · (x > 0 ? 1 : p)`: relu's (p = 0) and leaky relu's (p = slope) backward in one pass.
+ * At a NaN input the derivative is NaN, so the NaN reaches the gradient.
+ */
 export function stepMulInto(g: TypedArray, x: TypedArray, p: number, out: TypedArray): void {
-  for (let i = 0; i < out.length; i++) out[i] = g[i]! * (x[i]! > 0 ? 1 : p);
+  for (let i = 0; i < out.length; i++) {
+    const v = x[i]!;
+    out[i] = g[i]! * (v > 0 ? 1 : v === v ? p : v);
+  }
 }
 
 export function negInto(x: TypedArray, out: TypedArray): void {
@@ -119,10 +125,11 @@ export function softplusInto(x: TypedArray, out: TypedArray): void {
     out[i] = Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v)));
   }
 }
+/** `max(x, 0)`, NaN where x is NaN (as IEEE `maximum`, WASM's `f32x4.max` and PyTorch give). */
 export function reluInto(x: TypedArray, out: TypedArray): void {
   for (let i = 0; i < out.length; i++) {
     const v = x[i]!;
-    out[i] = v > 0 ? v : 0;
+    out[i] = v > 0 || v !== v ? v : 0;
   }
 }
 export function leakyReluInto(x: TypedArray, slope: number, out: TypedArray): void {
@@ -131,9 +138,12 @@ export function leakyReluInto(x: TypedArray, slope: number, out: TypedArray): vo
     out[i] = v > 0 ? v : slope * v;
   }
 }
-/** `out[i] = x[i] > 0 ? 1 : low`: the derivative mask of relu (low 0) and leaky relu. */
+/** `out[i] = x[i] > 0 ? 1 : low`: the derivative mask of relu (low 0) and leaky relu; NaN at NaN. */
 export function stepInto(x: TypedArray, low: number, out: TypedArray): void {
-  for (let i = 0; i < out.length; i++) out[i] = x[i]! > 0 ? 1 : low;
+  for (let i = 0; i < out.length; i++) {
+    const v = x[i]!;
+    out[i] = v > 0 ? 1 : v === v ? low : v;
+  }
 }
 
 /** Comparison masks (1 where true, 0 elsewhere). */
