@@ -112,6 +112,48 @@ describe('tidy', () => {
     expect(copy(mg.grad(mg.sum(mg.mul(g, x)), w))).toEqual(hvWant);
   });
 
+  test('what a recorded op saved for its rule (not an input or output) survives with a returned graph', () => {
+    const rng = new mg.Rng(4);
+    const w = mg.randn([4 * N], { rng, requiresGrad: true });
+    const x = mg.randn([4 * N], { rng });
+    // max saves a routing mask of the input's size, allocated inside the step.
+    const lossOf = (): Tensor => mg.sum(mg.max(mg.reshape(mg.exp(mg.mul(w, x)), [N, 4]), 1));
+    const want = copy(mg.grad(lossOf(), w));
+    mg.clearPool();
+    const loss = mg.tidy(lossOf);
+    churn();
+    expect(copy(mg.grad(loss, w))).toEqual(want);
+  });
+
+  test('the .grad of a tensor made inside tidy and returned survives it, in any structure', () => {
+    const make = (): Tensor => {
+      const v = mg.randn([2 * N], { rng: new mg.Rng(5), requiresGrad: true });
+      mg.sum(mg.square(mg.exp(v))).backward();
+      return v;
+    };
+    const want = copy(make().grad!);
+    const structures: [(t: Tensor) => unknown, (r: unknown) => Tensor][] = [
+      [(t) => t, (r) => r as Tensor],
+      [(t) => ({ deep: [new Map([['k', new Set([t])]])] }), (r) => [...(r as { deep: Map<string, Set<Tensor>>[] }).deep[0]!.get('k')!][0]!],
+    ];
+    for (const [wrap, unwrap] of structures) {
+      mg.clearPool();
+      const out = mg.tidy(() => wrap(make()));
+      churn();
+      expect(copy(unwrap(out).grad!)).toEqual(want);
+      // A .grad set by other means than backward() (a gradient stored by hand) is reached the same way.
+      mg.clearPool();
+      const byHand = mg.tidy(() => {
+        const v = mg.randn([2 * N], { rng: new mg.Rng(5) });
+        v.grad = mg.scale(mg.exp(v), 2);
+        return wrap(v);
+      });
+      churn();
+      const v0 = mg.randn([2 * N], { rng: new mg.Rng(5) });
+      expect(copy(unwrap(byHand).grad!)).toEqual(copy(mg.scale(mg.exp(v0), 2)));
+    }
+  });
+
   test('the gradients that backward() stores in .grad inside tidy survive it', () => {
     const rng = new mg.Rng(3);
     const w = mg.randn([2 * N], { rng, requiresGrad: true });
