@@ -17,7 +17,7 @@ export * from './ops/index.js';
 export { mlp, activations, type MlpOptions, type ActivationName } from './nn/mlp.js';
 export { type Model, type InitOptions } from './nn/model.js';
 export { uniformFanIn, heNormal, glorotUniform, zerosInit, type Initializer } from './nn/init.js';
-export { SGD } from './optim/sgd.js';
+export { SGD, type SgdOptions, type SgdState } from './optim/sgd.js';
 export { Adam, type AdamOptions } from './optim/adam.js';
 export { type Optimizer } from './optim/optimizer.js';
 export * from './meta/index.js';
