@@ -1,0 +1,14 @@
+import { defineConfig, mergeConfig } from 'vitest/config';
+import base from './vitest.config.js';
+
+// The tests mutation testing runs: those that exercise the source directly. The CLI, worker-thread
+// and README tests run the compiled build (which a mutant of src/ does not change), and the real
+// Omniglot archives take minutes to decode; `npm test` runs them all.
+export default mergeConfig(
+  base,
+  defineConfig({
+    test: {
+      exclude: ['test/cli.*.test.ts', 'test/task-workers.test.ts', 'test/readme.test.ts', 'test/omniglot.test.ts', 'test/scripts.*.test.ts', 'test/docs.test.ts', 'test/imports.test.ts', 'test/bench.test.ts', '**/node_modules/**'],
+    },
+  }),
+);
