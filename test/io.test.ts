@@ -1,12 +1,13 @@
 /** The dependency-free ZIP reader and PNG decoder (on images this test encodes and on the real Omniglot archive), and the SVG plot. */
 import { existsSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { hostname, tmpdir } from 'node:os';
 import { deflateSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { crc32 } from '../src/io/crc32.js';
-import { decodePngNode, lockFile, openZip } from '../src/io/node.js';
+import { checkWritable, decodePngNode, lockFile, openZip, writeFileAtomicSync } from '../src/io/node.js';
 import { plotSvg } from '../src/io/svg.js';
 import { ZipArchive } from '../src/io/zip.js';
 import { decodePng } from '../src/io/png.js';
@@ -279,7 +280,30 @@ describe('decompression is bounded', () => {
   });
 });
 
+/** A read-only file system to write into, where this process may mount one (root), else null. */
+function readOnlyMount(): { dir: string; done: () => void } | null {
+  const dir = mkdtempSync(join(tmpdir(), 'mg-ro-'));
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=64k', 'tmpfs', dir]);
+  if (r.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    return null;
+  }
+  return { dir, done: () => (spawnSync('umount', [dir]), rmSync(dir, { recursive: true, force: true })) };
+}
+
 describe('lock files', () => {
+  const ro = readOnlyMount();
+  test.runIf(ro !== null)('on a read-only file system the real cause is named (EROFS), also where a directory is missing', () => {
+    try {
+      expect(() => lockFile(join(ro!.dir, 'run.safetensors'))).toThrow(/run\.safetensors: cannot write its lock file .* \(EROFS\)$/);
+      expect(() => lockFile(join(ro!.dir, 'sub', 'run.safetensors'))).toThrow(/cannot write its lock file .* \(EROFS\)$/);
+      expect(() => checkWritable(join(ro!.dir, 'a', 'b', 'x.svg'))).toThrow(/x\.svg: cannot write \(EROFS\)$/);
+      expect(() => writeFileAtomicSync(join(ro!.dir, 'd', 'c.md'), 'x')).toThrow(/c\.md: cannot write \(EROFS\)$/);
+    } finally {
+      ro!.done();
+    }
+  });
+
   test('one holder at a time; a lock whose process is gone is taken over; release removes it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mg-lock-'));
     try {

@@ -46,7 +46,7 @@ export function writeFileAtomicSync(path: string, data: Uint8Array | string): vo
   let fd: number | undefined;
   if (isDirectory(path)) throw new Error(`${path}: cannot write (it is a directory; name a file in it)`);
   try {
-    mkdirSync(dirname(path), { recursive: true });
+    makeParents(path);
     removeStaleTemporaries(path);
     fd = openSync(tmp, 'w');
     let o = 0;
@@ -74,6 +74,24 @@ function fileAmongParents(path: string): string | null {
     } catch {
       if (dirname(dir) === dir) return null;
     }
+  }
+}
+
+/**
+ * Creates the missing parent directories of `path`. A recursive mkdir that cannot create one
+ * reports ENOENT whatever the cause; creating the first missing one alone gives the real code
+ * (EROFS on a read-only file system, EACCES, …), which is what the caller's error then names.
+ */
+function makeParents(path: string): void {
+  const dir = dirname(path);
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    let missing = dir;
+    while (dirname(missing) !== missing && !isDirectory(dirname(missing))) missing = dirname(missing);
+    mkdirSync(missing); // throws with the real code
+    throw e;
   }
 }
 
@@ -116,7 +134,7 @@ export function checkWritable(path: string): void {
   const tmp = `${path}.probe-${process.pid}-${Date.now()}`;
   if (isDirectory(path)) throw new Error(`${path}: cannot write (it is a directory; name a file in it)`);
   try {
-    mkdirSync(dirname(path), { recursive: true });
+    makeParents(path);
     closeSync(openSync(tmp, 'w'));
     rmSync(tmp);
   } catch (e) {
@@ -187,7 +205,7 @@ export function lockFile(path: string): () => void {
   const blocker = fileAmongParents(lock);
   if (blocker !== null) throw new Error(`${path}: cannot write its lock file ${lock} (ENOTDIR: ${blocker} is a file, not a directory)`);
   try {
-    mkdirSync(dirname(lock), { recursive: true });
+    makeParents(lock);
   } catch (e) {
     throw new Error(`${path}: cannot write its lock file ${lock} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
