@@ -12,9 +12,9 @@
  * w.r.t. the untiled φ is the sum over tasks (the callers divide by T for the mean).
  */
 import { grad, noGrad } from '../autograd.js';
-import { add, sub } from '../ops/binary.js';
+import { add, mul, sub } from '../ops/binary.js';
 import { broadcastTo, unsqueeze } from '../ops/layout.js';
-import { mean } from '../ops/reduce.js';
+import { mean, sum } from '../ops/reduce.js';
 import { scale } from '../ops/unary.js';
 import { Tensor } from '../tensor.js';
 import { checkOptionsObject, describeValue, type OptionTable } from '../checks.js';
@@ -43,7 +43,7 @@ function checkAlpha(alpha: number, op: string): void {
 }
 
 /** The options of mamlGradient and of the inner-loop functions, built once rather than on every call of these per-task, per-step functions. */
-const MAML_GRADIENT_OPTIONS: OptionTable = { firstOrder: 'flag', tasks: true };
+const MAML_GRADIENT_OPTIONS: OptionTable = { firstOrder: 'flag', tasks: true, recompute: 'flag' };
 const TASKS_OPTIONS: OptionTable = { tasks: true };
 
 /** Throws unless `params` is a list of Tensors; `op` names the caller. */
@@ -126,24 +126,67 @@ export interface MetaGradient {
  * inner loss. `firstOrder` gives FOMAML. With `tasks` = T, the losses are over a meta-batch
  * laid out along a leading task axis (see `tileParams`): each inner loss must sum the tasks'
  * own losses and the outer loss average them.
+ *
+ * `recompute` trades compute for memory in second-order MAML: instead of keeping every inner
+ * step's graph (memory growing with k times the activations), the inner loop runs off the tape,
+ * keeping only the k parameter vectors φᵢ, and the reverse sweep applies each step's Jacobian
+ * I − α Lᵢ''(φᵢ) as a Hessian-vector product recomputed at φᵢ:
+ *
+ *   u ← ∂L_outer/∂φ_k+1;   for i = k … 1:  u ← u − α Lᵢ''(φᵢ) u;   g_MAML = u
+ *
+ * At most one step's graph is alive at a time; each step costs one more forward and backward
+ * pass than on the tape. The result is the same meta-gradient up to rounding.
  */
 export function mamlGradient(
   params: readonly Tensor[],
   inner: readonly LossFn[],
   outer: LossFn,
   alpha: number,
-  options: { firstOrder?: boolean; tasks?: number } = {},
+  options: { firstOrder?: boolean; tasks?: number; recompute?: boolean } = {},
 ): MetaGradient {
   checkAlpha(alpha, 'mamlGradient');
   checkOptionsObject('mamlGradient', options, MAML_GRADIENT_OPTIONS, '{ tasks: 25 }');
   checkParams('mamlGradient', params);
   checkLosses('mamlGradient', inner);
   if (typeof outer !== 'function') throw new TypeError(`mamlGradient: the outer loss is ${describeValue(outer)}, not a function of the parameters`);
+  if (options.recompute === true && options.firstOrder !== true) return recomputedMamlGradient(params, inner, outer, alpha, options.tasks);
   const phi = params.map((p) => new Tensor(p.data, p.shape, true));
   const start = options.tasks === undefined ? phi : tileParams(phi, options.tasks);
   const adapted = innerLoop('mamlGradient', start, inner, alpha, options.firstOrder ? 'first-order' : 'second-order').params;
   const L = scalarLoss('mamlGradient', 'the outer loss', outer(adapted));
   return { grads: grad(L, phi, { allowUnused: true }), loss: L.item() };
+}
+
+/** {@link mamlGradient} with `recompute`: the reverse sweep as Hessian-vector products at the stored φᵢ. */
+function recomputedMamlGradient(params: readonly Tensor[], inner: readonly LossFn[], outer: LossFn, alpha: number, tasks: number | undefined): MetaGradient {
+  const op = 'mamlGradient';
+  const first = tasks === undefined ? params.map((p) => new Tensor(p.data, p.shape, true)) : noGrad(() => tileParams(params, tasks)).map((p) => new Tensor(p.data, p.shape, true));
+  // Forward: the inner loop off the tape, keeping φ₁ … φ_k.
+  const phis: Tensor[][] = [];
+  let phi = first;
+  for (const [i, L] of inner.entries()) {
+    phis.push(phi);
+    const loss = scalarLoss(op, `inner loss ${i}`, L(phi));
+    const g = grad(loss, phi, { allowUnused: true });
+    phi = noGrad(() => phi.map((p, j) => new Tensor(sub(p, scale(g[j]!, alpha)).data, p.shape, true)));
+  }
+  const Lout = scalarLoss(op, 'the outer loss', outer(phi));
+  let u = grad(Lout, phi, { allowUnused: true });
+  // Reverse: u ← (I − α Lᵢ''(φᵢ)) u, one step's graph at a time.
+  for (let i = inner.length - 1; i >= 0; i--) {
+    const at = phis[i]!;
+    const g = grad(scalarLoss(op, `inner loss ${i}`, inner[i]!(at)), at, { createGraph: true, allowUnused: true });
+    const dot = g.reduce<Tensor | null>((acc, gj, j) => {
+      const term = sum(mul(gj, u[j]!));
+      return acc === null ? term : add(acc, term);
+    }, null);
+    const hu = dot !== null && dot.requiresGrad ? grad(dot, at, { allowUnused: true }) : at.map((p) => noGrad(() => scale(p, 0)));
+    const prev = u;
+    u = noGrad(() => prev.map((uj, j) => sub(uj, scale(hu[j]!, alpha))));
+  }
+  // The tiled parameters' gradient summed over the task axis is the untiled one's.
+  const grads = tasks === undefined ? u : noGrad(() => u.map((t) => sum(t, 0)));
+  return { grads, loss: Lout.item() };
 }
 
 /**

@@ -37,6 +37,11 @@ export interface MamlSettings {
   tail: 'separate' | 'shared';
   /** First order only: adapt with this optimiser instead of SGD, tasks in turn. */
   innerOptimizer?: Optimizer;
+  /**
+   * Second order only: keep one inner step's graph at a time, recomputing each in the reverse
+   * sweep (memory flat in k, about one more forward and backward pass per step). Default false.
+   */
+  recompute?: boolean;
 }
 
 /** MAML as a {@link MetaAlgorithm}, its settings checked (`owner` names the caller in errors). */
@@ -52,7 +57,7 @@ export function maml(settings: MamlSettings, owner = 'MAML'): MetaAlgorithm & { 
     settings: s,
     innerOptimizer: s.innerOptimizer,
     taskGradient: s.innerOptimizer === undefined ? taskGradient : undefined,
-    workerSettings: s.innerOptimizer === undefined ? { innerLr: s.innerLr, innerSteps: s.innerSteps, firstOrder: s.firstOrder, tail: s.tail } : undefined,
+    workerSettings: s.innerOptimizer === undefined ? { innerLr: s.innerLr, innerSteps: s.innerSteps, firstOrder: s.firstOrder, tail: s.tail, recompute: s.recompute } : undefined,
     metaGradient(model, params, tasks) {
       if (s.innerOptimizer !== undefined) return inTurn(model, params, tasks, s, s.innerOptimizer, owner);
       return meanGradient(tasks.map((t) => taskGradient(model, params, t)));
@@ -64,7 +69,7 @@ export function maml(settings: MamlSettings, owner = 'MAML'): MetaAlgorithm & { 
 export function mamlTaskGradient(model: Model, params: readonly Tensor[], task: Task, s: MamlTaskSettings): MetaGradient {
   const on = s.tail === 'shared' ? 'support' : 'query';
   const outer = (p: Tensor[]) => task.queryLoss(model, p, on);
-  return mamlGradient(params, supportLosses(model, task, s.innerSteps), outer, s.innerLr, { firstOrder: s.firstOrder, tasks: task.stacked });
+  return mamlGradient(params, supportLosses(model, task, s.innerSteps), outer, s.innerLr, { firstOrder: s.firstOrder, tasks: task.stacked, recompute: s.recompute ?? false });
 }
 
 /** FOMAML with a stateful inner optimiser: tasks in turn, the mean of their tail gradients. */

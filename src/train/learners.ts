@@ -35,9 +35,11 @@ export interface MamlOptions {
    * experiments; the meta-gradient is the query-loss gradient at each task's adapted parameters.
    */
   innerOptimizer?: Optimizer;
+  /** Second-order only: recompute inner steps in the reverse sweep instead of keeping them (memory flat in k). Default false. */
+  recompute?: boolean;
 }
 
-const MAML_OPTIONS: OptionKeys<MamlOptions> = { innerLr: true, innerSteps: true, firstOrder: 'flag', optimizer: true, tail: true, innerOptimizer: true };
+const MAML_OPTIONS: OptionKeys<MamlOptions> = { innerLr: true, innerSteps: true, firstOrder: 'flag', optimizer: true, tail: true, innerOptimizer: true, recompute: 'flag' };
 
 /**
  * A MAML (or, with `firstOrder`, FOMAML) learner: holds the meta-parameters φ and steps them on
@@ -60,7 +62,7 @@ export class MAML extends MetaLearner {
    */
   constructor(model: Model, params: Tensor[], options: MamlOptions = {}) {
     checkOptionsObject('MAML', options, MAML_OPTIONS, '{ innerLr: 0.01, innerSteps: 5 }');
-    const algorithm = maml({ innerLr: options.innerLr ?? 0.01, innerSteps: options.innerSteps ?? 1, firstOrder: options.firstOrder ?? false, tail: options.tail ?? 'separate', innerOptimizer: options.innerOptimizer });
+    const algorithm = maml({ innerLr: options.innerLr ?? 0.01, innerSteps: options.innerSteps ?? 1, firstOrder: options.firstOrder ?? false, tail: options.tail ?? 'separate', innerOptimizer: options.innerOptimizer, recompute: options.recompute });
     super(model, params, algorithm, options.optimizer ?? new Adam({ lr: 1e-3 }), { toTasks: (b) => [stackedData('MAML', b)] });
     this.settings = algorithm.settings;
   }
