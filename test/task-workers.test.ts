@@ -141,10 +141,20 @@ test('workers build any model a module exports and take any supervised task: Met
     const net = mg.mlp([1, 20, 1], { activation: 'tanh' });
     const sampler = new mg.SineTasks({ rng: new mg.Rng(3) });
     const batches = [0, 1, 2].map(() => sampler.sampleBatch(6).split());
-    const make = (): mg.MetaLearner => new mg.MetaLearner(net, net.init({ rng: new mg.Rng(4) }), mg.maml({ innerLr: 0.01, innerSteps: 2, firstOrder: false, tail: 'separate' }), new mg.Adam());
-    const [serial, spread] = [make(), make()];
-    for (const tasks of batches) expect(await spread.stepAsync(tasks, pool)).toBe(serial.step(tasks));
-    expect(spread.params.map((p) => Array.from(p.data))).toEqual(serial.params.map((p) => Array.from(p.data)));
+    const algorithms = [
+      mg.maml({ innerLr: 0.01, innerSteps: 2, firstOrder: false, tail: 'separate' }),
+      mg.maml({ innerLr: 0.01, innerSteps: 3, firstOrder: false, tail: 'shared', recompute: true }),
+      mg.reptile({ innerLr: 0.02, innerSteps: 3 }),
+      mg.innerGradientFamily({ innerLr: 0.02, coefficients: [0, 1, 1] }),
+    ];
+    let spread!: mg.MetaLearner;
+    for (const algorithm of algorithms) {
+      const make = (): mg.MetaLearner => new mg.MetaLearner(net, net.init({ rng: new mg.Rng(4) }), algorithm, new mg.Adam());
+      const serial = make();
+      spread = make();
+      for (const tasks of batches) expect(await spread.stepAsync(tasks, pool)).toBe(serial.step(tasks));
+      expect(spread.params.map((p) => Array.from(p.data)), algorithm.name).toEqual(serial.params.map((p) => Array.from(p.data)));
+    }
     // A task whose loss is a closure cannot cross threads: named before any work.
     const own = sampler.sampleBatch(2).split().map((t) => mg.supervisedTask(t as mg.SupervisedTask, { loss: (p, y) => mg.mse(p, y as mg.Tensor) }));
     await expect(spread.stepAsync(own, pool)).rejects.toThrow(/TaskWorkers: task 0 cannot be sent to a worker/);

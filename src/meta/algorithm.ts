@@ -18,6 +18,9 @@ export interface MamlTaskSettings {
   recompute?: boolean;
 }
 
+/** What a worker thread needs to compute an algorithm's `taskGradient` (the model and task aside). */
+export type WorkerAlgorithm = (MamlTaskSettings & { kind?: 'maml' }) | { kind: 'reptile'; innerLr: number; innerSteps: number } | { kind: 'family'; innerLr: number; coefficients: readonly number[] };
+
 /**
  * A meta-learning algorithm: the direction an outer optimiser steps the meta-parameters along,
  * computed from a meta-batch of Tasks. Algorithms hold settings, never the parameters: the
@@ -38,10 +41,10 @@ export interface MetaAlgorithm {
   /** An optimiser whose state carries from task to task (Reptile's inner Adam), if any. */
   readonly innerOptimizer?: Optimizer;
   /**
-   * Present when worker threads can compute `taskGradient`: the settings their MAML task
-   * gradient takes (`TaskWorkers` rebuild the algorithm from them).
+   * Present when worker threads can compute `taskGradient`: what they rebuild the algorithm from
+   * (`TaskWorkers`).
    */
-  readonly workerSettings?: MamlTaskSettings;
+  readonly workerSettings?: WorkerAlgorithm;
 }
 
 /** The mean of per-task meta-gradients, summed in task order, and the mean of their losses. */

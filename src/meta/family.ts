@@ -32,6 +32,7 @@ export function innerGradientFamily(settings: FamilySettings, owner = 'innerGrad
     name: owner,
     settings: s,
     taskGradient,
+    workerSettings: { kind: 'family', innerLr: s.innerLr, coefficients: s.coefficients },
     metaGradient: (model, params, tasks) => meanGradient(tasks.map((t) => taskGradient(model, params, t))),
   };
 }

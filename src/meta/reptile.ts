@@ -6,8 +6,9 @@
  *   Reptile gradient g = (φ − mean φ̃ᵢ)/α
  *   φ ← φ − εα·g = φ + ε(mean φ̃ᵢ − φ), ε annealed linearly (or an outer optimiser fed g)
  *
- * A single stacked Task adapts all its tasks at once by SGD (the parameters tiled along the task
- * axis); otherwise tasks adapt in turn.
+ * With SGD inside, a stacked Task adapts all its tasks at once (the parameters tiled along the
+ * task axis) and separate Tasks are independent (so they may run on other threads); with an inner
+ * optimiser the tasks adapt in turn, its state carried from each to the next.
  */
 import { noGrad } from '../autograd.js';
 import type { Model } from '../nn/model.js';
@@ -17,7 +18,7 @@ import type { Optimizer } from '../optim/optimizer.js';
 import type { Tensor } from '../tensor.js';
 import { checkInteger, checkNonNegative, checkPositive } from '../checks.js';
 import { adapt, supportLosses } from './adapt.js';
-import type { MetaAlgorithm } from './algorithm.js';
+import { meanGradient, type MetaAlgorithm } from './algorithm.js';
 import { innerGradients, reptileFromInner, type MetaGradient } from './inner.js';
 import type { Task } from './task.js';
 
@@ -39,19 +40,27 @@ export function reptile(settings: ReptileSettings, owner = 'Reptile'): MetaAlgor
   const s = Object.freeze({ ...settings });
   checkInteger(`${owner}: innerSteps`, s.innerSteps);
   checkPositive(`${owner}: innerLr`, s.innerLr);
+  if (s.innerOptimizer !== undefined) {
+    // The optimiser's state carries from task to task: the tasks run in turn, on this thread.
+    return { name: owner, settings: s, innerOptimizer: s.innerOptimizer, metaGradient: (model, params, tasks) => inTurn(model, params, tasks, s, owner) };
+  }
+  // With SGD inside, tasks are independent: each gives its own Reptile gradient (φ − φ̃)/α (a
+  // stacked Task, all of its tasks at once: (φ − mean φ̃)/α), and the meta-gradient is their mean.
+  const taskGradient: NonNullable<MetaAlgorithm['taskGradient']> = (model, params, task) => {
+    if (task.stacked !== undefined) {
+      const T = task.stacked;
+      const res = innerGradients(params, supportLosses(model, task, s.innerSteps), s.innerLr, { tasks: T });
+      return { grads: reptileFromInner(params, res, s.innerLr, T), loss: meanOf(res.losses) / T };
+    }
+    const { params: adapted, losses } = adapt(model, params, task, { steps: s.innerSteps, lr: s.innerLr });
+    return { grads: noGrad(() => params.map((p, i) => scale(sub(p, adapted[i]!), 1 / s.innerLr))), loss: meanOf(losses) };
+  };
   return {
     name: owner,
     settings: s,
-    innerOptimizer: s.innerOptimizer,
-    metaGradient(model, params, tasks) {
-      const only = tasks.length === 1 ? tasks[0]! : undefined;
-      if (s.innerOptimizer === undefined && only?.stacked !== undefined) {
-        const T = only.stacked;
-        const res = innerGradients(params, supportLosses(model, only, s.innerSteps), s.innerLr, { tasks: T });
-        return { grads: reptileFromInner(params, res, s.innerLr, T), loss: meanOf(res.losses) / T };
-      }
-      return inTurn(model, params, tasks, s, owner);
-    },
+    taskGradient,
+    workerSettings: { kind: 'reptile', innerLr: s.innerLr, innerSteps: s.innerSteps },
+    metaGradient: (model, params, tasks) => meanGradient(tasks.map((t) => taskGradient(model, params, t))),
   };
 }
 

@@ -14,7 +14,7 @@ import { meanGradient, type MetaAlgorithm } from '../meta/algorithm.js';
 import { recyclable } from '../meta/adapt.js';
 import { checkParams, type MetaGradient } from '../meta/inner.js';
 import { isTask, type Task } from '../meta/task.js';
-import type { MamlTaskSettings } from '../meta/maml.js';
+import type { WorkerAlgorithm } from '../meta/algorithm.js';
 import { stackedData, type StackedData } from '../meta/losses.js';
 
 /** A meta-batch: a Task, a list of Tasks, or stacked regression data (`[T, n, d]` tensors). */
@@ -27,7 +27,7 @@ export type MetaBatch = Task | readonly Task[] | StackedData;
  */
 export interface MetaGradientOffload {
   share(metaBatch: number): number;
-  compute(params: readonly Tensor[], tasks: readonly Task[], settings: MamlTaskSettings): Promise<MetaGradient[]>;
+  compute(params: readonly Tensor[], tasks: readonly Task[], settings: WorkerAlgorithm): Promise<MetaGradient[]>;
 }
 
 /** A learner's whole state as tensors and string metadata (a safetensors file's contents). */

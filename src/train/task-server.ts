@@ -1,8 +1,8 @@
 /**
  * The worker side of {@link TaskWorkers}, independent of the thread API: a message handler that
- * builds the model it is given, then answers each request with the MAML meta-gradients of the
- * tasks in it, computed by the same {@link mamlTaskGradient} as the calling thread, so the
- * numbers are the same. task-worker-node.ts (worker_threads) and task-worker-web.ts (Web Workers)
+ * builds the model it is given, then answers each request with the task gradients of the tasks in
+ * it (MAML's, Reptile's or the §6.2 family's, as the request's settings say), computed by the
+ * same functions as on the calling thread, so the numbers are the same. task-worker-node.ts (worker_threads) and task-worker-web.ts (Web Workers)
  * only connect it to their thread's port.
  *
  * Protocol (structured clones):
@@ -18,7 +18,12 @@ import { checkModel, type Model } from '../nn/model.js';
 import { Tensor } from '../tensor.js';
 import type { TypedArray } from '../dtype.js';
 import { tidy } from '../tidy.js';
-import { mamlTaskGradient, type MamlTaskSettings } from '../meta/maml.js';
+import { mamlTaskGradient } from '../meta/maml.js';
+import { reptile } from '../meta/reptile.js';
+import { innerGradientFamily } from '../meta/family.js';
+import type { MetaGradient } from '../meta/inner.js';
+import type { WorkerAlgorithm } from '../meta/algorithm.js';
+import type { Task } from '../meta/task.js';
 import { supervisedTask } from '../meta/task.js';
 import { describeValue, isRecord } from '../checks.js';
 
@@ -56,7 +61,7 @@ export interface WireTask {
 export interface TaskRequest {
   id: number;
   params: { data: TypedArray; shape: number[] }[];
-  settings: MamlTaskSettings;
+  settings: WorkerAlgorithm;
   tasks: WireTask[];
 }
 
@@ -65,6 +70,13 @@ export type TaskReply = { id: number; results: { loss: number; grads: TypedArray
 
 /** The answer to the first message. */
 export type TaskReady = { ready: string } | { failed: string };
+
+/** The task-gradient function `settings` describe. */
+function taskGradientOf(settings: WorkerAlgorithm): (model: Model, params: readonly Tensor[], task: Task) => MetaGradient {
+  if (settings.kind === 'reptile') return reptile(settings).taskGradient!;
+  if (settings.kind === 'family') return innerGradientFamily(settings).taskGradient!;
+  return (model, params, task) => mamlTaskGradient(model, params, task, settings);
+}
 
 function messageOf(e: unknown): string {
   return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
@@ -108,10 +120,11 @@ export function taskServer(post: (message: TaskReply | TaskReady, transfer: Arra
       try {
         const params = req.params.map((p) => new Tensor(p.data, p.shape));
         const y = (v: WireTask['ys']) => (v instanceof Int32Array ? v : new Tensor(v.data, v.shape));
+        const taskGradient = taskGradientOf(req.settings);
         const results = tidy(() =>
           req.tasks.map((w) => {
             const task = supervisedTask({ xSupport: new Tensor(w.xs, w.xsShape), ySupport: y(w.ys), xQuery: new Tensor(w.xq, w.xqShape), yQuery: y(w.yq) }, { loss: w.loss });
-            const r = tidy(() => mamlTaskGradient(m, params, task, req.settings));
+            const r = tidy(() => taskGradient(m, params, task));
             // Own copies: the gradients' arrays belong to the storage pool, which reuses them.
             return { loss: r.loss, grads: r.grads.map((g) => g.data.slice()) };
           }),

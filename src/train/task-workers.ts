@@ -18,7 +18,7 @@
 import { backendInfo, getBackend } from '../kernels/backend.js';
 import { Tensor } from '../tensor.js';
 import type { MetaGradientOffload } from './learner.js';
-import type { MamlTaskSettings } from '../meta/maml.js';
+import type { WorkerAlgorithm } from '../meta/algorithm.js';
 import type { MetaGradient } from '../meta/inner.js';
 import { isTask, SupervisedTask, type SupervisedData, type Task } from '../meta/task.js';
 import { checkModelSpec, type ModelSpec, type TaskReady, type TaskReply, type TaskRequest, type TaskStart, type WireTask } from './task-server.js';
@@ -185,7 +185,7 @@ export class TaskWorkers implements MetaGradientOffload {
    * The MAML meta-gradients of `tasks` (supervisedTasks, or episodes) at `params`, in order, each
    * worker taking a contiguous run.
    */
-  async compute(params: readonly Tensor[], tasks: readonly (Task | SupervisedData)[], settings: MamlTaskSettings): Promise<MetaGradient[]> {
+  async compute(params: readonly Tensor[], tasks: readonly (Task | SupervisedData)[], settings: WorkerAlgorithm): Promise<MetaGradient[]> {
     if (this.closed) throw new Error('TaskWorkers: compute after close()');
     if (this.failure !== null) throw this.failure;
     const now = backendInfo().variant;
