@@ -18,6 +18,12 @@ export interface MamlTaskSettings {
   recompute?: boolean;
 }
 
+/** Where in training a meta-gradient is taken. */
+export interface MetaContext {
+  /** Meta-iterations done before this one. */
+  iteration: number;
+}
+
 /** What a worker thread needs to compute an algorithm's `taskGradient` (the model and task aside). */
 export type WorkerAlgorithm = (MamlTaskSettings & { kind?: 'maml' }) | { kind: 'reptile'; innerLr: number; innerSteps: number } | { kind: 'family'; innerLr: number; coefficients: readonly number[] };
 
@@ -30,14 +36,17 @@ export type WorkerAlgorithm = (MamlTaskSettings & { kind?: 'maml' }) | { kind: '
 export interface MetaAlgorithm {
   /** The name errors use ('MAML', 'Reptile', …). */
   readonly name: string;
-  /** The meta-gradient of a meta-batch at `params`, and the loss it saw. */
-  metaGradient(model: Model, params: readonly Tensor[], tasks: readonly Task[]): MetaGradient;
+  /**
+   * The meta-gradient of a meta-batch at `params`, and the loss it saw. `context.iteration` is the
+   * meta-iteration (for schedules inside the algorithm, such as MAML++'s annealing).
+   */
+  metaGradient(model: Model, params: readonly Tensor[], tasks: readonly Task[], context?: MetaContext): MetaGradient;
   /**
    * Present when tasks are independent: one task's meta-gradient. `metaGradient` is then the
    * mean of these in task order ({@link meanGradient}), so the tasks may be spread over threads
    * with bit-identical results.
    */
-  taskGradient?(model: Model, params: readonly Tensor[], task: Task): MetaGradient;
+  taskGradient?(model: Model, params: readonly Tensor[], task: Task, context?: MetaContext): MetaGradient;
   /** An optimiser whose state carries from task to task (Reptile's inner Adam), if any. */
   readonly innerOptimizer?: Optimizer;
   /**

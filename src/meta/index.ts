@@ -2,9 +2,10 @@
 export { sgdInnerLoop, mamlGradient, reptileGradient, innerGradients, combineInnerGradients, tileParams, type LossFn, type InnerMode, type InnerResult, type MetaGradient } from './inner.js';
 export { isTask, taskCount, supervisedTask, SupervisedTask, selectRows, type Task, type Targets, type PredictionLoss, type SupervisedData, type SupervisedOptions } from './task.js';
 export { adapt, adaptRestoring, adaptWithOptimizer, supportLosses, type Adaptation, type Adapted } from './adapt.js';
-export { meanGradient, type MetaAlgorithm } from './algorithm.js';
+export { meanGradient, type MetaAlgorithm, type MetaContext, type WorkerAlgorithm } from './algorithm.js';
 export { maml, type MamlSettings, type MamlTaskSettings } from './maml.js';
 export { reptile, epsilonAt, ReptileUpdate, type ReptileSettings } from './reptile.js';
 export { innerGradientFamily, type FamilySettings } from './family.js';
+export { mamlpp, mslWeights, cosineAnnealing, type MamlppSettings } from './mamlpp.js';
 export { perTaskMse, summedTaskMse, meanTaskMse, stackedData, type StackedData } from './losses.js';
 export { evaluate, adaptationCurve, adaptationLossesWithOptimizer, meanCI, type MeanCI, type EvalTask } from './evaluate.js';

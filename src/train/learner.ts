@@ -106,8 +106,9 @@ export class MetaLearner {
   private gradientOf(list: readonly Task[]): MetaGradient {
     const a = this.algorithm;
     // Independent tasks: each task's temporaries go back to the pool once its gradient is taken.
-    if (a.taskGradient !== undefined && list.length > 1) return meanGradient(list.map((t) => tidy(() => a.taskGradient!(this.model, this.params, t))));
-    return a.metaGradient(this.model, this.params, list);
+    const context = { iteration: this.iteration };
+    if (a.taskGradient !== undefined && list.length > 1) return meanGradient(list.map((t) => tidy(() => a.taskGradient!(this.model, this.params, t, context))));
+    return a.metaGradient(this.model, this.params, list, context);
   }
 
   /** Checks a meta-gradient before the outer step (a hook for algorithms whose update checks nothing). */
@@ -155,7 +156,8 @@ export class MetaLearner {
     const remote = away > 0 ? offload.compute(this.params, list.slice(here), settings) : Promise.resolve([]);
     // If this thread's share throws, the remote promise must not be left to reject unheard.
     remote.catch(() => undefined);
-    const local = list.slice(0, here).map((t) => tidy(() => a.taskGradient!(this.model, this.params, t)));
+    const context = { iteration: this.iteration };
+    const local = list.slice(0, here).map((t) => tidy(() => a.taskGradient!(this.model, this.params, t, context)));
     const results = [...local, ...(await remote)];
     if (results.length !== n) throw new Error(`${a.name}.stepAsync: offload returned ${results.length - local.length} meta-gradients for ${away} tasks`);
     const { grads, loss } = tidy(() => meanGradient(results));
