@@ -20,6 +20,7 @@ export { uniformFanIn, heNormal, glorotUniform, zerosInit, type Initializer } fr
 export { SGD, type SgdOptions, type SgdState } from './optim/sgd.js';
 export { Adam, type AdamOptions } from './optim/adam.js';
 export { type Optimizer } from './optim/optimizer.js';
+export { differentiableSgd, differentiableAdam, type DifferentiableOptimizer, type DifferentiableSgdOptions, type DifferentiableAdamOptions } from './optim/differentiable.js';
 export * from './meta/index.js';
 export { MetaLearner, type MetaLearnerOptions, type MetaGradientOffload, type LearnerState, type MetaBatch } from './train/learner.js';
 export { MAML, Reptile, type MamlOptions, type ReptileOptions } from './train/learners.js';

@@ -123,3 +123,60 @@ describe('switches', () => {
     expect(() => algorithm.metaGradient(net, theta, [tasks.sampleBatch(2)])).toThrow(/MAML\+\+: expected the 6 model parameters and 1 learned step sizes, got 6 tensors/);
   });
 });
+
+describe('MAML through differentiable inner optimisers', () => {
+  /** The adapted query loss with the inner steps computed in plain float64 arithmetic from first-order gradients: forward only. */
+  function reference(task: mg.Task, steps: number, update: (p: Float64Array[], g: Float64Array[], t: number) => Float64Array[]) {
+    return (theta: Tensor[]): Tensor =>
+      mg.enableGrad(() => {
+        let phi: Float64Array[] = theta.map((p) => Float64Array.from(p.data));
+        for (let t = 1; t <= steps; t++) {
+          const leaves = phi.map((d, i) => mg.tensor(d, { shape: theta[i]!.shape, ...f64, requiresGrad: true }));
+          const g = mg.grad(task.supportLoss(model, leaves, t - 1), leaves).map((x) => Float64Array.from(x.data));
+          phi = update(phi, g, t);
+        }
+        return task.queryLoss(model, phi.map((d, i) => mg.tensor(d, { shape: theta[i]!.shape, ...f64 })));
+      });
+  }
+
+  test('Adam (β1 0.9 and 0) and SGD with momentum: the meta-gradient equals finite differences of the adapted loss', () => {
+    const { theta, one } = setup(8);
+    const adam = (lr: number, b1: number, b2: number, eps: number) => {
+      let m: Float64Array[] = [], v: Float64Array[] = [];
+      return (p: Float64Array[], g: Float64Array[], t: number) => {
+        if (t === 1) [m, v] = [g.map((x) => x.map(() => 0)), g.map((x) => x.map(() => 0))];
+        return p.map((pi, i) => pi.map((x, j) => {
+          m[i]![j] = b1 * m[i]![j]! + (1 - b1) * g[i]![j]!;
+          v[i]![j] = b2 * v[i]![j]! + (1 - b2) * g[i]![j]! ** 2;
+          return x - (lr * (m[i]![j]! / (1 - b1 ** t))) / Math.sqrt(v[i]![j]! / (1 - b2 ** t) + eps * eps);
+        }));
+      };
+    };
+    const momentum = (lr: number, mu: number) => {
+      let b: Float64Array[] = [];
+      return (p: Float64Array[], g: Float64Array[], t: number) => {
+        b = t === 1 ? g.map((x) => Float64Array.from(x)) : b.map((bi, i) => bi.map((x, j) => mu * x + g[i]![j]!));
+        return p.map((pi, i) => pi.map((x, j) => x - lr * b[i]![j]!));
+      };
+    };
+    const cases: [string, mg.DifferentiableOptimizer, () => (p: Float64Array[], g: Float64Array[], t: number) => Float64Array[]][] = [
+      ['Adam β1 0.9', mg.differentiableAdam({ lr: 0.05, beta1: 0.9, eps: 1e-3 }), () => adam(0.05, 0.9, 0.999, 1e-3)],
+      ['Adam β1 0', mg.differentiableAdam({ lr: 0.05, beta1: 0, eps: 1e-3 }), () => adam(0.05, 0, 0.999, 1e-3)],
+      ['SGD momentum 0.9', mg.differentiableSgd({ lr: 0.1, momentum: 0.9 }), () => momentum(0.1, 0.9)],
+    ];
+    for (const [name, opt, update] of cases) {
+      const { grads, loss } = mg.maml({ innerLr: 1, innerSteps: 3, firstOrder: false, tail: 'separate', differentiableInner: opt }).metaGradient(model, theta, [one]);
+      // A fresh update closure for each evaluation, so its state starts empty.
+      const f = (th: Tensor[]) => reference(one, 3, update())(th);
+      expect(loss).toBeCloseTo(f(theta).item(), 12);
+      const numeric = numericGrad(f, theta);
+      grads.forEach((g, i) => expectClose(g.data, numeric[i]!, 1e-6, `${name}: d/dθ${i}`));
+    }
+    // Plain SGD on the tape is MAML's own inner loop.
+    const sgd = mg.maml({ innerLr: 1, innerSteps: 2, firstOrder: false, tail: 'separate', differentiableInner: mg.differentiableSgd({ lr: 0.05 }) }).metaGradient(model, theta, [one]);
+    const plain = mg.maml({ innerLr: 0.05, innerSteps: 2, firstOrder: false, tail: 'separate' }).metaGradient(model, theta, [one]);
+    expectClose(flat(sgd.grads), flat(plain.grads), 1e-13, 'SGD on the tape');
+    expect(() => mg.differentiableAdam({ beta1: 1 })).toThrow(/differentiableAdam: beta1 must be in \[0, 1\), got 1/);
+    expect(() => mg.differentiableSgd({ lr: 0 })).toThrow(/differentiableSgd: lr must be a positive number, got 0/);
+  });
+});

@@ -16,13 +16,15 @@ import type { Model } from '../nn/model.js';
 import { add } from '../ops/binary.js';
 import { scale } from '../ops/unary.js';
 import type { Optimizer } from '../optim/optimizer.js';
-import type { Tensor } from '../tensor.js';
 import { checkInteger, checkPositive } from '../checks.js';
 import { adapt, supportLosses } from './adapt.js';
 import { meanGradient, type MamlTaskSettings, type MetaAlgorithm } from './algorithm.js';
 
 export type { MamlTaskSettings };
-import { mamlGradient, type MetaGradient } from './inner.js';
+import { mamlGradient, tileParams, type MetaGradient } from './inner.js';
+import { grad } from '../autograd.js';
+import { Tensor } from '../tensor.js';
+import type { DifferentiableOptimizer } from '../optim/differentiable.js';
 import type { Task } from './task.js';
 
 /** The settings of {@link maml}. */
@@ -42,6 +44,11 @@ export interface MamlSettings {
    * sweep (memory flat in k, about one more forward and backward pass per step). Default false.
    */
   recompute?: boolean;
+  /**
+   * Take the inner steps with this optimiser on the tape (e.g. `differentiableAdam()`), so the
+   * meta-gradient differentiates through its steps and state; `innerLr` is then unused.
+   */
+  differentiableInner?: DifferentiableOptimizer;
 }
 
 /** MAML as a {@link MetaAlgorithm}, its settings checked (`owner` names the caller in errors). */
@@ -51,13 +58,14 @@ export function maml(settings: MamlSettings, owner = 'MAML'): MetaAlgorithm & { 
   if (s.tail !== 'separate' && s.tail !== 'shared') throw new RangeError(`${owner}: tail must be 'separate' or 'shared', got '${String(s.tail)}'`);
   checkInteger(`${owner}: innerSteps`, s.innerSteps);
   checkPositive(`${owner}: innerLr`, s.innerLr);
-  const taskGradient = (model: Model, params: readonly Tensor[], task: Task): MetaGradient => mamlTaskGradient(model, params, task, s);
+  const taskGradient = (model: Model, params: readonly Tensor[], task: Task): MetaGradient =>
+    s.differentiableInner === undefined ? mamlTaskGradient(model, params, task, s) : throughOptimizer(model, params, task, s, s.differentiableInner);
   return {
     name: owner,
     settings: s,
     innerOptimizer: s.innerOptimizer,
     taskGradient: s.innerOptimizer === undefined ? taskGradient : undefined,
-    workerSettings: s.innerOptimizer === undefined ? { innerLr: s.innerLr, innerSteps: s.innerSteps, firstOrder: s.firstOrder, tail: s.tail, recompute: s.recompute } : undefined,
+    workerSettings: s.innerOptimizer === undefined && s.differentiableInner === undefined ? { innerLr: s.innerLr, innerSteps: s.innerSteps, firstOrder: s.firstOrder, tail: s.tail, recompute: s.recompute } : undefined,
     metaGradient(model, params, tasks) {
       if (s.innerOptimizer !== undefined) return inTurn(model, params, tasks, s, s.innerOptimizer, owner);
       return meanGradient(tasks.map((t) => taskGradient(model, params, t)));
@@ -70,6 +78,19 @@ export function mamlTaskGradient(model: Model, params: readonly Tensor[], task: 
   const on = s.tail === 'shared' ? 'support' : 'query';
   const outer = (p: Tensor[]) => task.queryLoss(model, p, on);
   return mamlGradient(params, supportLosses(model, task, s.innerSteps), outer, s.innerLr, { firstOrder: s.firstOrder, tasks: task.stacked, recompute: s.recompute ?? false });
+}
+
+/** One task's meta-gradient with the inner steps taken by a differentiable optimiser on the tape. */
+function throughOptimizer(model: Model, params: readonly Tensor[], task: Task, s: MamlSettings, opt: DifferentiableOptimizer): MetaGradient {
+  const leaves = params.map((p) => new Tensor(p.data, p.shape, true));
+  let phi = task.stacked === undefined ? leaves : tileParams(leaves, task.stacked);
+  let state = opt.init(phi);
+  for (let i = 0; i < s.innerSteps; i++) {
+    const g = grad(task.supportLoss(model, phi, i), phi, { createGraph: !s.firstOrder, allowUnused: true });
+    ({ params: phi, state } = opt.step(phi, s.firstOrder ? g.map((t) => t.detach()) : g, state, i + 1));
+  }
+  const L = task.queryLoss(model, phi, s.tail === 'shared' ? 'support' : 'query');
+  return { grads: grad(L, leaves, { allowUnused: true }), loss: L.item() };
 }
 
 /** FOMAML with a stateful inner optimiser: tasks in turn, the mean of their tail gradients. */
