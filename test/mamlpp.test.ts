@@ -24,7 +24,7 @@ function setup(seed: number) {
  * φᵢ₊₁ = φᵢ − αᵢ ⊙ ∇Lᵢ(φᵢ) on the adapted parameters (their gradients taken on the tape, then
  * the step written out), Σ wᵢ L_query(φᵢ₊₁).
  */
-function reference(task: mg.Task, k: number, lrOf: (extra: Tensor[], i: number, j: number) => Tensor | number, adapt: number[], weights: number[] | null, n: number) {
+function reference(task: mg.Task, k: number, lrOf: (extra: Tensor[], i: number, j: number) => Tensor | number, adapt: number[], weights: number[] | null, n: number, net: mg.Model = model) {
   return (all: Tensor[]): Tensor =>
     mg.enableGrad(() => {
       let phi = all.slice(0, n);
@@ -32,7 +32,7 @@ function reference(task: mg.Task, k: number, lrOf: (extra: Tensor[], i: number, 
       let loss: Tensor | null = null;
       for (let i = 0; i < k; i++) {
         const leaves = phi.map((p) => p.detach().requireGrad());
-        const g = mg.grad(task.supportLoss(model, leaves, i), adapt.map((a) => leaves[a]!), { allowUnused: true });
+        const g = mg.grad(task.supportLoss(net, leaves, i), adapt.map((a) => leaves[a]!), { allowUnused: true });
         const next = [...phi];
         adapt.forEach((a, j) => {
           const lr = lrOf(extra, i, j);
@@ -40,11 +40,11 @@ function reference(task: mg.Task, k: number, lrOf: (extra: Tensor[], i: number, 
         });
         phi = next;
         if (weights !== null) {
-          const term = mg.scale(task.queryLoss(model, phi), weights[i]!);
+          const term = mg.scale(task.queryLoss(net, phi, 'query', i + 1), weights[i]!);
           loss = loss === null ? term : mg.add(loss, term);
         }
       }
-      return loss ?? task.queryLoss(model, phi);
+      return loss ?? task.queryLoss(net, phi, 'query', k);
     });
 }
 
@@ -71,6 +71,32 @@ describe('against finite differences of the loss (first step sizes and weights p
     const weights = switches.msl === undefined ? null : mg.mslWeights(k, iteration, switches.msl.iterations);
     const numeric = numericGrad(reference(one, k, lrOf, adapt, weights, theta.length), all);
     grads.forEach((g, i) => expectClose(g.data, numeric[i]!, 1e-6, `${_}: d/d(param ${i})`));
+  });
+});
+
+describe('per-step batch-norm weights (BNWB) in conv4', () => {
+  test('each inner step uses its own γ and β: the MAML++ meta-gradient with LSLR and MSL equals finite differences', () => {
+    const net = mg.conv4({ classes: 2, filters: 2, side: 8, stepNorms: 3 });
+    const rng = new mg.Rng(9);
+    const theta = net.init({ rng, ...f64 });
+    expect(theta).toHaveLength(4 * (2 + 2 * 3) + 2);
+    // Distinct per-step norms, so a step using the wrong set would show.
+    const all = theta.map((t, i) => mg.tensor(Array.from(t.data, (v, j) => v + 0.05 * Math.sin(i + 3 * j)), { shape: t.shape, ...f64 }));
+    const task = mg.supervisedTask({ xSupport: mg.rand([4, 8, 8, 1], { rng, ...f64 }), ySupport: [0, 1, 0, 1], xQuery: mg.rand([4, 8, 8, 1], { rng, ...f64 }), yQuery: [1, 0, 0, 1] }, { loss: 'cross-entropy' });
+    const { algorithm, extra } = mg.mamlpp(all, { innerLr: 0.2, innerSteps: 2, learnedLr: 'per-layer-per-step', msl: { iterations: 10 } });
+    const params = [...all, ...extra];
+    const { grads } = algorithm.metaGradient(net, params, [task], { iteration: 3 });
+    const lrOf = (ex: Tensor[], i: number, j: number) => mg.index(mg.index(ex[0]!, 0, i), 0, j);
+    // h = 1e-7: at the usual 1e-5 one ReLU input of this small net lies within h of its kink.
+    const numeric = numericGrad(reference(task, 2, lrOf, all.map((_, i) => i), mg.mslWeights(2, 3, 10), all.length, net), params, 1e-7);
+    grads.forEach((g, i) => expectClose(g.data, numeric[i]!, 1e-6, `BNWB: d/d(param ${i})`));
+    // The forward pass after step s reads set s: changing set 2 changes only what step 2 computes.
+    const x = task.xQuery;
+    const at2 = net.forward(all, x, { step: 2 });
+    const moved = all.map((t, i) => (i === 6 ? mg.scale(t, 2) : t)); // block 0's γ of set 2
+    expect(Array.from(net.forward(moved, x, { step: 1 }).data)).toEqual(Array.from(net.forward(all, x, { step: 1 }).data));
+    expect(Array.from(net.forward(moved, x, { step: 2 }).data)).not.toEqual(Array.from(at2.data));
+    expect(Array.from(net.forward(all, x, { step: 5 }).data)).toEqual(Array.from(at2.data)); // past the last set: the last
   });
 });
 

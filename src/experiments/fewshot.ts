@@ -274,7 +274,7 @@ export class FewShotTrainer {
     const how = this.innerAdam !== null ? { steps: c.evalSteps, optimizer: this.innerAdam } : { steps: c.evalSteps, lr: c.innerLr };
     const adapted = adaptRestoring(this.model, this.params, task, how).params;
     try {
-      return task.score(this.model, adapted)[0]!;
+      return task.score(this.model, adapted, c.evalSteps)[0]!;
     } catch (e) {
       if (e instanceof RangeError && /logits hold NaN/.test(e.message)) {
         throw new RangeError(`FewShotTrainer.evaluate: the adapted classifier's logits hold NaN (its ${c.evalSteps} adaptation steps of ${c.innerLr} diverged, or the weights hold NaN)`);

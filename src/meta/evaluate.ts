@@ -57,7 +57,7 @@ export function adaptationCurve(model: Model, params: readonly Tensor[], batch: 
   const task = asTask('adaptationCurve', batch);
   const out = new Map<number, number[]>();
   adapt(model, params, task, { steps: Math.max(0, ...steps), lr }, (k, phi) => {
-    if (steps.includes(k)) out.set(k, task.score(model, phi));
+    if (steps.includes(k)) out.set(k, task.score(model, phi, k));
   });
   return out;
 }
@@ -82,5 +82,5 @@ export function adaptationLossesWithOptimizer(model: Model, params: readonly Ten
   checkParams('adaptationLossesWithOptimizer', params);
   const each = task.stacked === undefined ? [task] : (task.split?.() ?? []);
   if (each.length === 0) throw new RangeError('adaptationLossesWithOptimizer: a stacked Task without split() cannot adapt its tasks one at a time');
-  return each.flatMap((t) => t.score(model, adaptRestoring(model, params, t, { steps, optimizer }).params));
+  return each.flatMap((t) => t.score(model, adaptRestoring(model, params, t, { steps, optimizer }).params, steps));
 }

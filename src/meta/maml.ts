@@ -76,7 +76,7 @@ export function maml(settings: MamlSettings, owner = 'MAML'): MetaAlgorithm & { 
 /** One task's MAML (or FOMAML) meta-gradient: the body of Algorithm 2's task loop. */
 export function mamlTaskGradient(model: Model, params: readonly Tensor[], task: Task, s: MamlTaskSettings): MetaGradient {
   const on = s.tail === 'shared' ? 'support' : 'query';
-  const outer = (p: Tensor[]) => task.queryLoss(model, p, on);
+  const outer = (p: Tensor[]) => task.queryLoss(model, p, on, s.innerSteps);
   return mamlGradient(params, supportLosses(model, task, s.innerSteps), outer, s.innerLr, { firstOrder: s.firstOrder, tasks: task.stacked, recompute: s.recompute ?? false });
 }
 
@@ -89,7 +89,7 @@ function throughOptimizer(model: Model, params: readonly Tensor[], task: Task, s
     const g = grad(task.supportLoss(model, phi, i), phi, { createGraph: !s.firstOrder, allowUnused: true });
     ({ params: phi, state } = opt.step(phi, s.firstOrder ? g.map((t) => t.detach()) : g, state, i + 1));
   }
-  const L = task.queryLoss(model, phi, s.tail === 'shared' ? 'support' : 'query');
+  const L = task.queryLoss(model, phi, s.tail === 'shared' ? 'support' : 'query', s.innerSteps);
   return { grads: grad(L, leaves, { allowUnused: true }), loss: L.item() };
 }
 
@@ -101,7 +101,7 @@ function inTurn(model: Model, params: readonly Tensor[], tasks: readonly Task[],
   for (const task of each) {
     const adapted = adapt(model, params, task, { steps: s.innerSteps, optimizer }).params;
     const on = s.tail === 'shared' ? 'support' : 'query';
-    const [loss, g] = valueAndGrad((p: Tensor[]) => task.queryLoss(model, p, on))(adapted.map((p) => p.detach()));
+    const [loss, g] = valueAndGrad((p: Tensor[]) => task.queryLoss(model, p, on, s.innerSteps))(adapted.map((p) => p.detach()));
     lossSum += loss.item();
     const prev: Tensor[] | null = sum;
     sum = prev === null ? g : noGrad(() => g.map((gi, i) => add(gi, prev[i]!)));

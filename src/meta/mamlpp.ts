@@ -116,11 +116,11 @@ export function mamlpp(modelParams: readonly Tensor[], settings: MamlppSettings,
       });
       phi = next;
       if (weights !== null && weights[i]! > 0) {
-        const term = scale(task.queryLoss(model, phi), weights[i]!);
+        const term = scale(task.queryLoss(model, phi, 'query', i + 1), weights[i]!);
         loss = loss === null ? term : add(loss, term);
       }
     }
-    if (weights === null) loss = task.queryLoss(model, phi);
+    if (weights === null) loss = task.queryLoss(model, phi, 'query', s.innerSteps);
     const value = loss!;
     return { grads: grad(value, leaves, { allowUnused: true }), loss: value.item() };
   };

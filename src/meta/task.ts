@@ -32,10 +32,11 @@ export interface Task {
   /**
    * The loss that judges adapted parameters, averaged over stacked tasks: on the query set, or
    * with `on: 'support'` on the support set the adaptation used (the Reptile paper's shared tail).
+   * `step` says how many inner steps the parameters have taken (for models with per-step parts).
    */
-  queryLoss(model: Model, params: readonly Tensor[], on?: 'query' | 'support'): Tensor;
-  /** Evaluation figures of adapted parameters, one per task: query loss, accuracy, … */
-  score(model: Model, params: readonly Tensor[]): number[];
+  queryLoss(model: Model, params: readonly Tensor[], on?: 'query' | 'support', step?: number): Tensor;
+  /** Evaluation figures of adapted parameters (after `step` inner steps), one per task: query loss, accuracy, … */
+  score(model: Model, params: readonly Tensor[], step?: number): number[];
   /** The stacked tasks as separate Tasks, for algorithms that adapt to tasks one after another. */
   split?(): Task[];
 }
@@ -218,8 +219,9 @@ export class SupervisedTask implements Task {
     this.order = options.order === undefined ? undefined : [...options.order];
   }
 
-  private predict(model: Model, params: readonly Tensor[], x: Tensor): Tensor {
-    return this.stacked === undefined ? model.forward(params, x) : forwardStacked(model, params, x, this.stacked);
+  private predict(model: Model, params: readonly Tensor[], x: Tensor, step: number | undefined): Tensor {
+    const context = step === undefined ? undefined : { step };
+    return this.stacked === undefined ? model.forward(params, x, context) : forwardStacked(model, params, x, this.stacked, context);
   }
 
   /** The loss of each task (stacked: `[T]`) or the task's loss. */
@@ -236,21 +238,22 @@ export class SupervisedTask implements Task {
       const rows = cyclingBatch(order, step, this.innerBatch);
       [x, y] = [selectRows(x, rows), targetRows(y, rows)];
     }
-    const l = this.lossOf(this.predict(model, params, x), y);
+    const l = this.lossOf(this.predict(model, params, x, step), y);
     return this.stacked === undefined ? l : sum(l);
   }
 
-  queryLoss(model: Model, params: readonly Tensor[], on: 'query' | 'support' = 'query'): Tensor {
+  queryLoss(model: Model, params: readonly Tensor[], on: 'query' | 'support' = 'query', step?: number): Tensor {
     const [x, y] = on === 'support' ? [this.xSupport, this.ySupport] : [this.xQuery, this.yQuery];
-    const l = this.lossOf(this.predict(model, params, x), y);
+    const l = this.lossOf(this.predict(model, params, x, step), y);
     return this.stacked === undefined ? l : mean(l);
   }
 
-  score(model: Model, params: readonly Tensor[]): number[] {
+  score(model: Model, params: readonly Tensor[], step?: number): number[] {
     checkModel('Task.score', model);
+    const context = step === undefined ? undefined : { step };
     return noGrad(() => {
       if (this.metric === 'loss') {
-        const l = this.lossOf(this.predict(model, params, this.xQuery), this.yQuery);
+        const l = this.lossOf(this.predict(model, params, this.xQuery, step), this.yQuery);
         return Array.from(l.data);
       }
       const labels = this.yQuery as Int32Array | number[];
@@ -262,8 +265,8 @@ export class SupervisedTask implements Task {
         return argmaxRows(logits);
       };
       const predicted = this.transductive
-        ? argmax(model.forward(params, this.xQuery))
-        : Array.from({ length: q }, (_, i) => argmax(slice(model.forward(params, concat([this.xSupport, slice(this.xQuery, 0, i, i + 1)], 0)), 0, n, n + 1))[0]!);
+        ? argmax(model.forward(params, this.xQuery, context))
+        : Array.from({ length: q }, (_, i) => argmax(slice(model.forward(params, concat([this.xSupport, slice(this.xQuery, 0, i, i + 1)], 0), context), 0, n, n + 1))[0]!);
       return [predicted.filter((p, i) => p === labels[i]).length / q];
     });
   }

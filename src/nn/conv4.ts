@@ -5,8 +5,8 @@
  * max-pooling ('maxpool') — then a linear head to `classes` logits.
  *
  * Inputs are NHWC `[n, 28, 28, 1]`. Parameters per block: filter `[3,3,cin,filters]`, conv bias
- * `[filters]`, BN scale γ and shift β `[filters]`; then head weight `[features, classes]` and
- * bias `[1, classes]`. Batch normalisation uses the statistics of the batch it is given, so
+ * `[filters]`, BN scale γ and shift β `[filters]` (one pair per inner step with `stepNorms`); then
+ * head weight `[features, classes]` and bias `[1, classes]`. Batch normalisation uses the statistics of the batch it is given, so
  * what is passed together decides transductive versus non-transductive evaluation.
  */
 import { add } from '../ops/binary.js';
@@ -34,9 +34,14 @@ export interface Conv4Options {
   side?: number;
   /** Input channels. Default 1 (greyscale). */
   channels?: number;
+  /**
+   * Per-step batch-norm weights and biases (MAML++'s BNWB): this many sets of γ and β per block,
+   * the forward pass after inner step s using set min(s, stepNorms − 1). Default 1 (one set).
+   */
+  stepNorms?: number;
 }
 
-const CONV4_OPTIONS: OptionKeys<Conv4Options> = { classes: true, variant: true, filters: true, side: true, channels: true };
+const CONV4_OPTIONS: OptionKeys<Conv4Options> = { classes: true, variant: true, filters: true, side: true, channels: true, stepNorms: true };
 
 /**
  * The papers' 4-layer conv net as a {@link Model}: `init({ rng })` gives its parameters (He-normal
@@ -50,7 +55,10 @@ export function conv4(options: Conv4Options): Model {
   const filters = options.filters ?? 64;
   const side = options.side ?? 28;
   const channels = options.channels ?? 1;
-  for (const [name, v] of [['classes', classes], ['filters', filters], ['side', side], ['channels', channels]] as const) checkInteger(`conv4: ${name}`, v);
+  const sets = options.stepNorms ?? 1;
+  for (const [name, v] of [['classes', classes], ['filters', filters], ['side', side], ['channels', channels], ['stepNorms', sets]] as const) checkInteger(`conv4: ${name}`, v);
+  const perBlock = 2 + 2 * sets;
+  const count = 4 * perBlock + 2;
   if (variant !== 'strided' && variant !== 'maxpool') throw new RangeError(`conv4: variant must be 'strided' or 'maxpool', got '${String(variant)}'`);
   let s = side;
   for (let b = 0; b < 4; b++) s = variant === 'strided' ? Math.ceil(s / 2) : Math.floor(s / 2);
@@ -62,25 +70,28 @@ export function conv4(options: Conv4Options): Model {
       const ps: Tensor[] = [];
       for (let b = 0; b < 4; b++) {
         const cin = b === 0 ? channels : filters;
-        ps.push(heNormal([3, 3, cin, filters], 9 * cin, 9 * filters, o), zeros([filters], { dtype: o.dtype }), ones([filters], { dtype: o.dtype }), zeros([filters], { dtype: o.dtype }));
+        ps.push(heNormal([3, 3, cin, filters], 9 * cin, 9 * filters, o), zeros([filters], { dtype: o.dtype }));
+        for (let j = 0; j < sets; j++) ps.push(ones([filters], { dtype: o.dtype }), zeros([filters], { dtype: o.dtype }));
       }
       ps.push(uniformFanIn([features, classes], features, classes, o), zeros([1, classes], { dtype: o.dtype }));
       return ps;
     },
-    forward(params, x) {
+    forward(params, x, context) {
       if (!(x instanceof Tensor)) throw new TypeError(`conv4: the input must be a Tensor, got ${describeValue(x)}`);
-      if (params.length !== 18) throw new RangeError(`conv4: expected 18 parameter tensors, got ${params.length}`);
+      if (params.length !== count) throw new RangeError(`conv4: expected ${count} parameter tensors, got ${params.length}`);
+      const set = Math.min(context?.step ?? 0, sets - 1);
       if (x.ndim !== 4 || x.shape[1] !== side || x.shape[2] !== side || x.shape[3] !== channels) {
         throw new RangeError(`conv4: input must be [n, ${side}, ${side}, ${channels}], got ${fmt(x.shape)}`);
       }
       let h = x;
       for (let b = 0; b < 4; b++) {
-        const [w, bias, gamma, beta] = params.slice(4 * b, 4 * b + 4) as [Tensor, Tensor, Tensor, Tensor];
+        const at = perBlock * b;
+        const [w, bias, gamma, beta] = [params[at]!, params[at + 1]!, params[at + 2 + 2 * set]!, params[at + 3 + 2 * set]!];
         h = variant === 'strided' ? conv2d(h, w, { stride: 2, padding: 'same' }) : conv2d(h, w, { padding: 'same' });
         h = relu(batchNorm(add(h, bias), gamma, beta));
         if (variant === 'maxpool') h = maxPool2d(h, 2);
       }
-      return add(matmul(reshape(h, [x.shape[0]!, features]), params[16]!), params[17]!);
+      return add(matmul(reshape(h, [x.shape[0]!, features]), params[count - 2]!), params[count - 1]!);
     },
   };
 }

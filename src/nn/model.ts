@@ -23,6 +23,15 @@ export function checkInitOptions(model: string, options: unknown): void {
   checkOptionsObject(`${model}.init`, options, INIT_OPTIONS, "{ rng: new Rng(0), dtype: 'float64' }");
 }
 
+/** What a forward pass may want to know beyond parameters and inputs. */
+export interface ForwardContext {
+  /**
+   * How many inner steps the parameters have taken (0: the meta-parameters themselves). Models
+   * with per-step parts (MAML++'s per-step batch-norm weights) use it; others ignore it.
+   */
+  step?: number;
+}
+
 /**
  * A model as a function of its parameters: the form every meta-learner takes.
  *
@@ -48,7 +57,7 @@ export interface Model {
    * computes beyond the call: the meta-learners run it inside `tidy`, which recycles what the
    * step does not return.
    */
-  forward(params: readonly Tensor[], x: Tensor): Tensor;
+  forward(params: readonly Tensor[], x: Tensor, context?: ForwardContext): Tensor;
 }
 
 /** Throws a TypeError naming `op` unless `model` has the {@link Model} methods. */
@@ -64,10 +73,10 @@ export function checkModel(op: string, model: unknown): void {
  * `[T, …]`, inputs `[T, n, …]`), with the contract's failures named: a forward pass that throws
  * on the task axis, or an output without it.
  */
-export function forwardStacked(model: Model, params: readonly Tensor[], x: Tensor, tasks: number): Tensor {
+export function forwardStacked(model: Model, params: readonly Tensor[], x: Tensor, tasks: number, context?: ForwardContext): Tensor {
   let out: Tensor;
   try {
-    out = model.forward(params, x);
+    out = model.forward(params, x, context);
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
     throw new RangeError(
