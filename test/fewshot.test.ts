@@ -210,6 +210,32 @@ test('a bad configuration is refused with the field named', () => {
   expect(t.config.innerSteps).toBe(ok.innerSteps);
 });
 
+test('MAML++ (learned per-layer per-step step sizes, per-step batch norm, MSL, cosine-annealed Adam): resume is bit for bit, the step sizes are meta-learned, evaluation adapts with them', () => {
+  const config: mg.FewShotConfig = { method: 'mamlpp', nWay: 3, kShot: 1, queryPerClass: 2, metaBatch: 2, innerSteps: 2, innerLr: 0.1, minOuterLr: 1e-5, msl: 5, stepNorms: true, iterations: 10, evalSteps: 2 };
+  const net = mg.conv4({ classes: 3, filters: 4, stepNorms: 3 });
+  const straight = new mg.FewShotTrainer(net, classes, config, 7);
+  for (let i = 0; i < 4; i++) expect(Number.isFinite(straight.step())).toBe(true);
+  const first = new mg.FewShotTrainer(net, classes, config, 7);
+  first.step();
+  first.step();
+  const st = first.getState();
+  const resumed = new mg.FewShotTrainer(net, classes, config, 999);
+  resumed.setState(mg.decodeSafetensors(mg.encodeSafetensors(st.tensors, st.metadata)));
+  resumed.step();
+  resumed.step();
+  resumed.params.forEach((p, i) => expect(Array.from(p.data)).toEqual(Array.from(straight.params[i]!.data)));
+  const lslr = straight.params.at(-1)!;
+  expect(lslr.shape).toEqual([2, 10]); // 2 steps × (4 blocks × conv weight and bias + head weight and bias)
+  expect(Array.from(lslr.data).some((v) => Math.abs(v - 0.1) > 1e-7)).toBe(true);
+  for (const transductive of [true, false]) {
+    const r = straight.evaluate(classes, 3, transductive, new mg.Rng(5));
+    expect(r.mean).toBeGreaterThanOrEqual(0);
+    expect(r.mean).toBeLessThanOrEqual(1);
+  }
+  expect(() => new mg.FewShotTrainer(net, classes, { ...configs.maml!, msl: 5 }, 1)).toThrow(/minOuterLr, msl and stepNorms are MAML\+\+ settings/);
+  expect(mg.PRESETS['mamlpp-20way-1shot']).toMatchObject({ method: 'mamlpp', nWay: 20, metaBatch: 16, innerSteps: 5, innerLr: 0.1, variant: 'maxpool', stepNorms: true, msl: 10_000, iterations: 125_000 });
+});
+
 // The checkpoints this repository ships (the README's Omniglot results) must stay loadable as the
 // code changes: a stricter check once refused the Reptile ones' sampler states, written signed.
 const shipped = join(__dirname, '..', 'results', 'omniglot');

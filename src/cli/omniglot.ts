@@ -89,6 +89,7 @@ async function main(): Promise<void> {
   const evalEpisodes = intOption('eval-episodes', values['eval-episodes'], 200);
   const checkpointEvery = intOption('checkpoint-every', values['checkpoint-every'], evalEvery > 0 ? evalEvery : 1000);
   const workers = intOption('workers', values.workers, 0, 0);
+  if (workers > 0 && config.method === 'mamlpp') throw new Error(`--workers applies to MAML and FOMAML; ${presetName} is MAML++, whose tasks run on the main thread`);
   if (workers > 0 && config.method === 'reptile') {
     throw new Error(`--workers applies to MAML and FOMAML; ${presetName} is Reptile, whose tasks share one inner Adam state and so run in order`);
   }
@@ -98,7 +99,7 @@ async function main(): Promise<void> {
   const { train, test } = mg.splitCharacters(chars, new mg.Rng(seed));
   const trainClasses = mg.classesOf(train, true);
   const testClasses = mg.classesOf(test, false);
-  const modelOptions: mg.Conv4Options = { classes: config.nWay };
+  const modelOptions: mg.Conv4Options = { classes: config.nWay, ...(config.variant === undefined ? {} : { variant: config.variant }), ...(config.stepNorms === true ? { stepNorms: config.innerSteps + 1 } : {}) };
   const model = mg.conv4(modelOptions);
   const trainer = new mg.FewShotTrainer(model, trainClasses, config, seed);
   if (saved !== undefined) {

@@ -22,6 +22,7 @@ import { meanCI, type MeanCI } from '../meta/evaluate.js';
 import { adaptRestoring } from '../meta/adapt.js';
 import { maml, mamlTaskGradient as taskGradient, type MamlSettings, type MamlTaskSettings } from '../meta/maml.js';
 import { epsilonAt, reptile, ReptileUpdate } from '../meta/reptile.js';
+import { cosineAnnealing, mamlpp, type MamlppAlgorithm } from '../meta/mamlpp.js';
 import type { Task } from '../meta/task.js';
 import type { MetaGradient } from '../meta/inner.js';
 import { MetaLearner, type MetaGradientOffload } from '../train/learner.js';
@@ -33,8 +34,8 @@ import { checkInteger, checkNonNegative, checkOptionsObject, checkPositive, desc
  * holds the papers' Omniglot settings; a trainer refuses a config with an invalid field.
  */
 export interface FewShotConfig {
-  /** Reptile (inner Adam with β1 = 0, ε update), second-order MAML, or first-order MAML. */
-  method: 'reptile' | 'maml' | 'fomaml';
+  /** Reptile (inner Adam with β1 = 0, ε update), second-order MAML, first-order MAML, or MAML++. */
+  method: 'reptile' | 'maml' | 'fomaml' | 'mamlpp';
   /** Classes per episode (N). */
   nWay: number;
   /** Shots per class at evaluation (and MAML's training support). */
@@ -66,18 +67,29 @@ export interface FewShotConfig {
    * Reptile's training does. Default: the whole support set at every step.
    */
   evalBatch?: number;
+  /** The conv4 variant the CLI builds. Default 'strided'. */
+  variant?: 'strided' | 'maxpool';
+  /** MAML++: the outer learning rate's cosine annealing floor (CA). Default: no annealing. */
+  minOuterLr?: number;
+  /** MAML++: the multi-step loss's annealing length in iterations (MSL). Default: off. */
+  msl?: number;
+  /** MAML++: per-step batch-norm weights and biases in the model (BNWB). Default false. */
+  stepNorms?: boolean;
 }
 
 /** Throws an error naming the first field of `c` that is not a valid setting. */
 const CONFIG_KEYS: OptionKeys<FewShotConfig> = {
   method: true, nWay: true, kShot: true, trainShots: true, queryPerClass: true, metaBatch: true, innerSteps: true, innerLr: true,
   innerBatch: true, metaStepSize: true, metaStepSizeFinal: true, outerLr: true, iterations: true, evalSteps: true, evalBatch: true,
+  variant: true, minOuterLr: true, msl: true, stepNorms: 'flag',
 };
 
 function checkConfig(c: FewShotConfig): void {
   // A misspelt field (metabatch) would otherwise leave the real one missing or at the preset's value.
   checkOptionsObject('FewShotConfig', c, CONFIG_KEYS, "PRESETS['reptile-5way-1shot']");
-  if (c.method !== 'reptile' && c.method !== 'maml' && c.method !== 'fomaml') throw new RangeError(`FewShotConfig.method must be 'reptile', 'maml' or 'fomaml', got '${String(c.method)}'`);
+  if (c.method !== 'reptile' && c.method !== 'maml' && c.method !== 'fomaml' && c.method !== 'mamlpp') throw new RangeError(`FewShotConfig.method must be 'reptile', 'maml', 'fomaml' or 'mamlpp', got '${String(c.method)}'`);
+  if (c.variant !== undefined && c.variant !== 'strided' && c.variant !== 'maxpool') throw new RangeError(`FewShotConfig.variant must be 'strided' or 'maxpool', got '${String(c.variant)}'`);
+  if (c.method !== 'mamlpp' && (c.minOuterLr !== undefined || c.msl !== undefined || c.stepNorms !== undefined)) throw new RangeError('FewShotConfig: minOuterLr, msl and stepNorms are MAML++ settings (method: \'mamlpp\')');
   const counts: [string, number | undefined, boolean][] = [
     ['nWay', c.nWay, true], ['kShot', c.kShot, true], ['metaBatch', c.metaBatch, true], ['innerSteps', c.innerSteps, true],
     ['iterations', c.iterations, true], ['evalSteps', c.evalSteps, true], ['trainShots', c.trainShots, false],
@@ -86,7 +98,8 @@ function checkConfig(c: FewShotConfig): void {
   for (const [name, v, required] of counts) {
     if (v !== undefined || required) checkInteger(`FewShotConfig.${name}`, v, name === 'evalSteps' ? 0 : 1);
   }
-  for (const [name, v] of [['innerLr', c.innerLr], ['outerLr', c.outerLr], ['metaStepSize', c.metaStepSize]] as const) {
+  if (c.msl !== undefined) checkInteger('FewShotConfig.msl', c.msl);
+  for (const [name, v] of [['innerLr', c.innerLr], ['outerLr', c.outerLr], ['metaStepSize', c.metaStepSize], ['minOuterLr', c.minOuterLr]] as const) {
     if (v !== undefined) checkPositive(`FewShotConfig.${name}`, v);
   }
   if (c.metaStepSizeFinal !== undefined) checkNonNegative('FewShotConfig.metaStepSizeFinal', c.metaStepSizeFinal);
@@ -118,7 +131,11 @@ export function mamlTaskGradient(model: Model, params: readonly Tensor[], ep: Ta
  * 100k iterations, 50 evaluation steps on batches of 5; 20-way: Adam 5e-4, 10 inner steps on
  * batches of 20, 200k iterations, evaluation batches of 10). In 5-way 1-shot the evaluation batch
  * is the whole support set, so it is left at its default. MAML: the MAML paper (meta-batch 32,
- * one step of α = 0.4, Adam 1e-3 outside).
+ * one step of α = 0.4, Adam 1e-3 outside). MAML++: the configuration its authors published
+ * (max-pool Conv4 with per-step batch-norm weights, 5 inner steps with learned per-layer per-step
+ * step sizes from 0.1 that leave batch norm unadapted, multi-step loss annealed over 20 epochs of
+ * 500 iterations, second order throughout, Adam 1e-3 cosine-annealed to 1e-5 over 250 epochs;
+ * meta-batch 16 for 20-way, 8 for 5-way).
  */
 export const PRESETS: Readonly<Record<string, Readonly<FewShotConfig>>> = freezePresets({
   'reptile-5way-1shot': { method: 'reptile', nWay: 5, kShot: 1, trainShots: 10, metaBatch: 5, innerSteps: 5, innerBatch: 10, innerLr: 1e-3, metaStepSize: 1, metaStepSizeFinal: 0, iterations: 100_000, evalSteps: 50 },
@@ -127,6 +144,8 @@ export const PRESETS: Readonly<Record<string, Readonly<FewShotConfig>>> = freeze
   'reptile-20way-5shot': { method: 'reptile', nWay: 20, kShot: 5, trainShots: 10, metaBatch: 5, innerSteps: 10, innerBatch: 20, innerLr: 5e-4, metaStepSize: 1, metaStepSizeFinal: 0, iterations: 200_000, evalSteps: 50, evalBatch: 10 },
   'maml-5way-1shot': { method: 'maml', nWay: 5, kShot: 1, queryPerClass: 1, metaBatch: 32, innerSteps: 1, innerLr: 0.4, outerLr: 1e-3, iterations: 60_000, evalSteps: 3 },
   'maml-5way-5shot': { method: 'maml', nWay: 5, kShot: 5, queryPerClass: 5, metaBatch: 32, innerSteps: 1, innerLr: 0.4, outerLr: 1e-3, iterations: 60_000, evalSteps: 3 },
+  'mamlpp-20way-1shot': { method: 'mamlpp', nWay: 20, kShot: 1, queryPerClass: 1, metaBatch: 16, innerSteps: 5, innerLr: 0.1, outerLr: 1e-3, minOuterLr: 1e-5, msl: 10_000, stepNorms: true, variant: 'maxpool', iterations: 125_000, evalSteps: 5 },
+  'mamlpp-5way-1shot': { method: 'mamlpp', nWay: 5, kShot: 1, queryPerClass: 1, metaBatch: 8, innerSteps: 5, innerLr: 0.1, outerLr: 1e-3, minOuterLr: 1e-5, msl: 10_000, stepNorms: true, variant: 'maxpool', iterations: 125_000, evalSteps: 5 },
   'fomaml-5way-1shot': { method: 'fomaml', nWay: 5, kShot: 1, queryPerClass: 1, metaBatch: 32, innerSteps: 1, innerLr: 0.4, outerLr: 1e-3, iterations: 60_000, evalSteps: 3 },
 });
 
@@ -149,6 +168,7 @@ export class FewShotTrainer {
   readonly learner: MetaLearner;
   private readonly rng: Rng;
   private readonly innerAdam: Adam | null;
+  private readonly plus: MamlppAlgorithm | null = null;
 
   /**
    * @param model the classifier, with `config.nWay` outputs
@@ -174,6 +194,15 @@ export class FewShotTrainer {
       const algorithm = reptile({ innerLr: c.innerLr, innerSteps: c.innerSteps, innerOptimizer: this.innerAdam }, 'FewShotTrainer');
       const [eps0, eps1] = [c.metaStepSize ?? 1, c.metaStepSizeFinal ?? 0];
       this.learner = new MetaLearner(model, params, algorithm, new ReptileUpdate(), { schedule: (it) => epsilonAt(it, eps0, eps1, c.iterations) * c.innerLr });
+    } else if (c.method === 'mamlpp') {
+      this.innerAdam = null;
+      // The inner loop adapts the convolutions and the head; batch norm's γ and β are meta-learned only.
+      const perBlock = (params.length - 2) / 4;
+      const adapt = [0, 1, 2, 3].flatMap((b) => [b * perBlock, b * perBlock + 1]).concat([params.length - 2, params.length - 1]);
+      const { algorithm, extra } = mamlpp(params, { innerLr: c.innerLr, innerSteps: c.innerSteps, learnedLr: 'per-layer-per-step', adapt, ...(c.msl === undefined ? {} : { msl: { iterations: c.msl } }) }, 'FewShotTrainer');
+      this.plus = algorithm;
+      const schedule = c.minOuterLr === undefined ? undefined : cosineAnnealing(c.outerLr ?? 1e-3, c.minOuterLr, c.iterations);
+      this.learner = new MetaLearner(model, [...params, ...extra], algorithm, new Adam({ lr: c.outerLr ?? 1e-3 }), { schedule });
     } else {
       this.innerAdam = null;
       const settings: MamlSettings = { ...mamlTaskSettings(c), tail: 'separate' };
@@ -272,7 +301,8 @@ export class FewShotTrainer {
     const order = b < n ? rng.shuffle(Array.from({ length: n }, (_, i) => i)) : undefined;
     const task = episodeTask(ep, { transductive, ...(order === undefined ? {} : { innerBatch: b, order }) });
     const how = this.innerAdam !== null ? { steps: c.evalSteps, optimizer: this.innerAdam } : { steps: c.evalSteps, lr: c.innerLr };
-    const adapted = adaptRestoring(this.model, this.params, task, how).params;
+    // MAML++ adapts with its learned step sizes, and only what its inner loop adapts.
+    const adapted = this.plus !== null ? this.plus.adapt(this.model, this.params, task, c.evalSteps) : adaptRestoring(this.model, this.params, task, how).params;
     try {
       return task.score(this.model, adapted, c.evalSteps)[0]!;
     } catch (e) {

@@ -73,7 +73,15 @@ export function cosineAnnealing(max: number, min: number, iterations: number): (
  * Returns the algorithm and the extra meta-parameters (the learned step sizes, if any) to append
  * to the model's: `new MetaLearner(model, [...modelParams, ...extra], algorithm, optimizer)`.
  */
-export function mamlpp(modelParams: readonly Tensor[], settings: MamlppSettings, owner = 'MAML++'): { algorithm: MetaAlgorithm & { readonly settings: Readonly<MamlppSettings> }; extra: Tensor[] } {
+/** The MAML++ algorithm: a {@link MetaAlgorithm} that can also adapt to a task with its learned step sizes. */
+export interface MamlppAlgorithm extends MetaAlgorithm {
+  /** Its switches. */
+  readonly settings: Readonly<MamlppSettings>;
+  /** The model's parameters adapted to `task` by `steps` inner steps (off the tape), for evaluation. */
+  adapt(model: Model, params: readonly Tensor[], task: Task, steps?: number): Tensor[];
+}
+
+export function mamlpp(modelParams: readonly Tensor[], settings: MamlppSettings, owner = 'MAML++'): { algorithm: MamlppAlgorithm; extra: Tensor[] } {
   const s = Object.freeze({ ...settings });
   checkPositive(`${owner}: innerLr`, s.innerLr);
   checkInteger(`${owner}: innerSteps`, s.innerSteps);
@@ -124,9 +132,29 @@ export function mamlpp(modelParams: readonly Tensor[], settings: MamlppSettings,
     const value = loss!;
     return { grads: grad(value, leaves, { allowUnused: true }), loss: value.item() };
   };
+  const adaptTask = (model: Model, params: readonly Tensor[], task: Task, steps = s.innerSteps): Tensor[] => {
+    if (params.length !== count) throw new RangeError(`${owner}: expected the ${n} model parameters and ${extra.length} learned step sizes, got ${params.length} tensors`);
+    const lrs = params.slice(n);
+    let phi = task.stacked === undefined ? params.slice(0, n) : noGrad(() => tileParams(params.slice(0, n), task.stacked!));
+    for (let i = 0; i < steps; i++) {
+      const at = Math.min(i, s.innerSteps - 1);
+      const leaves = phi.map((p) => new Tensor(p.data, p.shape, true));
+      const g = grad(task.supportLoss(model, leaves, i), adapted.map((k) => leaves[k]!), { allowUnused: true });
+      phi = noGrad(() => {
+        const next = leaves.map((p) => new Tensor(p.data, p.shape));
+        adapted.forEach((k, j) => {
+          const a = mode === 'per-layer-per-step' ? index(index(lrs[0]!, 0, at), 0, j) : mode === 'per-parameter' ? lrs[j]! : s.innerLr;
+          next[k] = typeof a === 'number' ? add(next[k]!, scale(g[j]!, -a)) : sub(next[k]!, mul(g[j]!, a));
+        });
+        return next;
+      });
+    }
+    return phi;
+  };
   const algorithm = {
     name: owner,
     settings: s,
+    adapt: adaptTask,
     taskGradient,
     metaGradient: (model: Model, params: readonly Tensor[], tasks: readonly Task[], context?: MetaContext) => meanGradient(tasks.map((t) => taskGradient(model, params, t, context))),
   };
