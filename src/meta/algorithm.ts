@@ -71,3 +71,22 @@ export function meanGradient(results: readonly MetaGradient[]): MetaGradient {
     return { grads: sum.map((g) => scale(g, 1 / results.length)), loss: lossSum / results.length };
   });
 }
+
+/**
+ * The algorithm whose tasks are independent: its meta-gradient is the mean, in task order, of
+ * `taskGradient` over the meta-batch, which worker threads can share (`workerSettings`).
+ */
+export function independentTasks<S>(
+  name: string,
+  settings: S,
+  taskGradient: NonNullable<MetaAlgorithm['taskGradient']>,
+  workerSettings?: WorkerAlgorithm,
+): MetaAlgorithm & { readonly settings: S } {
+  return {
+    name,
+    settings,
+    taskGradient,
+    workerSettings,
+    metaGradient: (model, params, tasks, context) => meanGradient(tasks.map((t) => taskGradient(model, params, t, context))),
+  };
+}

@@ -5,7 +5,7 @@
  */
 import { checkInteger, checkPositive } from '../checks.js';
 import { supportLosses } from './adapt.js';
-import { meanGradient, type MetaAlgorithm } from './algorithm.js';
+import { independentTasks, type MetaAlgorithm } from './algorithm.js';
 import { combineInnerGradients } from './inner.js';
 
 /** The settings of {@link innerGradientFamily}. */
@@ -24,15 +24,9 @@ export function innerGradientFamily(settings: FamilySettings, owner = 'innerGrad
   const taskGradient: NonNullable<MetaAlgorithm['taskGradient']> = (model, params, task) => {
     const losses = supportLosses(model, task, s.coefficients.length);
     const grads = combineInnerGradients(params, losses, s.innerLr, s.coefficients, { tasks: task.stacked });
-    // The loss before adaptation, as for Reptile (mean over stacked tasks).
+    // The loss before adaptation (mean over stacked tasks).
     const first = losses[0]!(params.map((p) => p.detach())).item() / (task.stacked ?? 1);
     return { grads, loss: first };
   };
-  return {
-    name: owner,
-    settings: s,
-    taskGradient,
-    workerSettings: { kind: 'family', innerLr: s.innerLr, coefficients: s.coefficients },
-    metaGradient: (model, params, tasks) => meanGradient(tasks.map((t) => taskGradient(model, params, t))),
-  };
+  return independentTasks(owner, s, taskGradient, { kind: 'family', innerLr: s.innerLr, coefficients: s.coefficients });
 }

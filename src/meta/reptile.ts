@@ -18,7 +18,7 @@ import type { Optimizer } from '../optim/optimizer.js';
 import type { Tensor } from '../tensor.js';
 import { checkInteger, checkNonNegative, checkPositive } from '../checks.js';
 import { adapt, supportLosses } from './adapt.js';
-import { meanGradient, type MetaAlgorithm } from './algorithm.js';
+import { independentTasks, type MetaAlgorithm } from './algorithm.js';
 import { innerGradients, reptileFromInner, type MetaGradient } from './inner.js';
 import type { Task } from './task.js';
 
@@ -55,13 +55,7 @@ export function reptile(settings: ReptileSettings, owner = 'Reptile'): MetaAlgor
     const { params: adapted, losses } = adapt(model, params, task, { steps: s.innerSteps, lr: s.innerLr });
     return { grads: noGrad(() => params.map((p, i) => scale(sub(p, adapted[i]!), 1 / s.innerLr))), loss: meanOf(losses) };
   };
-  return {
-    name: owner,
-    settings: s,
-    taskGradient,
-    workerSettings: { kind: 'reptile', innerLr: s.innerLr, innerSteps: s.innerSteps },
-    metaGradient: (model, params, tasks) => meanGradient(tasks.map((t) => taskGradient(model, params, t))),
-  };
+  return independentTasks(owner, s, taskGradient, { kind: 'reptile', innerLr: s.innerLr, innerSteps: s.innerSteps });
 }
 
 /** The mean of `xs`. */
