@@ -20,3 +20,22 @@ describe('bench harness', () => {
     expect(plain.step(batch)).not.toBe(first);
   });
 });
+
+describe('bench memory', () => {
+  it('a meta-step\'s graph is counted from the graph itself: the same bytes on every repeat; recomputing inner steps holds less at k = 10', async () => {
+    const { graphBytes } = await import('../bench/meta.js');
+    const model = mg.mlp([1, 40, 40, 1]);
+    const rng = new mg.Rng(3);
+    const batch = new mg.SineTasks({ rng }).sampleBatch(25);
+    const params = model.init({ rng });
+    for (const mode of ['second-order', 'recompute', 'first-order', 'reptile'] as const) {
+      const a = graphBytes(model, params, batch, 4, mode);
+      expect(a).toBeGreaterThan(0);
+      expect(graphBytes(model, params, batch, 4, mode)).toBe(a);
+    }
+    expect(graphBytes(model, params, batch, 10, 'recompute')).toBeLessThan(graphBytes(model, params, batch, 10, 'second-order') / 3);
+    // First order does not grow with k; second order does.
+    expect(graphBytes(model, params, batch, 8, 'first-order')).toBe(graphBytes(model, params, batch, 2, 'first-order'));
+    expect(graphBytes(model, params, batch, 8, 'second-order')).toBeGreaterThan(3 * graphBytes(model, params, batch, 2, 'second-order'));
+  });
+});
