@@ -68,11 +68,6 @@ export function cosineAnnealing(max: number, min: number, iterations: number): (
   return (it) => min + 0.5 * (max - min) * (1 + Math.cos((Math.PI * Math.min(it, iterations)) / iterations));
 }
 
-/**
- * MAML++ and its relatives as a {@link MetaAlgorithm} for the parameters `modelParams` has.
- * Returns the algorithm and the extra meta-parameters (the learned step sizes, if any) to append
- * to the model's: `new MetaLearner(model, [...modelParams, ...extra], algorithm, optimizer)`.
- */
 /** The MAML++ algorithm: a {@link MetaAlgorithm} that can also adapt to a task with its learned step sizes. */
 export interface MamlppAlgorithm extends MetaAlgorithm {
   /** Its switches. */
@@ -81,6 +76,11 @@ export interface MamlppAlgorithm extends MetaAlgorithm {
   adapt(model: Model, params: readonly Tensor[], task: Task, steps?: number): Tensor[];
 }
 
+/**
+ * MAML++ and its relatives as a {@link MetaAlgorithm} for the parameters `modelParams` has.
+ * Returns the algorithm and the extra meta-parameters (the learned step sizes, if any) to append
+ * to the model's: `new MetaLearner(model, [...modelParams, ...extra], algorithm, optimizer)`.
+ */
 export function mamlpp(modelParams: readonly Tensor[], settings: MamlppSettings, owner = 'MAML++'): { algorithm: MamlppAlgorithm; extra: Tensor[] } {
   const s = Object.freeze({ ...settings });
   checkPositive(`${owner}: innerLr`, s.innerLr);
