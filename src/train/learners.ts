@@ -11,8 +11,7 @@ import { maml, type MamlSettings } from '../meta/maml.js';
 import { checkEpsilon, epsilonAt, reptile, ReptileUpdate, type ReptileSettings } from '../meta/reptile.js';
 import { checkFinite } from '../optim/optimizer.js';
 import { stackedData } from '../meta/losses.js';
-import type { MetaGradient } from '../meta/inner.js';
-import { MetaLearner, type MetaBatch } from './learner.js';
+import { MetaLearner } from './learner.js';
 
 /** Settings of a {@link MAML} learner; each is checked when the learner is built. */
 export interface MamlOptions {
@@ -86,11 +85,6 @@ export class MAML extends MetaLearner {
   /** FOMAML's inner optimiser, if not plain SGD. */
   get innerOptimizer(): Optimizer | undefined {
     return this.settings.innerOptimizer;
-  }
-
-  /** The meta-gradient for a meta-batch (mean over tasks) and the meta-loss, without stepping. */
-  override metaGradient(tasks: MetaBatch): MetaGradient {
-    return super.metaGradient(tasks);
   }
 }
 
