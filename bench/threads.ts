@@ -1,61 +1,125 @@
 /**
- * MAML's meta-batch on worker threads (`TaskWorkers`, `npm run omniglot -- --workers N`): the
- * maml-5way-1shot and fomaml-5way-1shot presets on synthetic characters (as in omniglot.ts), one
- * thread against the main thread plus one worker, in alternating rounds so that load from other
- * processes falls on both sides. On a 2-core machine this is the whole machine against half.
+ * Meta-batches on worker threads (`TaskWorkers`, `npm run omniglot -- --workers N`): one thread
+ * against the main thread plus one worker, in alternating rounds so that load from other
+ * processes falls on both sides, on synthetic characters of the real shapes (as in omniglot.ts):
+ * - the maml-5way-1shot and fomaml-5way-1shot presets (meta-batch 32);
+ * - Reptile 5-way 1-shot with SGD inside (the preset's shapes: 5 steps on batches of 10 of 10
+ *   shots, meta-batch 5). The preset itself carries one inner Adam state from task to
+ *   task, so its tasks run in turn and are not spread.
+ * Below the table, what two threads can give on this machine for kernel-bound work, messages
+ * aside. On a 2-core machine this is the whole machine against half.
  */
 import * as mg from '../src/index.js';
 import { TaskWorkers } from '../src/node.js';
 import { fmtRatio, fmtTime, machineLine, medianRange, table, type Ratio } from './harness.js';
 import { syntheticClasses } from './omniglot.js';
 
+const ROUNDS = 25;
+
+/** Seconds per call of `f`, over `n` calls. */
+async function perCall(f: () => unknown, n: number): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await f();
+  return (performance.now() - t0) / 1e3 / n;
+}
+
 /**
- * {@link pairedRatio} for asynchronous calls, counted rather than timed per round: the median
- * seconds per call of `a` and of `b` over `rounds` alternating rounds of `n` calls each, and
- * the ratio a / b per round.
+ * {@link pairedRatio} for asynchronous calls: the median seconds per call of `a` and of `b` over
+ * alternating rounds of `n` calls each, and the ratio a / b per round.
  */
-async function pairedRatioAsync(a: () => Promise<unknown>, b: () => Promise<unknown>, rounds: number, n: number): Promise<{ a: number; b: number; ratio: Ratio }> {
-  const per = async (f: () => Promise<unknown>): Promise<number> => {
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) await f();
-    return (performance.now() - t0) / 1e3 / n;
-  };
+async function pairedRatioAsync(a: () => Promise<unknown>, b: () => Promise<unknown>, n: number): Promise<{ a: number; b: number; ratio: Ratio }> {
   // Warm-up: the worker compiles its kernels and its JIT tiers up on its own, and tier-up
   // compilation competes for the same two cores.
   for (let w = 0; w < 2; w++) {
-    await per(a);
-    await per(b);
+    await perCall(a, n);
+    await perCall(b, n);
   }
   const ta: number[] = [];
   const tb: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    ta.push(await per(a));
-    tb.push(await per(b));
+  for (let r = 0; r < ROUNDS; r++) {
+    ta.push(await perCall(a, n));
+    tb.push(await perCall(b, n));
   }
   return { a: medianRange(ta).median, b: medianRange(tb).median, ratio: medianRange(ta.map((t, i) => t / tb[i]!)) };
 }
 
+/** Multiplies two 64×64 matrices `n` times on the kernels (in cache: compute-bound); returns the milliseconds taken. */
+function kernelLoop(n: number): number {
+  const a = mg.randn([64, 64]);
+  const b = mg.randn([64, 64]);
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) mg.tidy(() => mg.matmul(a, b));
+  return performance.now() - t0;
+}
+
+/**
+ * What two threads can give on this machine for work bound by the kernels, messages aside: the
+ * same in-cache product loop timed alone and while a worker thread runs it too, × 2.
+ */
+async function machineCeiling(): Promise<Ratio> {
+  const { Worker } = await import('node:worker_threads');
+  const code = `const { parentPort, workerData } = require('node:worker_threads');
+    import(workerData.url).then((mg) => parentPort.on('message', (n) => {
+      const a = mg.randn([64, 64]), b = mg.randn([64, 64]);
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) mg.tidy(() => mg.matmul(a, b));
+      parentPort.postMessage(performance.now() - t0);
+    }));`;
+  const worker = new Worker(code, { eval: true, workerData: { url: new URL('../src/index.js', import.meta.url).href } });
+  const other = (n: number) => new Promise<number>((resolve) => {
+    worker.once('message', resolve);
+    worker.postMessage(n);
+  });
+  try {
+    const n = 5000;
+    await other(n);
+    kernelLoop(n);
+    const ratios: number[] = [];
+    for (let r = 0; r < 9; r++) {
+      const alone = kernelLoop(n);
+      const away = other(2 * n); // outlasts this thread's loop
+      const together = kernelLoop(n);
+      await away;
+      ratios.push((2 * alone) / together);
+    }
+    return medianRange(ratios);
+  } finally {
+    await worker.terminate();
+  }
+}
+
 export async function run(): Promise<string> {
   const classes = syntheticClasses(40);
+  const rng = new mg.Rng(2);
   const pool = await TaskWorkers.start({ workers: 1, model: { conv4: { classes: 5 } } });
   const rows: string[][] = [];
+  const ceiling = await machineCeiling();
   try {
     for (const preset of ['maml-5way-1shot', 'fomaml-5way-1shot']) {
       const one = new mg.FewShotTrainer(mg.conv4({ classes: 5 }), classes, mg.PRESETS[preset]!, 0);
       const two = new mg.FewShotTrainer(mg.conv4({ classes: 5 }), classes, mg.PRESETS[preset]!, 0);
-      const r = await pairedRatioAsync(async () => one.step(), () => two.stepAsync(pool), 25, 2);
+      const r = await pairedRatioAsync(async () => one.step(), () => two.stepAsync(pool), 2);
       rows.push([preset, fmtTime(r.a), fmtTime(r.b), fmtRatio(r.ratio)]);
     }
+    const model = mg.conv4({ classes: 5 });
+    const learner = () => new mg.MetaLearner(model, model.init({ rng: new mg.Rng(3) }), mg.reptile({ innerLr: 1e-3, innerSteps: 5 }), new mg.Adam());
+    const one = learner();
+    const two = learner();
+    const batch = () => Array.from({ length: 5 }, () => mg.episodeTask(mg.sampleEpisode(classes, 5, 10, 0, rng), { innerBatch: 10, order: rng.sample(50, 50) }));
+    const r = await pairedRatioAsync(async () => one.step(batch()), () => two.stepAsync(batch(), pool), 4);
+    rows.push(['Reptile 5-way 1-shot, SGD inside', fmtTime(r.a), fmtTime(r.b), fmtRatio(r.ratio)]);
   } finally {
     await pool.close();
   }
   return [
-    `## MAML meta-batch on worker threads (Conv4, 28×28, float32, kernels: ${mg.backendInfo().variant})`,
+    `## Meta-batches on worker threads (Conv4, 28×28, float32, kernels: ${mg.backendInfo().variant})`,
     '',
     machineLine(),
     '',
-    'Medians over 25 alternating rounds of 2 meta-iterations, after 2 warm-up rounds (short rounds, because the speed of these shared machines drifts by up to 1.6× within minutes); speed-up = one thread / two, per round (median and range).',
+    `Medians over ${ROUNDS} alternating rounds of 2 (MAML) or 4 (Reptile) meta-iterations, after 2 warm-up rounds (short rounds, because the speed of these shared machines drifts by up to 1.6× within minutes); speed-up = one thread / two, per round (median and range). Each thread takes the next task nobody has taken, so the split follows the threads' speeds.`,
     '',
-    table(['preset', '1 thread', 'main + 1 worker', 'speed-up'], rows),
+    table(['meta-batch', '1 thread', 'main + 1 worker', 'speed-up'], rows),
+    '',
+    `What two threads can give on this machine for kernel-bound work, messages aside (a 64×64 product loop on the kernels, alone and with a worker running it too, 9 rounds): ${fmtRatio(ceiling)}. Reptile's meta-batch of 5 tasks caps it further: one thread takes at least 3, so at most 5/3 = 1.67.`,
   ].join('\n');
 }

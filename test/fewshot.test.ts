@@ -243,7 +243,7 @@ const shippedFiles = existsSync(shipped) ? readdirSync(shipped).filter((f) => f.
 test.runIf(shippedFiles.length > 0).each(shippedFiles)('the shipped checkpoint %s restores into a trainer of its own configuration', (file) => {
   const saved = mg.decodeSafetensors(new Uint8Array(readFileSync(join(shipped, file))), file);
   const { config, iteration } = JSON.parse(saved.metadata.metagrad!) as { config: mg.FewShotConfig; iteration: number };
-  const trainer = new mg.FewShotTrainer(mg.conv4({ classes: config.nWay }), classesOf(fakeCharacters(config.nWay, 2), true), config, 0);
+  const trainer = new mg.FewShotTrainer(mg.fewShotModel(config), classesOf(fakeCharacters(config.nWay, 2), true), config, 0);
   trainer.setState(saved);
   expect(trainer.iteration).toBe(iteration);
   expect(iteration).toBeGreaterThan(0);

@@ -65,6 +65,28 @@ describe.each(['maml', 'fomaml'] as const)('%s', (method) => {
   });
 });
 
+test('claimed meta-batches: every task is taken exactly once, by whichever thread asks first, and a worker\'s gradient is the calling thread\'s bit for bit', async () => {
+  const t = new mg.FewShotTrainer(model, classes, config('maml'), 7);
+  const settings = mg.mamlTaskSettings(config('maml'));
+  const episodes = Array.from({ length: 6 }, (_, i) => mg.sampleEpisode(classes, 3, 1, 2, new mg.Rng(20 + i)));
+  // The caller takes none: the three workers share all six.
+  const all = pools[1]!.claim(t.params, episodes, settings)!;
+  const theirs = await all.results;
+  expect([...theirs.keys()].sort()).toEqual([0, 1, 2, 3, 4, 5]);
+  for (const [i, r] of theirs) {
+    const here = mg.mamlTaskGradient(model, t.params, episodes[i]!, settings);
+    expect(r.loss).toBe(here.loss);
+    r.grads.forEach((g, j) => expect(Array.from(g.data)).toEqual(Array.from(here.grads[j]!.data)));
+  }
+  // The caller takes three: the worker gets the others (no task twice, none left out), and after
+  // them the counter says that nothing is left.
+  const some = pools[0]!.claim(t.params, episodes, settings)!;
+  const mine = [some.next(), some.next(), some.next()];
+  const rest = [...(await some.results).keys()];
+  expect([...mine, ...rest].sort()).toEqual([0, 1, 2, 3, 4, 5]);
+  expect(some.next()).toBeGreaterThanOrEqual(6);
+});
+
 test('the workers take their even share of a meta-batch', () => {
   expect(pools[0]!.share(32)).toBe(16);
   expect(pools[1]!.share(32)).toBe(24);
@@ -79,6 +101,22 @@ test('Reptile, whose tasks share one inner Adam state, runs in order on the call
   a.step();
   await b.stepAsync(pools[0]);
   expect(weights(b)).toEqual(weights(a));
+});
+
+test('Reptile with SGD inside is spread bit for bit, its tasks adapting on mini-batches in their own order', async () => {
+  const rng = new mg.Rng(5);
+  const episodes = [0, 1].map(() => Array.from({ length: 3 }, () => mg.sampleEpisode(classes, 3, 2, 0, rng)));
+  const batches = episodes.map((b) => b.map((ep) => mg.episodeTask(ep, { innerBatch: 4, order: rng.sample(6, 6) })));
+  const make = (): mg.MetaLearner => new mg.MetaLearner(model, model.init({ rng: new mg.Rng(6) }), mg.reptile({ innerLr: 0.05, innerSteps: 3 }), new mg.Adam());
+  const serial = make();
+  const spread = make();
+  for (const tasks of batches) expect(await spread.stepAsync(tasks, pools[0])).toBe(serial.step(tasks));
+  expect(spread.params.map((p) => Array.from(p.data))).toEqual(serial.params.map((p) => Array.from(p.data)));
+  // The order matters, so the workers must have used it: another order gives other weights.
+  const other = make();
+  other.step(episodes[0]!.map((ep) => mg.episodeTask(ep, { innerBatch: 4 })));
+  other.step(batches[1]!);
+  expect(other.params.map((p) => Array.from(p.data))).not.toEqual(serial.params.map((p) => Array.from(p.data)));
 });
 
 test('bad options, a task that fails inside a worker, and a closed pool are each named', async () => {

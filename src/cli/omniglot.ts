@@ -99,8 +99,7 @@ async function main(): Promise<void> {
   const { train, test } = mg.splitCharacters(chars, new mg.Rng(seed));
   const trainClasses = mg.classesOf(train, true);
   const testClasses = mg.classesOf(test, false);
-  const modelOptions: mg.Conv4Options = { classes: config.nWay, ...(config.variant === undefined ? {} : { variant: config.variant }), ...(config.stepNorms === true ? { stepNorms: config.innerSteps + 1 } : {}) };
-  const model = mg.conv4(modelOptions);
+  const model = mg.fewShotModel(config);
   const trainer = new mg.FewShotTrainer(model, trainClasses, config, seed);
   if (saved !== undefined) {
     try {
@@ -142,7 +141,7 @@ async function main(): Promise<void> {
   // Written now, before any training, so an unwritable path fails at once rather than at the
   // first checkpoint interval (for --resume it rewrites the state just read).
   if (checkpoint !== undefined) save();
-  const pool = workers > 0 ? await TaskWorkers.start({ workers, model: { conv4: modelOptions } }) : undefined;
+  const pool = workers > 0 ? await TaskWorkers.start({ workers, model: { module: new URL('../index.js', import.meta.url).href, export: 'fewShotModel', options: config } }) : undefined;
   let ended: 'finished' | 'stopped';
   try {
     ended = await mg.trainLoop({

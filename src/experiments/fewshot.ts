@@ -14,6 +14,7 @@
  * query image at a time).
  */
 import { checkModel, type Model } from '../nn/model.js';
+import { conv4 } from '../nn/conv4.js';
 import { Adam } from '../optim/adam.js';
 import { Rng, rngOption } from '../random.js';
 import type { Tensor } from '../tensor.js';
@@ -109,6 +110,14 @@ function checkConfig(c: FewShotConfig): void {
 export type TaskEpisode = Pick<Episode, 'xSupport' | 'ySupport' | 'xQuery' | 'yQuery'>;
 
 export type { MamlTaskSettings };
+
+/**
+ * The Conv4 a configuration trains: `nWay` classes, its `variant`, and for MAML++'s per-step
+ * batch norm one set of batch-norm weights per inner step and one for the query pass.
+ */
+export function fewShotModel(c: FewShotConfig): Model {
+  return conv4({ classes: c.nWay, ...(c.variant === undefined ? {} : { variant: c.variant }), ...(c.stepNorms === true ? { stepNorms: c.innerSteps + 1 } : {}) });
+}
 
 /** The {@link MamlTaskSettings} of a MAML or FOMAML configuration. */
 export function mamlTaskSettings(c: FewShotConfig): MamlTaskSettings {
@@ -263,13 +272,12 @@ export class FewShotTrainer {
   }
 
   /**
-   * One meta-iteration with MAML's per-task meta-gradients shared between this thread and
-   * `offload` (other threads, say {@link TaskWorkers} from `metagrad/node`): the last
-   * `offload.share(metaBatch)` tasks go there while this thread works through the first ones.
-   * The tasks are drawn, and their gradients summed, in the same order as {@link step}, so the
-   * new weights are bit-identical to it. If it throws (a worker failed), the trainer is left as
-   * it was. Reptile (whose tasks share one inner Adam state and so run in order) and an absent
-   * `offload` take {@link step}.
+   * One meta-iteration with the per-task meta-gradients shared between this thread and
+   * `offload` (other threads, say {@link TaskWorkers} from `metagrad/node`), as
+   * {@link MetaLearner.stepAsync} shares them. The tasks are drawn, and their gradients summed,
+   * in the same order as {@link step}, so the new weights are bit-identical to it. If it throws
+   * (a worker failed), the trainer is left as it was. Reptile (whose tasks share one inner Adam
+   * state and so run in order) and an absent `offload` take {@link step}.
    */
   async stepAsync(offload?: MetaGradientOffload): Promise<number> {
     if (offload === undefined || this.config.method === 'reptile') return this.step();

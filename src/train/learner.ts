@@ -21,13 +21,24 @@ import { stackedData, type StackedData } from '../meta/losses.js';
 export type MetaBatch = Task | readonly Task[] | StackedData;
 
 /**
- * Somewhere else to compute task meta-gradients (other threads: `TaskWorkers`): `share(n)` says
- * how many of a meta-batch of `n` tasks to hand over, `compute` resolves to their meta-gradients
- * in the order given.
+ * Somewhere else to compute task meta-gradients (other threads: `TaskWorkers`). With `claim`, the
+ * calling thread and the others take the tasks one at a time, each the next one nobody has
+ * taken, so a slower thread takes fewer; without it (or when it returns null), `share(n)` says
+ * how many of a meta-batch of `n` tasks to hand over and `compute` resolves to their
+ * meta-gradients in the order given.
  */
 export interface MetaGradientOffload {
   share(metaBatch: number): number;
   compute(params: readonly Tensor[], tasks: readonly Task[], settings: WorkerAlgorithm): Promise<MetaGradient[]>;
+  claim?(params: readonly Tensor[], tasks: readonly Task[], settings: WorkerAlgorithm): ClaimedBatch | null;
+}
+
+/** A meta-batch whose tasks threads claim one at a time ({@link MetaGradientOffload.claim}). */
+export interface ClaimedBatch {
+  /** The index of the next task nobody has taken (the caller's from now on); ≥ the task count when none is left. */
+  next(): number;
+  /** The meta-gradients the other threads computed, by task index. */
+  results: Promise<ReadonlyMap<number, MetaGradient>>;
 }
 
 /** A learner's whole state as tensors and string metadata (a safetensors file's contents). */
@@ -138,11 +149,12 @@ export class MetaLearner {
   }
 
   /**
-   * {@link step} with the tasks' meta-gradients shared between this thread and `offload`: the last
-   * `offload.share(n)` tasks go there while this thread works through the first ones. Their
-   * gradients are summed in task order, so the new weights are bit-identical to {@link step}.
-   * Algorithms whose tasks are not independent (Reptile with its inner Adam), or that workers
-   * cannot rebuild (no `workerSettings`), take {@link step}.
+   * {@link step} with the tasks' meta-gradients shared between this thread and `offload`: each
+   * thread takes the next task nobody has taken until none is left (or, when the offload cannot
+   * share a counter, the last `offload.share(n)` tasks go there while this thread works through
+   * the first ones). The gradients are summed in task order, so the new weights are
+   * bit-identical to {@link step}. Algorithms whose tasks are not independent (Reptile with its
+   * inner Adam), or that workers cannot rebuild (no `workerSettings`), take {@link step}.
    */
   async stepAsync(tasks: MetaBatch, offload: MetaGradientOffload | undefined): Promise<number> {
     const a = this.algorithm;
@@ -150,16 +162,30 @@ export class MetaLearner {
     const settings = a.workerSettings;
     if (offload === undefined || a.taskGradient === undefined || settings === undefined) return this.step(list);
     const n = list.length;
-    const away = offload.share(n);
-    if (!Number.isInteger(away) || away < 0 || away > n) throw new RangeError(`${a.name}.stepAsync: offload.share(${n}) must be an integer in [0, ${n}], got ${away}`);
-    const here = n - away;
-    const remote = away > 0 ? offload.compute(this.params, list.slice(here), settings) : Promise.resolve([]);
-    // If this thread's share throws, the remote promise must not be left to reject unheard.
-    remote.catch(() => undefined);
     const context = { iteration: this.iteration };
-    const local = list.slice(0, here).map((t) => tidy(() => a.taskGradient!(this.model, this.params, t, context)));
-    const results = [...local, ...(await remote)];
-    if (results.length !== n) throw new Error(`${a.name}.stepAsync: offload returned ${results.length - local.length} meta-gradients for ${away} tasks`);
+    const here = (t: Task) => tidy(() => a.taskGradient!(this.model, this.params, t, context));
+    let results: MetaGradient[];
+    const claimed = offload.claim?.(this.params, list, settings) ?? null;
+    if (claimed !== null) {
+      // If this thread's tasks throw, the others' results must not be left to reject unheard.
+      claimed.results.catch(() => undefined);
+      const mine = new Map<number, MetaGradient>();
+      for (let i = claimed.next(); i < n; i = claimed.next()) mine.set(i, here(list[i]!));
+      const theirs = await claimed.results;
+      results = list.map((_, i) => {
+        const r = mine.get(i) ?? theirs.get(i);
+        if (r === undefined) throw new Error(`${a.name}.stepAsync: no thread returned the meta-gradient of task ${i}`);
+        return r;
+      });
+    } else {
+      const away = offload.share(n);
+      if (!Number.isInteger(away) || away < 0 || away > n) throw new RangeError(`${a.name}.stepAsync: offload.share(${n}) must be an integer in [0, ${n}], got ${away}`);
+      const remote = away > 0 ? offload.compute(this.params, list.slice(n - away), settings) : Promise.resolve([]);
+      remote.catch(() => undefined);
+      const local = list.slice(0, n - away).map(here);
+      results = [...local, ...(await remote)];
+      if (results.length !== n) throw new Error(`${a.name}.stepAsync: offload returned ${results.length - local.length} meta-gradients for ${away} tasks`);
+    }
     const { grads, loss } = tidy(() => meanGradient(results));
     this.update(grads);
     return loss;

@@ -55,18 +55,26 @@ export interface WireTask {
   xq: TypedArray;
   xqShape: number[];
   yq: Int32Array | { data: TypedArray; shape: number[] };
+  /** Adapt on mini-batches of this many support rows (the task's `innerBatch`), cycling through `order`. */
+  innerBatch?: number;
+  order?: number[];
 }
 
-/** One request: weights, settings and the tasks to differentiate. */
+/**
+ * One request: weights, settings and the tasks to differentiate: all of them, or with `counter`
+ * (one Int32 on a SharedArrayBuffer, the index of the next task nobody has taken) those the
+ * worker claims, one at a time.
+ */
 export interface TaskRequest {
   id: number;
   params: { data: TypedArray; shape: number[] }[];
   settings: WorkerAlgorithm;
   tasks: WireTask[];
+  counter?: Int32Array;
 }
 
-/** The answer to a request: per-task loss and gradient data in request order, or what went wrong. */
-export type TaskReply = { id: number; results: { loss: number; grads: TypedArray[] }[] } | { id: number; error: string };
+/** The answer to a request: each task's index in the request, loss and gradient data, or what went wrong. */
+export type TaskReply = { id: number; results: { task: number; loss: number; grads: TypedArray[] }[] } | { id: number; error: string };
 
 /** The answer to the first message. */
 export type TaskReady = { ready: string } | { failed: string };
@@ -121,14 +129,21 @@ export function taskServer(post: (message: TaskReply | TaskReady, transfer: Arra
         const params = req.params.map((p) => new Tensor(p.data, p.shape));
         const y = (v: WireTask['ys']) => (v instanceof Int32Array ? v : new Tensor(v.data, v.shape));
         const taskGradient = taskGradientOf(req.settings);
-        const results = tidy(() =>
-          req.tasks.map((w) => {
-            const task = supervisedTask({ xSupport: new Tensor(w.xs, w.xsShape), ySupport: y(w.ys), xQuery: new Tensor(w.xq, w.xqShape), yQuery: y(w.yq) }, { loss: w.loss });
-            const r = tidy(() => taskGradient(m, params, task));
-            // Own copies: the gradients' arrays belong to the storage pool, which reuses them.
-            return { loss: r.loss, grads: r.grads.map((g) => g.data.slice()) };
-          }),
-        );
+        const gradientOf = (i: number) => {
+          const w = req.tasks[i]!;
+          const batches = w.innerBatch === undefined ? {} : { innerBatch: w.innerBatch, ...(w.order === undefined ? {} : { order: w.order }) };
+          const task = supervisedTask({ xSupport: new Tensor(w.xs, w.xsShape), ySupport: y(w.ys), xQuery: new Tensor(w.xq, w.xqShape), yQuery: y(w.yq) }, { loss: w.loss, ...batches });
+          const r = tidy(() => taskGradient(m, params, task));
+          // Own copies: the gradients' arrays belong to the storage pool, which reuses them.
+          return { task: i, loss: r.loss, grads: r.grads.map((g) => g.data.slice()) };
+        };
+        const counter = req.counter;
+        const results = tidy(() => {
+          const out: ReturnType<typeof gradientOf>[] = [];
+          if (counter === undefined) for (let i = 0; i < req.tasks.length; i++) out.push(gradientOf(i));
+          else for (let i = Atomics.add(counter, 0, 1); i < req.tasks.length; i = Atomics.add(counter, 0, 1)) out.push(gradientOf(i));
+          return out;
+        });
         post({ id: req.id, results }, results.flatMap((r) => r.grads.map((g) => g.buffer as ArrayBuffer)));
       } catch (e) {
         post({ id: req.id, error: messageOf(e) }, []);

@@ -13,11 +13,12 @@
  * `metagrad` starts Web Workers (browsers); the `TaskWorkers` of `metagrad/node` starts Node
  * worker threads (task-workers-node.ts). The workers' side is task-server.ts.
  *
- * Reptile is not spread: its tasks carry one inner Adam state from each to the next.
+ * Reptile with SGD inside is spread like MAML; Reptile with an inner Adam is not: its tasks carry
+ * one Adam state from each to the next, so they run in turn on the calling thread.
  */
 import { backendInfo, getBackend } from '../kernels/backend.js';
 import { Tensor } from '../tensor.js';
-import type { MetaGradientOffload } from './learner.js';
+import type { ClaimedBatch, MetaGradientOffload } from './learner.js';
 import type { WorkerAlgorithm } from '../meta/algorithm.js';
 import type { MetaGradient } from '../meta/inner.js';
 import { isTask, SupervisedTask, type SupervisedData, type Task } from '../meta/task.js';
@@ -38,15 +39,30 @@ export interface TaskWorkersOptions {
   model: ModelSpec;
 }
 
-/** A task as the workers receive it: its arrays and its named loss. */
+/** A task as the workers receive it: its arrays, its named loss and its mini-batch order. */
 function toWire(task: Task | SupervisedData, i: number): WireTask {
   const t = task instanceof SupervisedTask || !isTask(task) ? task : null;
   const loss = t instanceof SupervisedTask ? t.loss : 'cross-entropy';
-  if (t === null || typeof loss === 'function' || (t instanceof SupervisedTask && (t.stacked !== undefined || t.innerBatch !== undefined))) {
-    throw new TypeError(`TaskWorkers: task ${i} cannot be sent to a worker: only whole-support-set supervisedTasks with a named loss ('mse' or 'cross-entropy') and unstacked data can`);
+  if (t === null || typeof loss === 'function' || (t instanceof SupervisedTask && t.stacked !== undefined)) {
+    throw new TypeError(`TaskWorkers: task ${i} cannot be sent to a worker: only supervisedTasks with a named loss ('mse' or 'cross-entropy') and unstacked data can (split a stacked task with task.split())`);
   }
   const y = (v: SupervisedData['ySupport']) => (v instanceof Tensor ? { data: v.data.slice(), shape: [...v.shape] } : Int32Array.from(v));
-  return { loss, xs: t.xSupport.data.slice(), xsShape: [...t.xSupport.shape], ys: y(t.ySupport), xq: t.xQuery.data.slice(), xqShape: [...t.xQuery.shape], yq: y(t.yQuery) };
+  const wire: WireTask = { loss, xs: t.xSupport.data.slice(), xsShape: [...t.xSupport.shape], ys: y(t.ySupport), xq: t.xQuery.data.slice(), xqShape: [...t.xQuery.shape], yq: y(t.yQuery) };
+  if (t instanceof SupervisedTask && t.innerBatch !== undefined) {
+    wire.innerBatch = t.innerBatch;
+    if (t.order !== undefined) wire.order = [...t.order];
+  }
+  return wire;
+}
+
+/** Copies of just the parameters' elements: a view's whole buffer would be cloned otherwise. */
+function wireParams(params: readonly Tensor[]): TaskRequest['params'] {
+  return params.map((p) => ({ data: p.data.slice(), shape: [...p.shape] }));
+}
+
+/** A worker's result as a meta-gradient shaped like `params`. */
+function gradientOf(r: Results[number], params: readonly Tensor[]): MetaGradient {
+  return { loss: r.loss, grads: r.grads.map((g, j) => new Tensor(g, params[j]!.shape)) };
 }
 
 /** A started worker, whatever the thread API: what the pool needs of it. */
@@ -182,36 +198,53 @@ export class TaskWorkers implements MetaGradientOffload {
   }
 
   /**
-   * The MAML meta-gradients of `tasks` (supervisedTasks, or episodes) at `params`, in order, each
+   * The meta-gradients of `tasks` (supervisedTasks, or episodes) at `params`, in order, each
    * worker taking a contiguous run.
    */
   async compute(params: readonly Tensor[], tasks: readonly (Task | SupervisedData)[], settings: WorkerAlgorithm): Promise<MetaGradient[]> {
+    this.checkUsable();
+    const ps = wireParams(params);
+    const w = this.threads.length;
+    const wire = tasks.map(toWire);
+    const replies = await Promise.all(
+      Array.from({ length: w }, (_, i) => {
+        const part = wire.slice(Math.floor((i * wire.length) / w), Math.floor(((i + 1) * wire.length) / w));
+        return part.length === 0 ? Promise.resolve([]) : this.request(i, { params: ps, settings, tasks: part });
+      }),
+    );
+    return replies.flat().map((r) => gradientOf(r, params));
+  }
+
+  /**
+   * Hands the whole meta-batch to every worker; the workers and the caller then take its tasks
+   * one at a time (`next()`), each the next one nobody has taken, so a thread slowed by other
+   * work takes fewer. Null where threads cannot share memory (a browser page without
+   * cross-origin isolation): use {@link share} and {@link compute} there.
+   */
+  claim(params: readonly Tensor[], tasks: readonly (Task | SupervisedData)[], settings: WorkerAlgorithm): ClaimedBatch | null {
+    if (typeof SharedArrayBuffer === 'undefined') return null;
+    this.checkUsable();
+    const counter = new Int32Array(new SharedArrayBuffer(4));
+    const req = { params: wireParams(params), settings, tasks: tasks.map(toWire), counter };
+    const replies = this.threads.map((_, i) => this.request(i, req));
+    const results = Promise.all(replies).then((rs) => new Map(rs.flat().map((r) => [r.task, gradientOf(r, params)] as const)));
+    return { next: () => Atomics.add(counter, 0, 1), results };
+  }
+
+  private checkUsable(): void {
     if (this.closed) throw new Error('TaskWorkers: compute after close()');
     if (this.failure !== null) throw this.failure;
     const now = backendInfo().variant;
     if (now !== this.variant) throw new Error(`TaskWorkers: this thread now runs the '${now}' kernels, the workers '${this.variant}'; start a new pool after changing the backend`);
-    // Copies of just the elements: a view's whole buffer would be cloned otherwise.
-    const ps = params.map((p) => ({ data: p.data.slice(), shape: [...p.shape] }));
-    const w = this.threads.length;
-    const wire = tasks.map(toWire);
-    const parts = Array.from({ length: w }, (_, i) => wire.slice(Math.floor((i * wire.length) / w), Math.floor(((i + 1) * wire.length) / w)));
-    const replies = await Promise.all(
-      parts.map((part, i) => {
-        if (part.length === 0) return Promise.resolve([]);
-        const id = this.nextId++;
-        const req: TaskRequest = {
-          id,
-          params: ps,
-          settings,
-          tasks: part,
-        };
-        return new Promise<Results>((resolve, reject) => {
-          this.pending.set(id, { resolve, reject });
-          this.threads[i]!.post(req);
-        });
-      }),
-    );
-    return replies.flat().map((r) => ({ loss: r.loss, grads: r.grads.map((g, j) => new Tensor(g, params[j]!.shape)) }));
+  }
+
+  /** Sends `req` to worker `i`; resolves to its results. */
+  private request(i: number, req: Omit<TaskRequest, 'id'>): Promise<Results> {
+    const id = this.nextId++;
+    return new Promise<Results>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.threads[i]!.post({ id, ...req });
+    });
   }
 
   /** Stops the threads; pending work is refused. */
