@@ -82,7 +82,7 @@ describe.runIf(existsSync(join(dataDir, 'images_background.zip')))('npm run omni
     for (const r of runs) expect(r.err).toBe('');
     expect(runs[1]!.out).toBe(runs[0]!.out);
     expect(readFileSync(files[1]!).equals(readFileSync(files[0]!))).toBe(true);
-    expect(cli(['--preset', 'reptile-5way-1shot', '--iterations', '2', '--workers', '1']).err).toMatch(/--workers applies to MAML and FOMAML; reptile-5way-1shot is Reptile/);
+    expect(cli(['--preset', 'reptile-5way-1shot', '--iterations', '2', '--workers', '1']).err).toMatch(/--workers applies to MAML, FOMAML and MAML\+\+; reptile-5way-1shot is Reptile/);
     expect(cli(['--preset', 'maml-5way-1shot', '--iterations', '2', '--workers', 'two']).err).toMatch(/--workers must be an integer ≥ 0, got 'two'/);
   }, 120_000);
 

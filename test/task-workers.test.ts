@@ -193,6 +193,22 @@ test('workers build any model a module exports and take any supervised task: Met
       for (const tasks of batches) expect(await spread.stepAsync(tasks, pool)).toBe(serial.step(tasks));
       expect(spread.params.map((p) => Array.from(p.data)), algorithm.name).toEqual(serial.params.map((p) => Array.from(p.data)));
     }
+    // MAML++ (LSLR, MSL, DA at iteration 1, ANIL's head-only inner loop): the workers need the
+    // iteration too, for the MSL weights and the derivative order.
+    const init = net.init({ rng: new mg.Rng(4) });
+    const { algorithm: plus, extra } = mg.mamlpp(init, { innerLr: 0.01, innerSteps: 2, learnedLr: 'per-layer-per-step', msl: { iterations: 2 }, secondOrderFrom: 1, adapt: [2, 3] });
+    const serialPlus = new mg.MetaLearner(net, [...init, ...extra], plus, new mg.Adam());
+    const spreadPlus = new mg.MetaLearner(net, [...init, ...extra], plus, new mg.Adam());
+    for (const tasks of batches) expect(await spreadPlus.stepAsync(tasks, pool)).toBe(serialPlus.step(tasks));
+    expect(spreadPlus.params.map((p) => Array.from(p.data))).toEqual(serialPlus.params.map((p) => Array.from(p.data)));
+    // The workers really computed MAML++ at the iteration given: their gradient of a task at
+    // iteration 1 is the calling thread's, and differs from the one at iteration 0.
+    const at = (iteration: number) => pool.compute(serialPlus.params, batches[0]!.slice(0, 1), plus.workerSettings!, { iteration });
+    const here = plus.taskGradient!(net, serialPlus.params, batches[0]![0]!, { iteration: 1 });
+    const [one] = await at(1);
+    const [zero] = await at(0);
+    one!.grads.forEach((g, j) => expect(Array.from(g.data)).toEqual(Array.from(here.grads[j]!.data)));
+    expect(Array.from(zero!.grads[0]!.data)).not.toEqual(Array.from(one!.grads[0]!.data));
     // A task whose loss is a closure cannot cross threads: named before any work.
     const own = sampler.sampleBatch(2).split().map((t) => mg.supervisedTask(t as mg.SupervisedTask, { loss: (p, y) => mg.mse(p, y as mg.Tensor) }));
     await expect(spread.stepAsync(own, pool)).rejects.toThrow(/TaskWorkers: task 0 cannot be sent to a worker/);

@@ -16,7 +16,7 @@
  * writes the checkpoint first, so an interrupted run loses nothing (exit code 128 + signal number:
  * 130 for SIGINT, 143 for SIGTERM); a second signal stops at once. A training run holds
  * `FILE.safetensors.lock` while it runs, so a second run into the same checkpoint is refused.
- * --workers N (MAML and FOMAML) spreads each meta-batch over N worker threads besides the main
+ * --workers N (MAML, FOMAML and MAML++) spreads each meta-batch over N worker threads besides the main
  * one; the weights are bit-identical to a single-threaded run, so a run may resume with any N.
  * --evaluate trains nothing: it restores a checkpoint (its configuration and seed come from the
  * file) and reports test accuracy in both batch-norm modes.
@@ -89,9 +89,8 @@ async function main(): Promise<void> {
   const evalEpisodes = intOption('eval-episodes', values['eval-episodes'], 200);
   const checkpointEvery = intOption('checkpoint-every', values['checkpoint-every'], evalEvery > 0 ? evalEvery : 1000);
   const workers = intOption('workers', values.workers, 0, 0);
-  if (workers > 0 && config.method === 'mamlpp') throw new Error(`--workers applies to MAML and FOMAML; ${presetName} is MAML++, whose tasks run on the main thread`);
   if (workers > 0 && config.method === 'reptile') {
-    throw new Error(`--workers applies to MAML and FOMAML; ${presetName} is Reptile, whose tasks share one inner Adam state and so run in order`);
+    throw new Error(`--workers applies to MAML, FOMAML and MAML++; ${presetName} is Reptile, whose tasks share one inner Adam state and so run in order`);
   }
 
   console.error(`metagrad omniglot: ${presetName}, ${config.iterations} iterations, seed ${seed}, kernels: ${mg.backendInfo().variant}${workers > 0 && !values.evaluate ? `, ${workers} worker thread${workers > 1 ? 's' : ''}` : ''}`);

@@ -18,6 +18,22 @@ export interface MamlTaskSettings {
   recompute?: boolean;
 }
 
+/** The switches of `mamlpp`. */
+export interface MamlppSettings {
+  /** Inner step size α (the learned ones' initial value). */
+  innerLr: number;
+  /** Inner steps k. */
+  innerSteps: number;
+  /** Learned inner step sizes: none, LSLR's per layer and step, or Meta-SGD's per parameter. Default 'none'. */
+  learnedLr?: 'none' | 'per-layer-per-step' | 'per-parameter';
+  /** MSL: the multi-step loss, annealed towards the last step over this many meta-iterations. Default: off. */
+  msl?: { iterations: number };
+  /** DA: first order before this meta-iteration, second order from it on. Default 0 (second order throughout); Infinity: first order throughout. */
+  secondOrderFrom?: number;
+  /** ANIL: the indices of the model parameters the inner loop adapts (e.g. the head's). Default: all. */
+  adapt?: readonly number[];
+}
+
 /** Where in training a meta-gradient is taken. */
 export interface MetaContext {
   /** Meta-iterations done before this one. */
@@ -25,7 +41,11 @@ export interface MetaContext {
 }
 
 /** What a worker thread needs to compute an algorithm's `taskGradient` (the model and task aside). */
-export type WorkerAlgorithm = (MamlTaskSettings & { kind?: 'maml' }) | { kind: 'reptile'; innerLr: number; innerSteps: number } | { kind: 'family'; innerLr: number; coefficients: readonly number[] };
+export type WorkerAlgorithm =
+  | (MamlTaskSettings & { kind?: 'maml' })
+  | { kind: 'reptile'; innerLr: number; innerSteps: number }
+  | { kind: 'family'; innerLr: number; coefficients: readonly number[] }
+  | { kind: 'mamlpp'; settings: MamlppSettings; modelParams: number };
 
 /**
  * A meta-learning algorithm: the direction an outer optimiser steps the meta-parameters along,

@@ -29,25 +29,11 @@ import { scale } from '../ops/unary.js';
 import { full } from '../creation.js';
 import { Tensor } from '../tensor.js';
 import { checkInteger, checkNonNegative, checkPositive } from '../checks.js';
-import { meanGradient, type MetaAlgorithm, type MetaContext } from './algorithm.js';
+import { meanGradient, type MamlppSettings, type MetaAlgorithm, type MetaContext } from './algorithm.js';
 import { tileParams, type MetaGradient } from './inner.js';
 import type { Task } from './task.js';
 
-/** The switches of {@link mamlpp}. */
-export interface MamlppSettings {
-  /** Inner step size α (the learned ones' initial value). */
-  innerLr: number;
-  /** Inner steps k. */
-  innerSteps: number;
-  /** Learned inner step sizes: none, LSLR's per layer and step, or Meta-SGD's per parameter. Default 'none'. */
-  learnedLr?: 'none' | 'per-layer-per-step' | 'per-parameter';
-  /** MSL: the multi-step loss, annealed towards the last step over this many meta-iterations. Default: off. */
-  msl?: { iterations: number };
-  /** DA: first order before this meta-iteration, second order from it on. Default 0 (second order throughout); Infinity: first order throughout. */
-  secondOrderFrom?: number;
-  /** ANIL: the indices of the model parameters the inner loop adapts (e.g. the head's). Default: all. */
-  adapt?: readonly number[];
-}
+export type { MamlppSettings };
 
 /** The per-step weights of the multi-step loss at `iteration` (MAML++'s annealing; k steps, over `iterations`). */
 export function mslWeights(k: number, iteration: number, iterations: number): number[] {
@@ -156,6 +142,7 @@ export function mamlpp(modelParams: readonly Tensor[], settings: MamlppSettings,
     settings: s,
     adapt: adaptTask,
     taskGradient,
+    workerSettings: { kind: 'mamlpp' as const, settings: s, modelParams: n },
     metaGradient: (model: Model, params: readonly Tensor[], tasks: readonly Task[], context?: MetaContext) => meanGradient(tasks.map((t) => taskGradient(model, params, t, context))),
   };
   return { algorithm, extra: noGrad(() => extra) };

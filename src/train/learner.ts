@@ -10,11 +10,10 @@ import { Tensor } from '../tensor.js';
 import type { TypedArray } from '../dtype.js';
 import { tidy } from '../tidy.js';
 import { describeValue, isRecord } from '../checks.js';
-import { meanGradient, type MetaAlgorithm } from '../meta/algorithm.js';
+import { meanGradient, type MetaAlgorithm, type MetaContext, type WorkerAlgorithm } from '../meta/algorithm.js';
 import { recyclable } from '../meta/adapt.js';
 import { checkParams, type MetaGradient } from '../meta/inner.js';
 import { isTask, type Task } from '../meta/task.js';
-import type { WorkerAlgorithm } from '../meta/algorithm.js';
 import { stackedData, type StackedData } from '../meta/losses.js';
 
 /** A meta-batch: a Task, a list of Tasks, or stacked regression data (`[T, n, d]` tensors). */
@@ -29,8 +28,8 @@ export type MetaBatch = Task | readonly Task[] | StackedData;
  */
 export interface MetaGradientOffload {
   share(metaBatch: number): number;
-  compute(params: readonly Tensor[], tasks: readonly Task[], settings: WorkerAlgorithm): Promise<MetaGradient[]>;
-  claim?(params: readonly Tensor[], tasks: readonly Task[], settings: WorkerAlgorithm): ClaimedBatch | null;
+  compute(params: readonly Tensor[], tasks: readonly Task[], settings: WorkerAlgorithm, context: MetaContext): Promise<MetaGradient[]>;
+  claim?(params: readonly Tensor[], tasks: readonly Task[], settings: WorkerAlgorithm, context: MetaContext): ClaimedBatch | null;
 }
 
 /** A meta-batch whose tasks threads claim one at a time ({@link MetaGradientOffload.claim}). */
@@ -165,7 +164,7 @@ export class MetaLearner {
     const context = { iteration: this.iteration };
     const here = (t: Task) => tidy(() => a.taskGradient!(this.model, this.params, t, context));
     let results: MetaGradient[];
-    const claimed = offload.claim?.(this.params, list, settings) ?? null;
+    const claimed = offload.claim?.(this.params, list, settings, context) ?? null;
     if (claimed !== null) {
       // If this thread's tasks throw, the others' results must not be left to reject unheard.
       claimed.results.catch(() => undefined);
@@ -180,7 +179,7 @@ export class MetaLearner {
     } else {
       const away = offload.share(n);
       if (!Number.isInteger(away) || away < 0 || away > n) throw new RangeError(`${a.name}.stepAsync: offload.share(${n}) must be an integer in [0, ${n}], got ${away}`);
-      const remote = away > 0 ? offload.compute(this.params, list.slice(n - away), settings) : Promise.resolve([]);
+      const remote = away > 0 ? offload.compute(this.params, list.slice(n - away), settings, context) : Promise.resolve([]);
       remote.catch(() => undefined);
       const local = list.slice(0, n - away).map(here);
       results = [...local, ...(await remote)];

@@ -1,14 +1,14 @@
 /**
  * The worker side of {@link TaskWorkers}, independent of the thread API: a message handler that
  * builds the model it is given, then answers each request with the task gradients of the tasks in
- * it (MAML's, Reptile's or the §6.2 family's, as the request's settings say), computed by the
+ * it (MAML's, MAML++'s, Reptile's or the §6.2 family's, as the request's settings say), computed by the
  * same functions as on the calling thread, so the numbers are the same. task-worker-node.ts (worker_threads) and task-worker-web.ts (Web Workers)
  * only connect it to their thread's port.
  *
  * Protocol (structured clones):
  * - first message, {@link TaskStart}: `{ model, backend, relaxedSimd }`, the model as a
  *   {@link ModelSpec}; the worker answers `{ ready: variant }` or `{ failed: message }`;
- * - then {@link TaskRequest}s: `{ id, params: [{ data, shape }], settings, tasks }`, answered
+ * - then {@link TaskRequest}s: `{ id, params: [{ data, shape }], settings, tasks, context, counter? }`, answered
  *   by a {@link TaskReply}: `{ id, results: [{ loss, grads }] }` (the gradients' buffers
  *   transferred) or `{ id, error }`.
  */
@@ -22,7 +22,8 @@ import { mamlTaskGradient } from '../meta/maml.js';
 import { reptile } from '../meta/reptile.js';
 import { innerGradientFamily } from '../meta/family.js';
 import type { MetaGradient } from '../meta/inner.js';
-import type { WorkerAlgorithm } from '../meta/algorithm.js';
+import type { MetaContext, WorkerAlgorithm } from '../meta/algorithm.js';
+import { mamlpp } from '../meta/mamlpp.js';
 import type { Task } from '../meta/task.js';
 import { supervisedTask } from '../meta/task.js';
 import { describeValue, isRecord } from '../checks.js';
@@ -71,6 +72,8 @@ export interface TaskRequest {
   settings: WorkerAlgorithm;
   tasks: WireTask[];
   counter?: Int32Array;
+  /** Where in training the step is (for schedules inside the algorithm, such as MAML++'s). */
+  context: MetaContext;
 }
 
 /** The answer to a request: each task's index in the request, loss and gradient data, or what went wrong. */
@@ -79,10 +82,11 @@ export type TaskReply = { id: number; results: { task: number; loss: number; gra
 /** The answer to the first message. */
 export type TaskReady = { ready: string } | { failed: string };
 
-/** The task-gradient function `settings` describe. */
-function taskGradientOf(settings: WorkerAlgorithm): (model: Model, params: readonly Tensor[], task: Task) => MetaGradient {
+/** The task-gradient function `settings` describe, for meta-parameters `params`. */
+function taskGradientOf(settings: WorkerAlgorithm, params: readonly Tensor[]): (model: Model, params: readonly Tensor[], task: Task, context?: MetaContext) => MetaGradient {
   if (settings.kind === 'reptile') return reptile(settings).taskGradient!;
   if (settings.kind === 'family') return innerGradientFamily(settings).taskGradient!;
+  if (settings.kind === 'mamlpp') return mamlpp(params.slice(0, settings.modelParams), settings.settings).algorithm.taskGradient!;
   return (model, params, task) => mamlTaskGradient(model, params, task, settings);
 }
 
@@ -128,12 +132,12 @@ export function taskServer(post: (message: TaskReply | TaskReady, transfer: Arra
       try {
         const params = req.params.map((p) => new Tensor(p.data, p.shape));
         const y = (v: WireTask['ys']) => (v instanceof Int32Array ? v : new Tensor(v.data, v.shape));
-        const taskGradient = taskGradientOf(req.settings);
+        const taskGradient = taskGradientOf(req.settings, params);
         const gradientOf = (i: number) => {
           const w = req.tasks[i]!;
           const batches = w.innerBatch === undefined ? {} : { innerBatch: w.innerBatch, ...(w.order === undefined ? {} : { order: w.order }) };
           const task = supervisedTask({ xSupport: new Tensor(w.xs, w.xsShape), ySupport: y(w.ys), xQuery: new Tensor(w.xq, w.xqShape), yQuery: y(w.yq) }, { loss: w.loss, ...batches });
-          const r = tidy(() => taskGradient(m, params, task));
+          const r = tidy(() => taskGradient(m, params, task, req.context));
           // Own copies: the gradients' arrays belong to the storage pool, which reuses them.
           return { task: i, loss: r.loss, grads: r.grads.map((g) => g.data.slice()) };
         };

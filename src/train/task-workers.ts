@@ -19,7 +19,7 @@
 import { backendInfo, getBackend } from '../kernels/backend.js';
 import { Tensor } from '../tensor.js';
 import type { ClaimedBatch, MetaGradientOffload } from './learner.js';
-import type { WorkerAlgorithm } from '../meta/algorithm.js';
+import type { MetaContext, WorkerAlgorithm } from '../meta/algorithm.js';
 import type { MetaGradient } from '../meta/inner.js';
 import { isTask, SupervisedTask, type SupervisedData, type Task } from '../meta/task.js';
 import { checkModelSpec, type ModelSpec, type TaskReady, type TaskReply, type TaskRequest, type TaskStart, type WireTask } from './task-server.js';
@@ -201,7 +201,7 @@ export class TaskWorkers implements MetaGradientOffload {
    * The meta-gradients of `tasks` (supervisedTasks, or episodes) at `params`, in order, each
    * worker taking a contiguous run.
    */
-  async compute(params: readonly Tensor[], tasks: readonly (Task | SupervisedData)[], settings: WorkerAlgorithm): Promise<MetaGradient[]> {
+  async compute(params: readonly Tensor[], tasks: readonly (Task | SupervisedData)[], settings: WorkerAlgorithm, context: MetaContext = { iteration: 0 }): Promise<MetaGradient[]> {
     this.checkUsable();
     const ps = wireParams(params);
     const w = this.threads.length;
@@ -209,7 +209,7 @@ export class TaskWorkers implements MetaGradientOffload {
     const replies = await Promise.all(
       Array.from({ length: w }, (_, i) => {
         const part = wire.slice(Math.floor((i * wire.length) / w), Math.floor(((i + 1) * wire.length) / w));
-        return part.length === 0 ? Promise.resolve([]) : this.request(i, { params: ps, settings, tasks: part });
+        return part.length === 0 ? Promise.resolve([]) : this.request(i, { params: ps, settings, tasks: part, context });
       }),
     );
     return replies.flat().map((r) => gradientOf(r, params));
@@ -221,11 +221,11 @@ export class TaskWorkers implements MetaGradientOffload {
    * work takes fewer. Null where threads cannot share memory (a browser page without
    * cross-origin isolation): use {@link share} and {@link compute} there.
    */
-  claim(params: readonly Tensor[], tasks: readonly (Task | SupervisedData)[], settings: WorkerAlgorithm): ClaimedBatch | null {
+  claim(params: readonly Tensor[], tasks: readonly (Task | SupervisedData)[], settings: WorkerAlgorithm, context: MetaContext = { iteration: 0 }): ClaimedBatch | null {
     if (typeof SharedArrayBuffer === 'undefined') return null;
     this.checkUsable();
     const counter = new Int32Array(new SharedArrayBuffer(4));
-    const req = { params: wireParams(params), settings, tasks: tasks.map(toWire), counter };
+    const req = { params: wireParams(params), settings, tasks: tasks.map(toWire), counter, context };
     const replies = this.threads.map((_, i) => this.request(i, req));
     const results = Promise.all(replies).then((rs) => new Map(rs.flat().map((r) => [r.task, gradientOf(r, params)] as const)));
     return { next: () => Atomics.add(counter, 0, 1), results };
