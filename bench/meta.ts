@@ -25,7 +25,7 @@ function reachableBytes(roots: readonly unknown[], exclude: readonly mg.Tensor[]
         counted.add(v.data);
         bytes += v.data.byteLength;
       }
-      if (v.node !== null && v.node.vjp !== null) stack.push(...v.node.inputs, v.node.saved);
+      if (v.node !== null && v.node.vjp !== null) stack.push(v.node);
     } else if (ArrayBuffer.isView(v)) {
       if (!counted.has(v)) {
         counted.add(v);

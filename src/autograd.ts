@@ -14,7 +14,7 @@ import { binaryInto, WASM_MIN_ELEMENTS } from './kernels/dispatch.js';
 import { addRun } from './kernels/elementwise.js';
 import { fmt, shapesEqual } from './shape.js';
 import { allocOutput, keepAlive, recycle, trackAllocations } from './storage.js';
-import { allocData, setBackwardPass, Tensor, type BackwardOptions, type Node, type TypedArray, type VjpRule } from './tensor.js';
+import { allocData, setBackwardPass, Tensor, type BackwardOptions, type GraphKey, type Node, type TypedArray, type VjpRule } from './tensor.js';
 
 export type { BackwardOptions };
 
@@ -66,10 +66,48 @@ export function tracksAny(inputs: readonly Tensor[]): boolean {
   return false;
 }
 
-/** @internal Records that `out` was computed by `op` from `inputs`; returns `out`. */
-export function record(out: Tensor, op: string, inputs: readonly Tensor[], vjp: VjpRule, saved: unknown = null): Tensor {
+/** Which values a derivative rule reads: its inputs' (all, or by position) and its output's. */
+export interface Keeps {
+  inputs: boolean | readonly boolean[];
+  output: boolean;
+}
+
+/** @internal The rule reads every input and not the output. */
+export const KEEP_INPUTS: Keeps = { inputs: true, output: false };
+/** @internal The rule reads shapes only. */
+export const KEEP_NOTHING: Keeps = { inputs: false, output: false };
+/** @internal The rule reads the output only (exp, tanh, …). */
+export const KEEP_OUTPUT: Keeps = { inputs: false, output: true };
+
+/** @internal For a product of x and y: x's value is needed only for y's gradient, and y's for x's. */
+export function keepCrossed(x: Tensor, y: Tensor): Keeps {
+  return { inputs: [y.requiresGrad, x.requiresGrad], output: false };
+}
+
+/** The place of `t` on the tape (see {@link GraphKey}). */
+export function keyOf(t: Tensor): GraphKey {
+  if (!t.requiresGrad) return { constant: true, shape: t.shape, dtype: t.dtype };
+  return t.node ?? t;
+}
+
+function requiresGradKey(k: GraphKey): boolean {
+  return k instanceof Tensor ? k.requiresGrad : !('constant' in k);
+}
+
+function nodeOfKey(k: GraphKey): Node | null {
+  return k instanceof Tensor || 'constant' in k ? null : k;
+}
+
+/**
+ * @internal Records that `out` was computed by `op` from `inputs`; returns `out`. The node keeps
+ * the values `keeps` names (and `saved`), nothing else: an input no rule reads can be freed as
+ * soon as nothing else holds it.
+ */
+export function record(out: Tensor, op: string, inputs: readonly Tensor[], vjp: VjpRule, saved: unknown = null, keeps: Keeps = KEEP_INPUTS): Tensor {
   out.requiresGrad = true;
-  out.node = { id: nextNodeId++, op, inputs, saved, vjp };
+  const want = keeps.inputs;
+  const values = inputs.map((t, i) => (want === true || (want !== false && want[i] === true) ? t : null));
+  out.node = { id: nextNodeId++, op, shape: out.shape, dtype: out.dtype, inputs: inputs.map(keyOf), values, output: keeps.output ? out : null, saved, vjp };
   return out;
 }
 
@@ -115,13 +153,13 @@ export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | reado
     if (!t.requiresGrad) throw new Error(`grad: input ${i} (shape ${fmt(t.shape)}) does not require grad; create it with requiresGrad: true`);
   });
   const createGraph = options.createGraph ?? false;
-  const targets = new Set(ins);
+  const targets = new Set(ins.map(keyOf));
   const gradOutputs = normaliseGradOutputs(outs, options.gradOutput, 'grad');
   const result = runTape(outs, gradOutputs, targets, createGraph, options.retainGraph ?? createGraph, 'grad');
   const grads = ins.map((t, i) => {
-    const g = result.grads.get(t);
+    const g = result.grads.get(keyOf(t));
     if (g !== undefined) return g;
-    if (!result.reached.has(t) && !options.allowUnused) {
+    if (!result.reached.has(keyOf(t)) && !options.allowUnused) {
       throw new Error(`grad: input ${i} (shape ${fmt(t.shape)}) is not used to compute the output; pass allowUnused: true to get a zero gradient`);
     }
     return new Tensor(allocData(t.dtype, t.size), t.shape);
@@ -140,7 +178,7 @@ export function backward(output: Tensor, options: BackwardOptions = {}): void {
   const result = runTape([output], gradOutputs, null, createGraph, options.retainGraph ?? createGraph, 'backward');
   const accumulate = (): void => {
     for (const [t, g] of result.grads) {
-      if (t.node === null) {
+      if (t instanceof Tensor && t.node === null) {
         t.grad = t.grad === null ? g : sumGradients(t.grad, g);
         keepAlive(t.grad.data); // a leaf made before an enclosing tidy keeps its .grad
       }
@@ -176,9 +214,9 @@ function normaliseGradOutputs(outs: Tensor[], given: GradOptions['gradOutput'], 
 
 interface TapeResult {
   /** Gradient of every target (or, for `backward`, every leaf) that received one. */
-  grads: Map<Tensor, Tensor>;
+  grads: Map<GraphKey, Tensor>;
   /** Targets (leaves for `backward`) reachable from the outputs. */
-  reached: Set<Tensor>;
+  reached: Set<GraphKey>;
 }
 
 /**
@@ -188,27 +226,28 @@ interface TapeResult {
 function runTape(
   outs: Tensor[],
   gradOutputs: Tensor[],
-  targets: Set<Tensor> | null,
+  targets: Set<GraphKey> | null,
   createGraph: boolean,
   retainGraph: boolean,
   caller: string,
 ): TapeResult {
-  const isTarget = (t: Tensor): boolean => (targets === null ? t.node === null && t.requiresGrad : targets.has(t));
+  const isTarget = (k: GraphKey): boolean => (targets === null ? k instanceof Tensor && k.node === null && k.requiresGrad : targets.has(k));
   // Node ids order the tape, so when every target is a computed tensor, nothing created before
   // the earliest of them can lead to one: the search stops there. This keeps a gradient taken
   // at step i of an inner loop from walking back through steps 1..i-1.
   let minId = -1;
-  if (targets !== null && [...targets].every((t) => t.node !== null)) {
-    minId = Math.min(...[...targets].map((t) => t.node!.id));
+  if (targets !== null && [...targets].every((k) => nodeOfKey(k) !== null)) {
+    minId = Math.min(...[...targets].map((k) => nodeOfKey(k)!.id));
   }
   // 1. Depth-first search (iterative: graphs of long inner loops are deep) marking which
   //    tensors lie on a path to a target. `useful` holds the verdict once a tensor is done.
-  const useful = new Map<Tensor, boolean>();
-  const expand: Tensor[] = [];
-  const reached = new Set<Tensor>();
-  const stack: Tensor[] = [];
+  const useful = new Map<GraphKey, boolean>();
+  const expand: Node[] = [];
+  const reached = new Set<GraphKey>();
+  const stack: GraphKey[] = [];
   const childIdx: number[] = [];
-  for (const root of outs) {
+  const roots = outs.map(keyOf);
+  for (const root of roots) {
     if (useful.has(root)) continue;
     stack.push(root);
     childIdx.push(0);
@@ -216,7 +255,7 @@ function runTape(
     while (stack.length > 0) {
       const top = stack.length - 1;
       const t = stack[top]!;
-      const node = t.node;
+      const node = nodeOfKey(t);
       if (node !== null && node.vjp === null) {
         throw new Error(`${caller}: the graph through '${node.op}' was already freed by an earlier backward pass; pass retainGraph: true (or createGraph: true) to the earlier call to traverse it again`);
       }
@@ -225,7 +264,8 @@ function runTape(
       if (i < inputs.length) {
         childIdx[top] = i + 1;
         const c = inputs[i]!;
-        if (c.requiresGrad && !useful.has(c) && (minId < 0 || (c.node !== null && c.node.id >= minId) || isTarget(c))) {
+        const cn = nodeOfKey(c);
+        if (requiresGradKey(c) && !useful.has(c) && (minId < 0 || (cn !== null && cn.id >= minId) || isTarget(c))) {
           useful.set(c, false);
           stack.push(c);
           childIdx.push(0);
@@ -241,13 +281,13 @@ function runTape(
       useful.set(t, target || below);
       // Only a node with an input on a path to a target needs its rule run; a target's own
       // node is not run (nor freed) unless something below it is wanted too.
-      if (below) expand.push(t);
+      if (below) expand.push(node!);
     }
   }
 
   // 2. The sweep, latest node first.
-  const order = expand.sort((a, b) => b.node!.id - a.node!.id);
-  const grads = new Map<Tensor, Tensor>();
+  const order = expand.sort((a, b) => b.id - a.id);
+  const grads = new Map<GraphKey, Tensor>();
   // Without createGraph nothing the sweep computes is on the tape, so a gradient it allocated
   // is dead once consumed (its node's rule has run, or it has been summed into another) unless
   // a gradient still held shares its array: such arrays go back to the pool (storage.ts).
@@ -260,18 +300,17 @@ function runTape(
       fresh.delete(a);
       recycle(a);
     };
-    outs.forEach((o, i) => {
+    roots.forEach((o, i) => {
       const prev = grads.get(o);
       grads.set(o, prev === undefined ? gradOutputs[i]! : sumGradients(prev, gradOutputs[i]!));
     });
-    for (const t of order) {
-      const g = grads.get(t);
+    for (const node of order) {
+      const g = grads.get(node);
       if (g === undefined) continue;
-      const keep = isTarget(t);
-      if (!keep) grads.delete(t);
-      const node = t.node!;
-      const needs = node.inputs.map((c) => c.requiresGrad && useful.get(c) === true);
-      const gin = node.vjp!(g, t, node, needs);
+      const keep = isTarget(node);
+      if (!keep) grads.delete(node);
+      const needs = node.inputs.map((c) => requiresGradKey(c) && useful.get(c) === true);
+      const gin = node.vjp!(g, node.output as Tensor, node, needs);
       for (let k = 0; k < node.inputs.length; k++) {
         const gi = gin[k];
         if (!needs[k] || gi === null || gi === undefined) continue;
@@ -297,9 +336,10 @@ function runTape(
   // Free what this sweep executed (not the graph beyond the targets, which a later call may
   // still need): the nodes drop their inputs and saved tensors, so nothing keeps them alive.
   if (!retainGraph) {
-    for (const t of order) {
-      const node = t.node!;
+    for (const node of order) {
       node.inputs = [];
+      node.values = [];
+      node.output = null;
       node.saved = null;
       node.vjp = null;
     }
@@ -320,7 +360,7 @@ function sumGradients(a: Tensor, b: Tensor): Tensor {
   if (out.length >= WASM_MIN_ELEMENTS) binaryInto('add', a.data, [1], b.data, [1], [out.length], out);
   else addRun(a.data, 0, 1, b.data, 0, 1, out, 0, out.length);
   const sum = new Tensor(out, a.shape);
-  return tracks2(a, b) ? record(sum, 'add', [a, b], sumGradientsVjp) : sum;
+  return tracks2(a, b) ? record(sum, 'add', [a, b], sumGradientsVjp, null, KEEP_NOTHING) : sum;
 }
 const sumGradientsVjp: VjpRule = (g, _out, _node, needs) => [needs[0] ? g : null, needs[1] ? g : null];
 

@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-export { Tensor, type NestedArray, type Node, type VjpRule } from './tensor.js';
+export { Tensor, type Constant, type GraphKey, type NestedArray, type Node, type VjpRule } from './tensor.js';
 export { type DType, type TypedArray } from './dtype.js';
 export { grad, backward, noGrad, enableGrad, isGradEnabled, type GradOptions, type BackwardOptions } from './autograd.js';
 export { valueAndGrad, vjp, jvp, hvp, type TensorFn } from './functional.js';

@@ -15,11 +15,26 @@ export type NestedArray = number | NestedArray[];
 
 /**
  * A derivative rule (vector–Jacobian product). Given the gradient `g` with respect to the op's
- * output `out`, returns the gradient with respect to each input (or null where `needs[i]` is
- * false). Rules are written with differentiable ops, so running them while recording puts the
- * gradient itself on the tape: that is what makes gradients of gradients work.
+ * output, returns the gradient with respect to each input (or null where `needs[i]` is false).
+ * The values it reads are those its op kept: `node.values[i]` for input i, `out` for the output
+ * (see `record`). Rules are written with differentiable ops, so running them while recording puts
+ * the gradient itself on the tape: that is what makes gradients of gradients work.
  */
 export type VjpRule = (g: Tensor, out: Tensor, node: Node, needs: readonly boolean[]) => readonly (Tensor | null)[];
+
+/** An input that did not require gradients when the op ran: only its shape and dtype. */
+export interface Constant {
+  readonly constant: true;
+  readonly shape: Shape;
+  readonly dtype: DType;
+}
+
+/**
+ * A tensor's place on the tape, without its values: a leaf that requires gradients (the tensor
+ * itself), the {@link Node} of a computed tensor, or a {@link Constant}. Nodes point at their
+ * inputs through these, so a node keeps alive only the values its rule reads.
+ */
+export type GraphKey = Tensor | Node | Constant;
 
 /** One entry of the tape: how a tensor was computed. */
 export interface Node {
@@ -27,9 +42,16 @@ export interface Node {
   readonly id: number;
   /** The op's name, for error messages and debugging. */
   readonly op: string;
-  /** The op's inputs (emptied once the graph is freed). */
-  inputs: readonly Tensor[];
-  /** Whatever the derivative rule needs beyond inputs and output (axes, flags, masks). */
+  /** The output's shape and dtype (its values are kept only if the rule reads them: `output`). */
+  readonly shape: Shape;
+  readonly dtype: DType;
+  /** The op's inputs, as places on the tape (emptied once the graph is freed). */
+  inputs: readonly GraphKey[];
+  /** The input values the rule reads, by position; null for those it does not. */
+  values: readonly (Tensor | null)[];
+  /** The output, if the rule reads it. */
+  output: Tensor | null;
+  /** Whatever else the derivative rule needs (axes, flags, masks). */
   saved: unknown;
   /** The derivative rule; null once the graph has been freed after a backward pass. */
   vjp: VjpRule | null;

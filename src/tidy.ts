@@ -63,7 +63,7 @@ function reachableBuffers(root: unknown): Set<ArrayBufferLike> {
       buffers.add(v.data.buffer);
       stack.push(v.grad);
       // A graph freed by a backward pass has no rule left and needs none of its inputs.
-      if (v.node !== null && v.node.vjp !== null) stack.push(v.node.inputs, v.node.saved);
+      if (v.node !== null && v.node.vjp !== null) stack.push(v.node);
     } else if (ArrayBuffer.isView(v)) {
       buffers.add(v.buffer);
     } else if (v instanceof ArrayBuffer) {

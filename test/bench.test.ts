@@ -33,7 +33,7 @@ describe('bench memory', () => {
       expect(a).toBeGreaterThan(0);
       expect(graphBytes(model, params, batch, 4, mode)).toBe(a);
     }
-    expect(graphBytes(model, params, batch, 10, 'recompute')).toBeLessThan(graphBytes(model, params, batch, 10, 'second-order') / 3);
+    expect(graphBytes(model, params, batch, 10, 'recompute')).toBeLessThan(graphBytes(model, params, batch, 10, 'second-order') / 1.5);
     // First order does not grow with k; second order does.
     expect(graphBytes(model, params, batch, 8, 'first-order')).toBe(graphBytes(model, params, batch, 2, 'first-order'));
     expect(graphBytes(model, params, batch, 8, 'second-order')).toBeGreaterThan(3 * graphBytes(model, params, batch, 2, 'second-order'));

@@ -239,13 +239,14 @@ describe('a diverged step is refused, not applied', () => {
 describe('inner-loop tape size', () => {
   /** Number of tape nodes reachable from the tensors. */
   function tapeSize(ts: Tensor[]): number {
-    const seen = new Set<Tensor>();
-    const stack = [...ts];
+    const seen = new Set<object>();
+    const stack: unknown[] = ts.map((t) => t.node);
     while (stack.length > 0) {
-      const t = stack.pop()!;
-      if (seen.has(t) || t.node === null) continue;
-      seen.add(t);
-      stack.push(...t.node.inputs);
+      const n = stack.pop();
+      // Nodes point at their inputs' nodes (leaves and constants are not nodes).
+      if (typeof n !== 'object' || n === null || n instanceof mg.Tensor || !('vjp' in n) || seen.has(n)) continue;
+      seen.add(n);
+      stack.push(...(n as mg.Node).inputs);
     }
     return seen.size;
   }

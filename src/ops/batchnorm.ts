@@ -56,7 +56,7 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, options: Batch
   batchNormForward(x.data, gamma.data, beta.data, eps, c, out, xhat, invStd);
   const t = new Tensor(out, x.shape);
   if (!tracked) return t;
-  return record(t, 'batchNorm', [x, gamma, beta], batchNormVjp, { eps, axes, xhat, invStd });
+  return record(t, 'batchNorm', [x, gamma, beta], batchNormVjp, { eps, axes, xhat, invStd }, { inputs: [true, true, false], output: false });
 }
 
 /**
@@ -65,7 +65,8 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, options: Batch
  * kernel computes the same numbers from the saved x̂ and 1/σ.
  */
 const batchNormVjp: VjpRule = (g, _o, node, needs) => {
-  const [x, gamma, beta] = node.inputs as [Tensor, Tensor, Tensor];
+  const [x, gamma] = node.values as [Tensor, Tensor];
+  const beta = node.inputs[2]!;
   const { eps, axes, xhat, invStd } = node.saved as { eps: number; axes: number[]; xhat: TypedArray; invStd: TypedArray };
   const c = gamma.size;
   if (!isGradEnabled()) {

@@ -4,7 +4,7 @@
  * broadcast gradient back to its input's shape with `sumTo`, itself a differentiable op.
  * A plain number operand is a constant of the other operand's dtype.
  */
-import { record, tracks1, tracks2 } from '../autograd.js';
+import { keepCrossed, KEEP_NOTHING, record, tracks1, tracks2 } from '../autograd.js';
 import { addRun, binaryBroadcast, divRun, mulRun, subRun, type BinaryRun } from '../kernels/elementwise.js';
 import { binaryInto, isArithmetic, unaryInto, WASM_MIN_ELEMENTS } from '../kernels/dispatch.js';
 import { broadcastInto } from '../kernels/layout.js';
@@ -65,10 +65,10 @@ export function binary(a: Tensor, b: Tensor, op: string, run: BinaryRun): Tensor
 export function add(a: TensorLike, b: TensorLike): Tensor {
   const [x, y] = operands(a, b, 'add');
   const out = binary(x, y, 'add', addRun);
-  return tracks2(x, y) ? record(out, 'add', [x, y], addVjp) : out;
+  return tracks2(x, y) ? record(out, 'add', [x, y], addVjp, null, KEEP_NOTHING) : out;
 }
 const addVjp: VjpRule = (g, _out, node, needs) => {
-  const [a, b] = node.inputs as [Tensor, Tensor];
+  const [a, b] = node.inputs;
   return [needs[0] ? sumTo(g, a.shape) : null, needs[1] ? sumTo(g, b.shape) : null];
 };
 
@@ -76,10 +76,10 @@ const addVjp: VjpRule = (g, _out, node, needs) => {
 export function sub(a: TensorLike, b: TensorLike): Tensor {
   const [x, y] = operands(a, b, 'sub');
   const out = binary(x, y, 'sub', subRun);
-  return tracks2(x, y) ? record(out, 'sub', [x, y], subVjp) : out;
+  return tracks2(x, y) ? record(out, 'sub', [x, y], subVjp, null, KEEP_NOTHING) : out;
 }
 const subVjp: VjpRule = (g, _out, node, needs) => {
-  const [a, b] = node.inputs as [Tensor, Tensor];
+  const [a, b] = node.inputs;
   return [needs[0] ? sumTo(g, a.shape) : null, needs[1] ? sumTo(neg(g), b.shape) : null];
 };
 
@@ -87,23 +87,23 @@ const subVjp: VjpRule = (g, _out, node, needs) => {
 export function mul(a: TensorLike, b: TensorLike): Tensor {
   const [x, y] = operands(a, b, 'mul');
   const out = binary(x, y, 'mul', mulRun);
-  return tracks2(x, y) ? record(out, 'mul', [x, y], mulVjp) : out;
+  return tracks2(x, y) ? record(out, 'mul', [x, y], mulVjp, null, keepCrossed(x, y)) : out;
 }
 const mulVjp: VjpRule = (g, _out, node, needs) => {
-  const [a, b] = node.inputs as [Tensor, Tensor];
-  return [needs[0] ? sumTo(mul(g, b), a.shape) : null, needs[1] ? sumTo(mul(g, a), b.shape) : null];
+  const [a, b] = node.values;
+  return [needs[0] ? sumTo(mul(g, b!), node.inputs[0]!.shape) : null, needs[1] ? sumTo(mul(g, a!), node.inputs[1]!.shape) : null];
 };
 
 /** Elementwise `a / b` with broadcasting. */
 export function div(a: TensorLike, b: TensorLike): Tensor {
   const [x, y] = operands(a, b, 'div');
   const out = binary(x, y, 'div', divRun);
-  return tracks2(x, y) ? record(out, 'div', [x, y], divVjp) : out;
+  return tracks2(x, y) ? record(out, 'div', [x, y], divVjp, null, { inputs: [false, true], output: y.requiresGrad }) : out;
 }
 // d(a/b)/da = 1/b;  d(a/b)/db = -a/b² = -out/b
 const divVjp: VjpRule = (g, out, node, needs) => {
-  const [a, b] = node.inputs as [Tensor, Tensor];
-  return [needs[0] ? sumTo(div(g, b), a.shape) : null, needs[1] ? sumTo(neg(mul(g, div(out, b))), b.shape) : null];
+  const b = node.values[1]!;
+  return [needs[0] ? sumTo(div(g, b), node.inputs[0]!.shape) : null, needs[1] ? sumTo(neg(mul(g, div(out, b))), b.shape) : null];
 };
 
 /** `-x`. */
@@ -112,6 +112,6 @@ export function neg(x: Tensor): Tensor {
   const out = allocOutput(x.dtype, x.size);
   unaryInto('neg', x.data, 0, out);
   const t = new Tensor(out, x.shape);
-  return tracks1(x) ? record(t, 'neg', [x], negVjp) : t;
+  return tracks1(x) ? record(t, 'neg', [x], negVjp, null, KEEP_NOTHING) : t;
 }
 const negVjp: VjpRule = (g) => [neg(g)];

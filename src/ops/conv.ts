@@ -11,7 +11,7 @@
  * Max-pooling is a `gather` of the window maxima (its derivative is scatterAdd at the saved
  * argmax, whose derivative is gather again). Batch normalisation is in batchnorm.ts.
  */
-import { record, tracks2 } from '../autograd.js';
+import { keepCrossed, record, tracks2 } from '../autograd.js';
 import { convProduct, maxPoolArgmax, type ConvGeometry } from '../kernels/conv.js';
 import { checkOptionsObject, type OptionKeys } from '../checks.js';
 import { checkElementCount, fmt, shapesEqual } from '../shape.js';
@@ -84,12 +84,12 @@ export function conv2d(x: Tensor, w: Tensor, options: ConvOptions = {}): Tensor 
   const out = allocOutput(x.dtype, g.n * g.oh * g.ow * o); // convProduct writes every element
   convProduct('forward', x.data, w.data, g, o, out);
   const t = new Tensor(out, [g.n, g.oh, g.ow, o]);
-  return tracks2(x, w) ? record(t, 'conv2d', [x, w], conv2dVjp, options) : t;
+  return tracks2(x, w) ? record(t, 'conv2d', [x, w], conv2dVjp, options, keepCrossed(x, w)) : t;
 }
 const conv2dVjp: VjpRule = (g, _o, node, needs) => {
-  const [x, w] = node.inputs as [Tensor, Tensor];
+  const [x, w] = node.values;
   const opts = node.saved as ConvOptions;
-  return [needs[0] ? conv2dInputGrad(g, w, x.shape, opts) : null, needs[1] ? conv2dFilterGrad(x, g, w.shape, opts) : null];
+  return [needs[0] ? conv2dInputGrad(g, w!, node.inputs[0]!.shape, opts) : null, needs[1] ? conv2dFilterGrad(x!, g, node.inputs[1]!.shape, opts) : null];
 };
 
 /** Gradient of conv2d with respect to its input (a transposed convolution of `dy` by `w`), shape `xShape`. */
@@ -103,12 +103,12 @@ export function conv2dInputGrad(dy: Tensor, w: Tensor, xShape: readonly number[]
   const out = allocOutput(dy.dtype, g.n * g.h * g.w * g.c);
   convProduct('input', dy.data, w.data, g, o, out);
   const t = new Tensor(out, [...xShape]);
-  return tracks2(dy, w) ? record(t, 'conv2dInputGrad', [dy, w], inputGradVjp, options) : t;
+  return tracks2(dy, w) ? record(t, 'conv2dInputGrad', [dy, w], inputGradVjp, options, keepCrossed(dy, w)) : t;
 }
 const inputGradVjp: VjpRule = (g, _o, node, needs) => {
-  const [dy, w] = node.inputs as [Tensor, Tensor];
+  const [dy, w] = node.values;
   const opts = node.saved as ConvOptions;
-  return [needs[0] ? conv2d(g, w, opts) : null, needs[1] ? conv2dFilterGrad(g, dy, w.shape, opts) : null];
+  return [needs[0] ? conv2d(g, w!, opts) : null, needs[1] ? conv2dFilterGrad(g, dy!, node.inputs[1]!.shape, opts) : null];
 };
 
 /** Gradient of conv2d with respect to its filter, shape `wShape`. */
@@ -124,12 +124,12 @@ export function conv2dFilterGrad(x: Tensor, dy: Tensor, wShape: readonly number[
   const out = allocOutput(x.dtype, kh * kw * c * o);
   convProduct('filter', x.data, dy.data, g, o, out);
   const t = new Tensor(out, [...wShape]);
-  return tracks2(x, dy) ? record(t, 'conv2dFilterGrad', [x, dy], filterGradVjp, options) : t;
+  return tracks2(x, dy) ? record(t, 'conv2dFilterGrad', [x, dy], filterGradVjp, options, keepCrossed(x, dy)) : t;
 }
 const filterGradVjp: VjpRule = (g, _o, node, needs) => {
-  const [x, dy] = node.inputs as [Tensor, Tensor];
+  const [x, dy] = node.values;
   const opts = node.saved as ConvOptions;
-  return [needs[0] ? conv2dInputGrad(dy, g, x.shape, opts) : null, needs[1] ? conv2d(x, g, opts) : null];
+  return [needs[0] ? conv2dInputGrad(dy!, g, node.inputs[0]!.shape, opts) : null, needs[1] ? conv2d(x!, g, opts) : null];
 };
 
 /** Max over `size`×`size` windows (default stride = size), NHWC. Gradient goes to the first maximum. */

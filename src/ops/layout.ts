@@ -3,7 +3,7 @@
  * broadcastTo ↔ sumTo, slice ↔ pad, permute ↔ its inverse, reshape ↔ reshape, concat → slices.
  * `reshape` shares its input's data (tensors are immutable, so sharing is safe).
  */
-import { record, tracks1, tracksAny } from '../autograd.js';
+import { KEEP_NOTHING, record, tracks1, tracksAny } from '../autograd.js';
 import { broadcastInto, copySlabs, permuteInto, splitAt } from '../kernels/layout.js';
 import { sumAxes } from '../kernels/dispatch.js';
 import { broadcastShapes, checkElementCount, checkShape, fmt, normAxis, shapesEqual, sizeOf, type Shape } from '../shape.js';
@@ -16,7 +16,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const s = inferShape(shape, x.size, x.shape);
   if (shapesEqual(s, x.shape)) return x;
   const out = new Tensor(x.data, s);
-  return tracks1(x) ? record(out, 'reshape', [x], reshapeVjp) : out;
+  return tracks1(x) ? record(out, 'reshape', [x], reshapeVjp, null, KEEP_NOTHING) : out;
 }
 const reshapeVjp: VjpRule = (g, _o, node) => [reshape(g, node.inputs[0]!.shape)];
 
@@ -67,7 +67,7 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   const out = allocData(x.dtype, x.size);
   permuteInto(x.data, x.shape, p, out);
   const t = new Tensor(out, shape);
-  return tracks1(x) ? record(t, 'permute', [x], permuteVjp, p) : t;
+  return tracks1(x) ? record(t, 'permute', [x], permuteVjp, p, KEEP_NOTHING) : t;
 }
 const permuteVjp: VjpRule = (g, _o, node) => {
   const p = node.saved as number[];
@@ -99,7 +99,7 @@ export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
   const out = allocOutput(x.dtype, sizeOf(shape));
   broadcastInto(x.data, x.shape, shape, out);
   const t = new Tensor(out, [...shape]);
-  return tracks1(x) ? record(t, 'broadcastTo', [x], broadcastToVjp) : t;
+  return tracks1(x) ? record(t, 'broadcastTo', [x], broadcastToVjp, null, KEEP_NOTHING) : t;
 }
 const broadcastToVjp: VjpRule = (g, _o, node) => [sumTo(g, node.inputs[0]!.shape)];
 
@@ -121,7 +121,7 @@ export function sumTo(x: Tensor, shape: Shape): Tensor {
   const out = allocData(x.dtype, sizeOf(shape));
   sumAxes(x.data, x.shape, axes, out);
   const t = new Tensor(out, [...shape]);
-  return tracks1(x) ? record(t, 'sumTo', [x], sumToVjp) : t;
+  return tracks1(x) ? record(t, 'sumTo', [x], sumToVjp, null, KEEP_NOTHING) : t;
 }
 const sumToVjp: VjpRule = (g, _o, node) => [broadcastTo(g, node.inputs[0]!.shape)];
 
@@ -140,7 +140,7 @@ export function slice(x: Tensor, axis: number, start: number, end?: number): Ten
   const out = allocData(x.dtype, outer * (e - s) * inner);
   copySlabs(x.data, n, s, out, e - s, 0, e - s, outer, inner);
   const t = new Tensor(out, shape);
-  return tracks1(x) ? record(t, 'slice', [x], sliceVjp, [a, s, e]) : t;
+  return tracks1(x) ? record(t, 'slice', [x], sliceVjp, [a, s, e], KEEP_NOTHING) : t;
 }
 const sliceVjp: VjpRule = (g, _o, node) => {
   const [a, s, e] = node.saved as [number, number, number];
@@ -169,7 +169,7 @@ export function pad(x: Tensor, axis: number, before: number, after: number): Ten
   const out = allocData(x.dtype, outer * shape[a]! * inner);
   copySlabs(x.data, n, 0, out, shape[a]!, before, n, outer, inner);
   const t = new Tensor(out, shape);
-  return tracks1(x) ? record(t, 'pad', [x], padVjp, [a, before]) : t;
+  return tracks1(x) ? record(t, 'pad', [x], padVjp, [a, before], KEEP_NOTHING) : t;
 }
 const padVjp: VjpRule = (g, _o, node) => {
   const [a, before] = node.saved as [number, number];
@@ -211,7 +211,7 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
     at += n;
   }
   const t = new Tensor(out, shape);
-  return tracksAny(xs) ? record(t, 'concat', [...xs], concatVjp, a) : t;
+  return tracksAny(xs) ? record(t, 'concat', [...xs], concatVjp, a, KEEP_NOTHING) : t;
 }
 const concatVjp: VjpRule = (g, _o, node, needs) => {
   const a = node.saved as number;
@@ -250,6 +250,6 @@ export function astype(x: Tensor, dtype: DType): Tensor {
   const out = allocData(dtype, x.size);
   out.set(x.data);
   const t = new Tensor(out, x.shape);
-  return tracks1(x) ? record(t, 'astype', [x], astypeVjp) : t;
+  return tracks1(x) ? record(t, 'astype', [x], astypeVjp, null, KEEP_NOTHING) : t;
 }
 const astypeVjp: VjpRule = (g, _o, node) => [astype(g, node.inputs[0]!.dtype)];

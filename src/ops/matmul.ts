@@ -6,9 +6,9 @@
  * With C = A'·B' (A' = op(A), B' = op(B)) and upstream gradient G:
  *   dA' = G·B'ᵀ and dB' = A'ᵀ·G, then transposed back where op transposed.
  */
-import { record, tracks2 } from '../autograd.js';
+import { keepCrossed, record, tracks2 } from '../autograd.js';
 import { gemmBatched } from '../kernels/gemm.js';
-import { broadcastShapes, broadcastStrides, fmt, sizeOf } from '../shape.js';
+import { broadcastShapes, broadcastStrides, fmt, sizeOf, type Shape } from '../shape.js';
 import { allocOutput, Tensor, type VjpRule } from '../tensor.js';
 import { reshape, sumTo } from './layout.js';
 
@@ -49,7 +49,7 @@ export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Te
     gemmBatched(a.data, aOffs, b.data, bOffs, out, batch, m, n, k, transA, transB);
     t = new Tensor(out, [...batchShape, m, n]);
   }
-  return tracks2(a, b) ? record(t, 'matmul', [a, b], matmulVjp, [transA, transB]) : t;
+  return tracks2(a, b) ? record(t, 'matmul', [a, b], matmulVjp, [transA, transB], keepCrossed(a, b)) : t;
 }
 
 /** Batch offsets of a single product (read-only). */
@@ -81,11 +81,11 @@ function batchOffsets(from: readonly number[], to: readonly number[], matSize: n
 }
 
 const matmulVjp: VjpRule = (g, _o, node, needs) => {
-  const [a, b] = node.inputs as [Tensor, Tensor];
+  const [a, b] = node.values;
   const [tA, tB] = node.saved as [boolean, boolean];
   // dA' = G·B'ᵀ; if A' = Aᵀ then dA = (G·B'ᵀ)ᵀ = B'·Gᵀ.
-  const da = needs[0] ? sumTo(tA ? matmul(b, g, tB, true) : matmul(g, b, false, !tB), a.shape) : null;
-  return [da, needs[1] ? sharedOperandGrad(a, b, g, tA, tB) : null];
+  const da = needs[0] ? sumTo(tA ? matmul(b!, g, tB, true) : matmul(g, b!, false, !tB), node.inputs[0]!.shape) : null;
+  return [da, needs[1] ? sharedOperandGrad(a!, node.inputs[1]!.shape, g, tA, tB) : null];
 };
 
 /**
@@ -93,12 +93,12 @@ const matmulVjp: VjpRule = (g, _o, node, needs) => {
  * untransposed A (x·W with x [..., m, k]), Σᵢ Aᵢᵀ·Gᵢ is a single product of the stacked rows,
  * [rows, k]ᵀ·[rows, n], rather than a batch of small products summed afterwards.
  */
-function sharedOperandGrad(a: Tensor, b: Tensor, g: Tensor, tA: boolean, tB: boolean): Tensor {
-  if (b.ndim === 2 && a.ndim > 2 && !tA && a.shape[a.ndim - 1]! > 0) {
+function sharedOperandGrad(a: Tensor, bShape: Shape, g: Tensor, tA: boolean, tB: boolean): Tensor {
+  if (bShape.length === 2 && a.ndim > 2 && !tA && a.shape[a.ndim - 1]! > 0) {
     const k = a.shape[a.ndim - 1]!, n = g.shape[g.ndim - 1]!;
     const rows = a.size / k;
     const a2 = reshape(a, [rows, k]), g2 = reshape(g, [rows, n]);
     return tB ? matmul(g2, a2, true, false) : matmul(a2, g2, true, false);
   }
-  return sumTo(tB ? matmul(g, a, true, tA) : matmul(a, g, !tA, false), b.shape);
+  return sumTo(tB ? matmul(g, a, true, tA) : matmul(a, g, !tA, false), bShape);
 }

@@ -3,7 +3,7 @@
  * derivatives broadcast the output gradient back over the reduced axes; max and min route it to
  * the (first) extremum through a constant mask.
  */
-import { record, tracks1 } from '../autograd.js';
+import { KEEP_NOTHING, record, tracks1 } from '../autograd.js';
 import { sumAxes } from '../kernels/dispatch.js';
 import { extremumInto, logsumexpInto } from '../kernels/reduce.js';
 import { splitAt } from '../kernels/layout.js';
@@ -39,7 +39,7 @@ export function sum(x: Tensor, axis?: Axes, keepdims = false): Tensor {
   const out = allocData(x.dtype, sizeOf(shape));
   sumAxes(x.data, x.shape, axes, out);
   const t = new Tensor(out, shape);
-  return tracks1(x) ? record(t, 'sum', [x], sumVjp, axes) : t;
+  return tracks1(x) ? record(t, 'sum', [x], sumVjp, axes, KEEP_NOTHING) : t;
 }
 const sumVjp: VjpRule = (g, _o, node) => {
   const x = node.inputs[0]!;
@@ -73,7 +73,7 @@ function extremum(x: Tensor, axis: number | undefined, keepdims: boolean, sign: 
   // The constant routing mask: 1 at the chosen element of each reduced fibre.
   const mask = allocData(x.dtype, x.size);
   for (let o = 0; o < outer; o++) for (let j = 0; j < inner; j++) mask[(o * n + arg[o * inner + j]!) * inner + j] = 1;
-  return record(t, op, [x], extremumVjp, { a, mask: new Tensor(mask, x.shape) });
+  return record(t, op, [x], extremumVjp, { a, mask: new Tensor(mask, x.shape) }, KEEP_NOTHING);
 }
 const extremumVjp: VjpRule = (g, _o, node) => {
   const { a, mask } = node.saved as { a: number; mask: Tensor };
@@ -104,11 +104,11 @@ export function logsumexp(x: Tensor, axis = -1, keepdims = false): Tensor {
   const out = allocData(x.dtype, outer * inner);
   logsumexpInto(x.data, outer, n, inner, out);
   const t = new Tensor(out, outShape(x.shape, [a], keepdims));
-  return tracks1(x) ? record(t, 'logsumexp', [x], logsumexpVjp, a) : t;
+  return tracks1(x) ? record(t, 'logsumexp', [x], logsumexpVjp, a, { inputs: true, output: true }) : t;
 }
 // d/dx logsumexp = softmax(x) = exp(x - out), broadcast along the reduced axis.
 const logsumexpVjp: VjpRule = (g, out, node) => {
-  const x = node.inputs[0]!;
+  const x = node.values[0]!;
   const kept = keptShape(x.shape, [node.saved as number]);
   return [mul(reshape(g, kept), exp(sub(x, reshape(out, kept))))];
 };

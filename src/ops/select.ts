@@ -2,7 +2,7 @@
  * Selection and masks: `where`, `gather` ↔ `scatterAdd` (each other's derivative), `oneHot`, and
  * the comparison masks. Masks, conditions and indices are constants: no gradient flows to them.
  */
-import { record, tracks1, tracks2 } from '../autograd.js';
+import { KEEP_NOTHING, record, tracks1, tracks2 } from '../autograd.js';
 import { equalRun, greaterRun, whereInto } from '../kernels/elementwise.js';
 import { splitAt } from '../kernels/layout.js';
 import { broadcastShapes, flattenNested, fmt, normAxis, sizeOf } from '../shape.js';
@@ -55,10 +55,10 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const out = allocData(x.dtype, n);
   whereInto(expandData(cond, shape, n), expandData(x, shape, n), expandData(y, shape, n), out);
   const t = new Tensor(out, shape);
-  return tracks2(x, y) ? record(t, 'where', [x, y], whereVjp, cond) : t;
+  return tracks2(x, y) ? record(t, 'where', [x, y], whereVjp, cond, KEEP_NOTHING) : t;
 }
 const whereVjp: VjpRule = (g, _o, node, needs) => {
-  const [a, b] = node.inputs as [Tensor, Tensor];
+  const [a, b] = node.inputs;
   const cond = node.saved as Tensor;
   return [needs[0] ? sumTo(where(cond, g, 0), a.shape) : null, needs[1] ? sumTo(where(cond, 0, g), b.shape) : null];
 };
@@ -99,7 +99,7 @@ export function gather(x: Tensor, axis: number, index: IndexLike): Tensor {
     }
   }
   const t = new Tensor(out, idx.shape);
-  return tracks1(x) ? record(t, 'gather', [x], gatherVjp, { a, idx }) : t;
+  return tracks1(x) ? record(t, 'gather', [x], gatherVjp, { a, idx }, KEEP_NOTHING) : t;
 }
 const gatherVjp: VjpRule = (g, _o, node) => {
   const { a, idx } = node.saved as { a: number; idx: Indices };
@@ -132,7 +132,7 @@ function scatterAddIdx(src: Tensor, a: number, idx: Indices, shape: readonly num
     }
   }
   const t = new Tensor(out, [...shape]);
-  return tracks1(src) ? record(t, 'scatterAdd', [src], scatterAddVjp, { a, idx }) : t;
+  return tracks1(src) ? record(t, 'scatterAdd', [src], scatterAddVjp, { a, idx }, KEEP_NOTHING) : t;
 }
 const scatterAddVjp: VjpRule = (g, _o, node) => {
   const { a, idx } = node.saved as { a: number; idx: Indices };

@@ -4,7 +4,7 @@
  * rules of piecewise-linear ops (relu, abs, leaky relu) are constants: their second derivative
  * is zero almost everywhere, as it should be.
  */
-import { isGradEnabled, record, tracks1 } from '../autograd.js';
+import { isGradEnabled, KEEP_NOTHING, KEEP_OUTPUT, record, tracks1 } from '../autograd.js';
 import { stepMulInto, unaryInto } from '../kernels/dispatch.js';
 import * as K from '../kernels/elementwise.js';
 import { expectTensor, allocData, allocOutput, Tensor, type TypedArray, type VjpRule } from '../tensor.js';
@@ -30,7 +30,7 @@ export function scale(x: Tensor, s: number): Tensor {
   const out = allocOutput(x.dtype, x.size);
   unaryInto('scale', x.data, s, out);
   const t = new Tensor(out, x.shape);
-  return tracks1(x) ? record(t, 'scale', [x], scaleVjp, s) : t;
+  return tracks1(x) ? record(t, 'scale', [x], scaleVjp, s, KEEP_NOTHING) : t;
 }
 const scaleVjp: VjpRule = (g, _o, node) => [scale(g, node.saved as number)];
 
@@ -45,7 +45,7 @@ export function pow(x: Tensor, p: number): Tensor {
 }
 const powVjp: VjpRule = (g, _o, node) => {
   const p = node.saved as number;
-  const x = node.inputs[0]!;
+  const x = node.values[0]!;
   return [p === 0 ? scale(g, 0) : p === 1 ? g : mul(g, scale(pow(x, p - 1), p))];
 };
 
@@ -54,19 +54,19 @@ export function square(x: Tensor): Tensor {
   const out = map(x, 'square', (d, o) => unaryInto('square', d, 0, o));
   return tracks1(x) ? record(out, 'square', [x], squareVjp) : out;
 }
-const squareVjp: VjpRule = (g, _o, node) => [mul(g, scale(node.inputs[0]!, 2))];
+const squareVjp: VjpRule = (g, _o, node) => [mul(g, scale(node.values[0]!, 2))];
 
 /** `√x`. */
 export function sqrt(x: Tensor): Tensor {
   const out = map(x, 'sqrt', (d, o) => unaryInto('sqrt', d, 0, o));
-  return tracks1(x) ? record(out, 'sqrt', [x], sqrtVjp) : out;
+  return tracks1(x) ? record(out, 'sqrt', [x], sqrtVjp, null, KEEP_OUTPUT) : out;
 }
 const sqrtVjp: VjpRule = (g, out) => [div(g, scale(out, 2))];
 
 /** `eˣ`. */
 export function exp(x: Tensor): Tensor {
   const out = map(x, 'exp', K.expInto);
-  return tracks1(x) ? record(out, 'exp', [x], expVjp) : out;
+  return tracks1(x) ? record(out, 'exp', [x], expVjp, null, KEEP_OUTPUT) : out;
 }
 const expVjp: VjpRule = (g, out) => [mul(g, out)];
 
@@ -75,14 +75,14 @@ export function log(x: Tensor): Tensor {
   const out = map(x, 'log', K.logInto);
   return tracks1(x) ? record(out, 'log', [x], logVjp) : out;
 }
-const logVjp: VjpRule = (g, _o, node) => [div(g, node.inputs[0]!)];
+const logVjp: VjpRule = (g, _o, node) => [div(g, node.values[0]!)];
 
 /** `|x|` (derivative sign(x), taken as 0 at 0). */
 export function abs(x: Tensor): Tensor {
   const out = map(x, 'abs', K.absInto);
   return tracks1(x) ? record(out, 'abs', [x], absVjp) : out;
 }
-const absVjp: VjpRule = (g, _o, node) => [mul(g, sign(node.inputs[0]!))];
+const absVjp: VjpRule = (g, _o, node) => [mul(g, sign(node.values[0]!))];
 
 /** Sign of each element (-1, 0 or 1): a constant, not differentiated through. */
 export function sign(x: Tensor): Tensor {
@@ -94,26 +94,26 @@ export function sin(x: Tensor): Tensor {
   const out = map(x, 'sin', K.sinInto);
   return tracks1(x) ? record(out, 'sin', [x], sinVjp) : out;
 }
-const sinVjp: VjpRule = (g, _o, node) => [mul(g, cos(node.inputs[0]!))];
+const sinVjp: VjpRule = (g, _o, node) => [mul(g, cos(node.values[0]!))];
 
 /** Cosine. */
 export function cos(x: Tensor): Tensor {
   const out = map(x, 'cos', K.cosInto);
   return tracks1(x) ? record(out, 'cos', [x], cosVjp) : out;
 }
-const cosVjp: VjpRule = (g, _o, node) => [neg(mul(g, sin(node.inputs[0]!)))];
+const cosVjp: VjpRule = (g, _o, node) => [neg(mul(g, sin(node.values[0]!)))];
 
 /** Hyperbolic tangent. */
 export function tanh(x: Tensor): Tensor {
   const out = map(x, 'tanh', K.tanhInto);
-  return tracks1(x) ? record(out, 'tanh', [x], tanhVjp) : out;
+  return tracks1(x) ? record(out, 'tanh', [x], tanhVjp, null, KEEP_OUTPUT) : out;
 }
 const tanhVjp: VjpRule = (g, out) => [mul(g, sub(1, mul(out, out)))];
 
 /** Logistic sigmoid `1 / (1 + e⁻ˣ)`, computed stably for large |x|. */
 export function sigmoid(x: Tensor): Tensor {
   const out = map(x, 'sigmoid', K.sigmoidInto);
-  return tracks1(x) ? record(out, 'sigmoid', [x], sigmoidVjp) : out;
+  return tracks1(x) ? record(out, 'sigmoid', [x], sigmoidVjp, null, KEEP_OUTPUT) : out;
 }
 const sigmoidVjp: VjpRule = (g, out) => [mul(g, mul(out, sub(1, out)))];
 
@@ -122,14 +122,15 @@ export function softplus(x: Tensor): Tensor {
   const out = map(x, 'softplus', K.softplusInto);
   return tracks1(x) ? record(out, 'softplus', [x], softplusVjp) : out;
 }
-const softplusVjp: VjpRule = (g, _o, node) => [mul(g, sigmoid(node.inputs[0]!))];
+const softplusVjp: VjpRule = (g, _o, node) => [mul(g, sigmoid(node.values[0]!))];
 
 /** `max(x, 0)` (derivative taken as 0 at 0). */
 export function relu(x: Tensor): Tensor {
   const out = map(x, 'relu', (d, o) => unaryInto('relu', d, 0, o));
-  return tracks1(x) ? record(out, 'relu', [x], reluVjp) : out;
+  return tracks1(x) ? record(out, 'relu', [x], reluVjp, null, KEEP_OUTPUT) : out;
 }
-const reluVjp: VjpRule = (g, _o, node) => [stepGrad(g, node.inputs[0]!, 0)];
+// The output is positive exactly where the input is, and later ops hold it anyway.
+const reluVjp: VjpRule = (g, out) => [stepGrad(g, out, 0)];
 
 /** `x` where positive, `slope * x` elsewhere. */
 export function leakyRelu(x: Tensor, slope = 0.01): Tensor {
@@ -140,7 +141,7 @@ export function leakyRelu(x: Tensor, slope = 0.01): Tensor {
   const t = new Tensor(out, x.shape);
   return tracks1(x) ? record(t, 'leakyRelu', [x], leakyReluVjp, slope) : t;
 }
-const leakyReluVjp: VjpRule = (g, _o, node) => [stepGrad(g, node.inputs[0]!, node.saved as number)];
+const leakyReluVjp: VjpRule = (g, _o, node) => [stepGrad(g, node.values[0]!, node.saved as number)];
 
 /**
  * `g · (x > 0 ? 1 : low)`, the rule of relu and leaky relu. While recording (higher order) it is
