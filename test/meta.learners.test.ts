@@ -283,4 +283,29 @@ describe('second-order MAML with recomputed inner steps', () => {
     b.step(batch);
     expectClose(flat(b.params), flat(a.params), 1e-12, 'learner');
   });
+
+  test('checkpointed every s steps, it recomputes the rest and gives the same meta-gradient bit for bit, for any s; a bad s is named', () => {
+    const { params, batch } = setup(12, 3);
+    const k = 7;
+    const inner = Array.from({ length: k }, (_, i) => (p: Tensor[]) => batch.supportLoss(model, p, i));
+    const outer = (p: Tensor[]) => batch.queryLoss(model, p);
+    const all = mg.mamlGradient(params, inner, outer, 0.05, { tasks: 3, recompute: true });
+    const tape = mg.mamlGradient(params, inner, outer, 0.05, { tasks: 3 });
+    expectClose(flat(all.grads), flat(tape.grads), 1e-12, 'recompute k=7');
+    for (const every of [1, 2, 3, 7, 10]) {
+      const r = mg.mamlGradient(params, inner, outer, 0.05, { tasks: 3, recompute: { every } });
+      expect(r.loss).toBe(all.loss);
+      expect(Array.from(flat(r.grads)), `every ${every}`).toEqual(Array.from(flat(all.grads)));
+    }
+    // An inner loss that counts its calls: checkpoints every 3 of 7 steps recompute 7 − 3 = 4 of
+    // them once more (steps 1, 2 / 4, 5 / none after 6), beyond the 7 forward and 7 reverse calls.
+    let calls = 0;
+    const counted = inner.map((f) => (p: Tensor[]) => (calls++, f(p)));
+    mg.mamlGradient(params, counted, outer, 0.05, { tasks: 3, recompute: { every: 3 } });
+    expect(calls).toBe(7 + 4 + 7);
+    for (const bad of [{ every: 0 }, { every: 1.5 }, 'sqrt']) {
+      expect(() => mg.mamlGradient(params, inner, outer, 0.05, { tasks: 3, recompute: bad as never })).toThrow(/mamlGradient: recompute must be true, false or \{ every: s \} with s a positive integer/);
+    }
+    expect(() => new mg.MAML(model, params, { recompute: { every: 0 } })).toThrow(/MAML: recompute must be true, false or \{ every: s \}/);
+  });
 });

@@ -14,8 +14,8 @@ export interface MamlTaskSettings {
   innerLr: number;
   firstOrder: boolean;
   tail?: 'separate' | 'shared';
-  /** Second order only: recompute each inner step in the reverse sweep instead of keeping its graph (see `mamlGradient`). */
-  recompute?: boolean;
+  /** Second order only: recompute each inner step in the reverse sweep instead of keeping its graph; `{ every: s }` keeps only every s-th step's parameters (see `mamlGradient`). */
+  recompute?: boolean | { every: number };
 }
 
 /** The switches of `mamlpp`. */

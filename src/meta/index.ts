@@ -1,5 +1,5 @@
 /** Meta-learning algorithms over Tasks, and their primitives. */
-export { sgdInnerLoop, mamlGradient, reptileGradient, innerGradients, combineInnerGradients, tileParams, type LossFn, type InnerMode, type InnerResult, type MetaGradient } from './inner.js';
+export { sgdInnerLoop, mamlGradient, reptileGradient, innerGradients, combineInnerGradients, tileParams, type LossFn, type Recompute, type InnerMode, type InnerResult, type MetaGradient } from './inner.js';
 export { isTask, taskCount, supervisedTask, SupervisedTask, selectRows, type Task, type Targets, type PredictionLoss, type SupervisedData, type SupervisedOptions } from './task.js';
 export { adapt, adaptRestoring, adaptWithOptimizer, supportLosses, type Adaptation, type Adapted } from './adapt.js';
 export { meanGradient, type MetaAlgorithm, type MetaContext, type WorkerAlgorithm } from './algorithm.js';

@@ -43,7 +43,7 @@ function checkAlpha(alpha: number, op: string): void {
 }
 
 /** The options of mamlGradient and of the inner-loop functions, built once rather than on every call of these per-task, per-step functions. */
-const MAML_GRADIENT_OPTIONS: OptionTable = { firstOrder: 'flag', tasks: true, recompute: 'flag' };
+const MAML_GRADIENT_OPTIONS: OptionTable = { firstOrder: 'flag', tasks: true, recompute: true };
 const TASKS_OPTIONS: OptionTable = { tasks: true };
 
 /** Throws unless `params` is a list of Tensors; `op` names the caller. */
@@ -135,21 +135,25 @@ export interface MetaGradient {
  *   u ← ∂L_outer/∂φ_k+1;   for i = k … 1:  u ← u − α Lᵢ''(φᵢ) u;   g_MAML = u
  *
  * At most one step's graph is alive at a time; each step costs one more forward and backward
- * pass than on the tape. The result is the same meta-gradient up to rounding.
+ * pass than on the tape. With `recompute: { every: s }` only every s-th φᵢ is kept, and the
+ * reverse sweep recomputes each segment's from its checkpoint (one more inner gradient per step):
+ * s = ⌈√k⌉ holds about 2√k parameter vectors instead of k. The result is the same meta-gradient
+ * up to rounding, and bit for bit the same for every s.
  */
 export function mamlGradient(
   params: readonly Tensor[],
   inner: readonly LossFn[],
   outer: LossFn,
   alpha: number,
-  options: { firstOrder?: boolean; tasks?: number; recompute?: boolean } = {},
+  options: { firstOrder?: boolean; tasks?: number; recompute?: Recompute } = {},
 ): MetaGradient {
   checkAlpha(alpha, 'mamlGradient');
   checkOptionsObject('mamlGradient', options, MAML_GRADIENT_OPTIONS, '{ tasks: 25 }');
   checkParams('mamlGradient', params);
   checkLosses('mamlGradient', inner);
   if (typeof outer !== 'function') throw new TypeError(`mamlGradient: the outer loss is ${describeValue(outer)}, not a function of the parameters`);
-  if (options.recompute === true && options.firstOrder !== true) return recomputedMamlGradient(params, inner, outer, alpha, options.tasks);
+  const every = recomputeEvery('mamlGradient', options.recompute);
+  if (every !== null && options.firstOrder !== true) return recomputedMamlGradient(params, inner, outer, alpha, options.tasks, every);
   const phi = params.map((p) => new Tensor(p.data, p.shape, true));
   const start = options.tasks === undefined ? phi : tileParams(phi, options.tasks);
   const adapted = innerLoop('mamlGradient', start, inner, alpha, options.firstOrder ? 'first-order' : 'second-order').params;
@@ -157,32 +161,57 @@ export function mamlGradient(
   return { grads: grad(L, phi, { allowUnused: true }), loss: L.item() };
 }
 
-/** {@link mamlGradient} with `recompute`: the reverse sweep as Hessian-vector products at the stored φᵢ. */
-function recomputedMamlGradient(params: readonly Tensor[], inner: readonly LossFn[], outer: LossFn, alpha: number, tasks: number | undefined): MetaGradient {
+/**
+ * How second-order MAML holds its inner loop (see {@link mamlGradient}): `false` keeps every
+ * step's graph; `true` keeps one step's graph and all k parameter vectors; `{ every: s }` keeps
+ * one step's graph, every s-th parameter vector and, during the reverse sweep, one segment of s.
+ */
+export type Recompute = boolean | { every: number };
+
+/** The checkpoint interval `recompute` asks for (null: keep the graph); throws on a bad value, naming `op`. */
+export function recomputeEvery(op: string, recompute: Recompute | undefined): number | null {
+  if (recompute === undefined || recompute === false) return null;
+  if (recompute === true) return 1;
+  if (typeof recompute === 'object' && recompute !== null && Number.isInteger(recompute.every) && recompute.every >= 1) return recompute.every;
+  throw new RangeError(`${op}: recompute must be true, false or { every: s } with s a positive integer (⌈√k⌉ keeps memory ∝ √k), got ${JSON.stringify(recompute)}`);
+}
+
+/** {@link mamlGradient} with `recompute`: the reverse sweep as Hessian-vector products at recomputed φᵢ. */
+function recomputedMamlGradient(params: readonly Tensor[], inner: readonly LossFn[], outer: LossFn, alpha: number, tasks: number | undefined, every: number): MetaGradient {
   const op = 'mamlGradient';
   const first = tasks === undefined ? params.map((p) => new Tensor(p.data, p.shape, true)) : noGrad(() => tileParams(params, tasks)).map((p) => new Tensor(p.data, p.shape, true));
-  // Forward: the inner loop off the tape, keeping φ₁ … φ_k.
-  const phis: Tensor[][] = [];
+  // One inner step off the tape: φᵢ₊₁ from φᵢ.
+  const step = (phi: Tensor[], i: number): Tensor[] => {
+    const g = grad(scalarLoss(op, `inner loss ${i}`, inner[i]!(phi)), phi, { allowUnused: true });
+    return noGrad(() => phi.map((p, j) => new Tensor(sub(p, scale(g[j]!, alpha)).data, p.shape, true)));
+  };
+  // Forward, keeping φ at the start of every segment of `every` steps.
+  const k = inner.length;
+  const checkpoints: Tensor[][] = [];
   let phi = first;
-  for (const [i, L] of inner.entries()) {
-    phis.push(phi);
-    const loss = scalarLoss(op, `inner loss ${i}`, L(phi));
-    const g = grad(loss, phi, { allowUnused: true });
-    phi = noGrad(() => phi.map((p, j) => new Tensor(sub(p, scale(g[j]!, alpha)).data, p.shape, true)));
+  for (let i = 0; i < k; i++) {
+    if (i % every === 0) checkpoints.push(phi);
+    phi = step(phi, i);
   }
   const Lout = scalarLoss(op, 'the outer loss', outer(phi));
   let u = grad(Lout, phi, { allowUnused: true });
-  // Reverse: u ← (I − α Lᵢ''(φᵢ)) u, one step's graph at a time.
-  for (let i = inner.length - 1; i >= 0; i--) {
-    const at = phis[i]!;
-    const g = grad(scalarLoss(op, `inner loss ${i}`, inner[i]!(at)), at, { createGraph: true, allowUnused: true });
-    const dot = g.reduce<Tensor | null>((acc, gj, j) => {
-      const term = sum(mul(gj, u[j]!));
-      return acc === null ? term : add(acc, term);
-    }, null);
-    const hu = dot !== null && dot.requiresGrad ? grad(dot, at, { allowUnused: true }) : at.map((p) => noGrad(() => scale(p, 0)));
-    const prev = u;
-    u = noGrad(() => prev.map((uj, j) => sub(uj, scale(hu[j]!, alpha))));
+  // Reverse, segment by segment from the last: recompute the segment's φᵢ from its checkpoint,
+  // then u ← (I − α Lᵢ''(φᵢ)) u for its steps, one step's graph at a time.
+  for (let c = checkpoints.length - 1; c >= 0; c--) {
+    const start = c * every;
+    const phis = [checkpoints.pop()!];
+    for (let i = start; i < Math.min(start + every, k) - 1; i++) phis.push(step(phis[phis.length - 1]!, i));
+    for (let i = start + phis.length - 1; i >= start; i--) {
+      const at = phis[i - start]!;
+      const g = grad(scalarLoss(op, `inner loss ${i}`, inner[i]!(at)), at, { createGraph: true, allowUnused: true });
+      const dot = g.reduce<Tensor | null>((acc, gj, j) => {
+        const term = sum(mul(gj, u[j]!));
+        return acc === null ? term : add(acc, term);
+      }, null);
+      const hu = dot !== null && dot.requiresGrad ? grad(dot, at, { allowUnused: true }) : at.map((p) => noGrad(() => scale(p, 0)));
+      const prev = u;
+      u = noGrad(() => prev.map((uj, j) => sub(uj, scale(hu[j]!, alpha))));
+    }
   }
   // The tiled parameters' gradient summed over the task axis is the untiled one's.
   const grads = tasks === undefined ? u : noGrad(() => u.map((t) => sum(t, 0)));

@@ -21,7 +21,7 @@ import { adapt, supportLosses } from './adapt.js';
 import { meanGradient, type MamlTaskSettings, type MetaAlgorithm } from './algorithm.js';
 
 export type { MamlTaskSettings };
-import { mamlGradient, tileParams, type MetaGradient } from './inner.js';
+import { mamlGradient, recomputeEvery, tileParams, type MetaGradient } from './inner.js';
 import { grad } from '../autograd.js';
 import { Tensor } from '../tensor.js';
 import type { DifferentiableOptimizer } from '../optim/differentiable.js';
@@ -41,9 +41,11 @@ export interface MamlSettings {
   innerOptimizer?: Optimizer;
   /**
    * Second order only: keep one inner step's graph at a time, recomputing each in the reverse
-   * sweep (memory flat in k, about one more forward and backward pass per step). Default false.
+   * sweep (about one more forward and backward pass per step). `true` keeps the k inner
+   * parameter vectors; `{ every: s }` only every s-th, recomputing the rest (one more inner
+   * gradient per step; s = ⌈√k⌉: memory ∝ √k). Default false.
    */
-  recompute?: boolean;
+  recompute?: boolean | { every: number };
   /**
    * Take the inner steps with this optimiser on the tape (e.g. `differentiableAdam()`), so the
    * meta-gradient differentiates through its steps and state; `innerLr` is then unused.
@@ -58,6 +60,7 @@ export function maml(settings: MamlSettings, owner = 'MAML'): MetaAlgorithm & { 
   if (s.tail !== 'separate' && s.tail !== 'shared') throw new RangeError(`${owner}: tail must be 'separate' or 'shared', got '${String(s.tail)}'`);
   checkInteger(`${owner}: innerSteps`, s.innerSteps);
   checkPositive(`${owner}: innerLr`, s.innerLr);
+  recomputeEvery(owner, s.recompute);
   const taskGradient = (model: Model, params: readonly Tensor[], task: Task): MetaGradient =>
     s.differentiableInner === undefined ? mamlTaskGradient(model, params, task, s) : throughOptimizer(model, params, task, s, s.differentiableInner);
   return {

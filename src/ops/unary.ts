@@ -4,7 +4,7 @@
  * rules of piecewise-linear ops (relu, abs, leaky relu) are constants: their second derivative
  * is zero almost everywhere, as it should be.
  */
-import { isGradEnabled, KEEP_NOTHING, KEEP_OUTPUT, record, tracks1 } from '../autograd.js';
+import { KEEP_NOTHING, KEEP_OUTPUT, record, tracks1 } from '../autograd.js';
 import { stepMulInto, unaryInto } from '../kernels/dispatch.js';
 import * as K from '../kernels/elementwise.js';
 import { expectTensor, allocData, allocOutput, Tensor, type TypedArray, type VjpRule } from '../tensor.js';
@@ -144,20 +144,18 @@ export function leakyRelu(x: Tensor, slope = 0.01): Tensor {
 const leakyReluVjp: VjpRule = (g, _o, node) => [stepGrad(g, node.values[0]!, node.saved as number)];
 
 /**
- * `g · (x > 0 ? 1 : low)`, the rule of relu and leaky relu. While recording (higher order) it is
- * a product with a constant mask, so it differentiates further; otherwise one kernel computes
- * the same numbers in one pass, without the mask array.
+ * `g · (x > 0 ? 1 : low)`, the rule of relu and leaky relu: one kernel pass, no mask array. It is
+ * linear in `g` and its own rule, so it differentiates further; `x` is a constant to it (the
+ * step's derivative is zero almost everywhere), held by reference: relu's output and leaky relu's
+ * input, which their nodes keep anyway.
  */
 function stepGrad(g: Tensor, x: Tensor, low: number): Tensor {
-  if (isGradEnabled()) return mul(g, stepMask(x, low));
   const out = allocOutput(g.dtype, g.size);
   stepMulInto(g.data, x.data, low, out);
-  return new Tensor(out, g.shape);
+  const t = new Tensor(out, g.shape);
+  return tracks1(g) ? record(t, 'stepGrad', [g], stepGradVjp, { x, low }, KEEP_NOTHING) : t;
 }
-
-/** Constant mask: 1 where `x > 0`, `low` elsewhere. */
-function stepMask(x: Tensor, low: number): Tensor {
-  const out = allocOutput(x.dtype, x.size);
-  unaryInto('step', x.data, low, out);
-  return new Tensor(out, x.shape);
-}
+const stepGradVjp: VjpRule = (g, _o, node) => {
+  const { x, low } = node.saved as { x: Tensor; low: number };
+  return [stepGrad(g, x, low)];
+};

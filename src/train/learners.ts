@@ -34,11 +34,11 @@ export interface MamlOptions {
    * experiments; the meta-gradient is the query-loss gradient at each task's adapted parameters.
    */
   innerOptimizer?: Optimizer;
-  /** Second-order only: recompute inner steps in the reverse sweep instead of keeping them (memory flat in k). Default false. */
-  recompute?: boolean;
+  /** Second-order only: recompute inner steps in the reverse sweep instead of keeping them; `{ every: s }` keeps every s-th step's parameters only (see `maml`). Default false. */
+  recompute?: boolean | { every: number };
 }
 
-const MAML_OPTIONS: OptionKeys<MamlOptions> = { innerLr: true, innerSteps: true, firstOrder: 'flag', optimizer: true, tail: true, innerOptimizer: true, recompute: 'flag' };
+const MAML_OPTIONS: OptionKeys<MamlOptions> = { innerLr: true, innerSteps: true, firstOrder: 'flag', optimizer: true, tail: true, innerOptimizer: true, recompute: true };
 
 /**
  * A MAML (or, with `firstOrder`, FOMAML) learner: holds the meta-parameters φ and steps them on
