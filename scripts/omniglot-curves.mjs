@@ -11,7 +11,7 @@ if (files.length === 0) {
   console.error('usage: node scripts/omniglot-curves.mjs LOG...');
   process.exit(2);
 }
-const line = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d):\d\d(?:\.\d+)?Z iteration (\d+): test accuracy \(([^)]*)\) ([\d.]+% ± [\d.]+)$/;
+const line = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d):\d\d(?:\.\d+)?Z iteration (\d+): (?:test|validation) accuracy \(([^)]*)\) ([\d.]+% ± [\d.]+)$/;
 for (const file of files) {
   let text;
   try {

@@ -28,7 +28,7 @@ export { trainLoop, type TrainLoopOptions } from './train/loop.js';
 export { TaskWorkers, type TaskWorkersOptions, type TaskThread, type ModelSpec } from './train/task-workers.js';
 export { FewShotTrainer, PRESETS, fewShotModel, mamlTaskGradient, mamlTaskSettings, type FewShotConfig, type TaskEpisode } from './experiments/fewshot.js';
 export { SineTasks, type SineTask, type SineSetup, type SineOptions, type RegressionBatch } from './tasks/sine.js';
-export { resizeArea, rotate, splitCharacters, classesOf, sampleEpisode, episodeTask, type Character, type OmniglotClass, type Episode, type EpisodeTaskOptions } from './tasks/omniglot.js';
+export { resizeArea, rotate, splitCharacters, CLASS_SPLITS, classesOf, sampleEpisode, episodeTask, type Character, type OmniglotClass, type Episode, type EpisodeTaskOptions } from './tasks/omniglot.js';
 export { ZipArchive, type ZipEntry, type InflateRaw } from './io/zip.js';
 export { decodePng, type GrayImage, type Inflate } from './io/png.js';
 export { inflateRaw, inflateZlib, adler32 } from './io/inflate.js';

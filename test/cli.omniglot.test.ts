@@ -94,6 +94,9 @@ describe.runIf(existsSync(join(dataDir, 'images_background.zip')))('npm run omni
     for (const name of ['reptile-5way-2shot', 'toString', '__proto__']) {
       expect(cli(['--preset', name, '--iterations', '1']).err).toMatch(new RegExp(`--preset must be one of reptile-5way-1shot, .*, got '${name}'`));
     }
+    expect(cli(['--preset', 'maml-5way-1shot', '--iterations', '1', '--split', 'maml++']).err).toMatch(/--split must be 'standard' \(1,200 \/ 423 characters\) or 'mamlpp' \(1,150 \/ 50 \/ 423\), got 'maml\+\+'/);
+    // A checkpoint keeps its split: resuming it with another is refused, naming the field.
+    expect(cli(['--resume', '--checkpoint', ckpt, '--split', 'mamlpp']).err).toMatch(/different configuration \(split: undefined there, "mamlpp" here\)/);
   }, 60_000);
 
   test('a damaged checkpoint is named, with what is wrong (before any data is read where the file alone shows it)', () => {

@@ -233,6 +233,8 @@ test('MAML++ (learned per-layer per-step step sizes, per-step batch norm, MSL, c
     expect(r.mean).toBeLessThanOrEqual(1);
   }
   expect(() => new mg.FewShotTrainer(net, classes, { ...configs.maml!, msl: 5 }, 1)).toThrow(/minOuterLr, msl and stepNorms are MAML\+\+ settings/);
+  expect(() => new mg.FewShotTrainer(net, classes, { ...configs.maml!, split: 'maml++' as never }, 1)).toThrow(/FewShotConfig.split must be 'standard' or 'mamlpp', got 'maml\+\+'/);
+  expect(mg.PRESETS['mamlpp-5way-1shot']!.split).toBe('mamlpp');
   expect(mg.PRESETS['mamlpp-20way-1shot']).toMatchObject({ method: 'mamlpp', nWay: 20, metaBatch: 16, innerSteps: 5, innerLr: 0.1, variant: 'maxpool', stepNorms: true, msl: 10_000, iterations: 125_000 });
 });
 

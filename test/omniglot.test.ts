@@ -51,6 +51,16 @@ describe('split and episodes', () => {
     expect(splitCharacters(chars, new mg.Rng(1)).train.map((c) => c.name)).not.toEqual(train.map((c) => c.name));
   });
 
+  test('the MAML++ authors\' proportions: 1,150 / 50 / 423 characters, disjoint, the test split the same size as the standard one', () => {
+    const { train: tr, validation, test: te } = splitCharacters(chars, new mg.Rng(0), mg.CLASS_SPLITS.mamlpp.train, mg.CLASS_SPLITS.mamlpp.validation);
+    expect([tr.length, validation.length, te.length]).toEqual([1150, 50, 423]);
+    expect(new Set([...tr, ...validation, ...te]).size).toBe(1623);
+    expect(splitCharacters(chars, new mg.Rng(0)).validation).toEqual([]);
+    expect(mg.CLASS_SPLITS.standard).toEqual({ train: 1200, validation: 0 });
+    expect(() => splitCharacters(chars, new mg.Rng(0), 1200, 423)).toThrow(/trainCount must be in \[1, 1200\) with 423 validation characters, got 1200/);
+    expect(() => splitCharacters(chars, new mg.Rng(0), 10, -1)).toThrow(/validationCount must be in \[0, 1622\), got -1/);
+  });
+
   test('rotations multiply training classes and never reach the test split', () => {
     const trainClasses = classesOf(train, true);
     expect(trainClasses.length).toBe(4800);

@@ -5,6 +5,7 @@
  *   npm run omniglot -- --preset reptile-5way-1shot [--iterations N] [--data DIR] [--seed N]
  *        [--eval-every N] [--eval-episodes N] [--checkpoint FILE.safetensors]
  *        [--checkpoint-every N] [--resume | --overwrite] [--cache FILE] [--workers N]
+ *        [--split standard | mamlpp]
  *   npm run omniglot -- --evaluate --checkpoint FILE.safetensors [--eval-episodes N]
  *
  * Checkpoints (safetensors, written atomically) hold the whole training state; --resume continues
@@ -48,6 +49,7 @@ async function main(): Promise<void> {
       evaluate: { type: 'boolean', default: false },
       cache: { type: 'string' },
       workers: { type: 'string' },
+      split: { type: 'string' },
     },
   });
   const checkpoint = values.checkpoint;
@@ -78,7 +80,9 @@ async function main(): Promise<void> {
     // Own keys only: 'toString' or '__proto__' must not find what every object inherits.
     const preset = Object.hasOwn(mg.PRESETS, presetName) ? mg.PRESETS[presetName] : undefined;
     if (preset === undefined) throw new RangeError(`--preset must be one of ${Object.keys(mg.PRESETS).join(', ')}, got '${presetName}'`);
-    config = { ...preset, iterations: intOption('iterations', values.iterations, savedRun?.config.iterations ?? preset.iterations) };
+    const split = values.split ?? savedRun?.config.split ?? preset.split;
+    if (split !== undefined && split !== 'standard' && split !== 'mamlpp') throw new RangeError(`--split must be 'standard' (1,200 / 423 characters) or 'mamlpp' (1,150 / 50 / 423), got '${split}'`);
+    config = { ...preset, iterations: intOption('iterations', values.iterations, savedRun?.config.iterations ?? preset.iterations), ...(split === undefined ? {} : { split }) };
   }
   // The seed also fixes the train/test character split, so a checkpoint's own seed wins.
   const seed = savedRun?.seed ?? intOption('seed', values.seed, 0, 0);
@@ -95,9 +99,12 @@ async function main(): Promise<void> {
 
   console.error(`metagrad omniglot: ${presetName}, ${config.iterations} iterations, seed ${seed}, kernels: ${mg.backendInfo().variant}${workers > 0 && !values.evaluate ? `, ${workers} worker thread${workers > 1 ? 's' : ''}` : ''}`);
   const chars = loadOmniglot(values.data!, { cache: values.cache, onProgress: (d, t) => d % 4000 === 0 && console.error(`  decoded ${d}/${t} images`) });
-  const { train, test } = mg.splitCharacters(chars, new mg.Rng(seed));
+  const counts = mg.CLASS_SPLITS[config.split ?? 'standard'];
+  const { train, validation, test } = mg.splitCharacters(chars, new mg.Rng(seed), counts.train, counts.validation);
   const trainClasses = mg.classesOf(train, true);
   const testClasses = mg.classesOf(test, false);
+  // The periodic evaluations watch the validation characters when the split has them.
+  const [watched, watchedName] = validation.length > 0 ? [mg.classesOf(validation, false), 'validation'] : [testClasses, 'test'];
   const model = mg.fewShotModel(config);
   const trainer = new mg.FewShotTrainer(model, trainClasses, config, seed);
   if (saved !== undefined) {
@@ -126,9 +133,9 @@ async function main(): Promise<void> {
   let acc = NaN;
   const report = (): void => {
     const rng = new mg.Rng(seed + 12345);
-    const r = trainer.evaluate(testClasses, evalEpisodes, true, rng);
+    const r = trainer.evaluate(watched, evalEpisodes, true, rng);
     acc = r.mean;
-    console.error(`\n${new Date().toISOString()} iteration ${trainer.iteration}: test accuracy (transductive, ${r.n} episodes) ${(100 * r.mean).toFixed(2)}% ± ${(100 * r.ci95).toFixed(2)}`);
+    console.error(`\n${new Date().toISOString()} iteration ${trainer.iteration}: ${watchedName} accuracy (transductive, ${r.n} episodes) ${(100 * r.mean).toFixed(2)}% ± ${(100 * r.ci95).toFixed(2)}`);
   };
   let stopSignal: NodeJS.Signals | null = null;
   // A second signal stops at once: checkpoints are written atomically, so none is half-written.

@@ -76,13 +76,15 @@ export interface FewShotConfig {
   msl?: number;
   /** MAML++: per-step batch-norm weights and biases in the model (BNWB). Default false. */
   stepNorms?: boolean;
+  /** The class split the CLI makes (`CLASS_SPLITS`): 'standard' (1,200 / 423) or 'mamlpp' (1,150 / 50 / 423). Default 'standard'. */
+  split?: 'standard' | 'mamlpp';
 }
 
 /** Throws an error naming the first field of `c` that is not a valid setting. */
 const CONFIG_KEYS: OptionKeys<FewShotConfig> = {
   method: true, nWay: true, kShot: true, trainShots: true, queryPerClass: true, metaBatch: true, innerSteps: true, innerLr: true,
   innerBatch: true, metaStepSize: true, metaStepSizeFinal: true, outerLr: true, iterations: true, evalSteps: true, evalBatch: true,
-  variant: true, minOuterLr: true, msl: true, stepNorms: 'flag',
+  variant: true, minOuterLr: true, msl: true, stepNorms: 'flag', split: true,
 };
 
 function checkConfig(c: FewShotConfig): void {
@@ -90,6 +92,7 @@ function checkConfig(c: FewShotConfig): void {
   checkOptionsObject('FewShotConfig', c, CONFIG_KEYS, "PRESETS['reptile-5way-1shot']");
   if (c.method !== 'reptile' && c.method !== 'maml' && c.method !== 'fomaml' && c.method !== 'mamlpp') throw new RangeError(`FewShotConfig.method must be 'reptile', 'maml', 'fomaml' or 'mamlpp', got '${String(c.method)}'`);
   if (c.variant !== undefined && c.variant !== 'strided' && c.variant !== 'maxpool') throw new RangeError(`FewShotConfig.variant must be 'strided' or 'maxpool', got '${String(c.variant)}'`);
+  if (c.split !== undefined && c.split !== 'standard' && c.split !== 'mamlpp') throw new RangeError(`FewShotConfig.split must be 'standard' or 'mamlpp', got '${String(c.split)}'`);
   if (c.method !== 'mamlpp' && (c.minOuterLr !== undefined || c.msl !== undefined || c.stepNorms !== undefined)) throw new RangeError('FewShotConfig: minOuterLr, msl and stepNorms are MAML++ settings (method: \'mamlpp\')');
   const counts: [string, number | undefined, boolean][] = [
     ['nWay', c.nWay, true], ['kShot', c.kShot, true], ['metaBatch', c.metaBatch, true], ['innerSteps', c.innerSteps, true],
@@ -144,7 +147,7 @@ export function mamlTaskGradient(model: Model, params: readonly Tensor[], ep: Ta
  * (max-pool Conv4 with per-step batch-norm weights, 5 inner steps with learned per-layer per-step
  * step sizes from 0.1 that leave batch norm unadapted, multi-step loss annealed over 20 epochs of
  * 500 iterations, second order throughout, Adam 1e-3 cosine-annealed to 1e-5 over 250 epochs;
- * meta-batch 16 for 20-way, 8 for 5-way).
+ * meta-batch 16 for 20-way, 8 for 5-way; their 1,150 / 50 / 423 class split).
  */
 export const PRESETS: Readonly<Record<string, Readonly<FewShotConfig>>> = freezePresets({
   'reptile-5way-1shot': { method: 'reptile', nWay: 5, kShot: 1, trainShots: 10, metaBatch: 5, innerSteps: 5, innerBatch: 10, innerLr: 1e-3, metaStepSize: 1, metaStepSizeFinal: 0, iterations: 100_000, evalSteps: 50 },
@@ -153,8 +156,8 @@ export const PRESETS: Readonly<Record<string, Readonly<FewShotConfig>>> = freeze
   'reptile-20way-5shot': { method: 'reptile', nWay: 20, kShot: 5, trainShots: 10, metaBatch: 5, innerSteps: 10, innerBatch: 20, innerLr: 5e-4, metaStepSize: 1, metaStepSizeFinal: 0, iterations: 200_000, evalSteps: 50, evalBatch: 10 },
   'maml-5way-1shot': { method: 'maml', nWay: 5, kShot: 1, queryPerClass: 1, metaBatch: 32, innerSteps: 1, innerLr: 0.4, outerLr: 1e-3, iterations: 60_000, evalSteps: 3 },
   'maml-5way-5shot': { method: 'maml', nWay: 5, kShot: 5, queryPerClass: 5, metaBatch: 32, innerSteps: 1, innerLr: 0.4, outerLr: 1e-3, iterations: 60_000, evalSteps: 3 },
-  'mamlpp-20way-1shot': { method: 'mamlpp', nWay: 20, kShot: 1, queryPerClass: 1, metaBatch: 16, innerSteps: 5, innerLr: 0.1, outerLr: 1e-3, minOuterLr: 1e-5, msl: 10_000, stepNorms: true, variant: 'maxpool', iterations: 125_000, evalSteps: 5 },
-  'mamlpp-5way-1shot': { method: 'mamlpp', nWay: 5, kShot: 1, queryPerClass: 1, metaBatch: 8, innerSteps: 5, innerLr: 0.1, outerLr: 1e-3, minOuterLr: 1e-5, msl: 10_000, stepNorms: true, variant: 'maxpool', iterations: 125_000, evalSteps: 5 },
+  'mamlpp-20way-1shot': { method: 'mamlpp', nWay: 20, kShot: 1, queryPerClass: 1, metaBatch: 16, innerSteps: 5, innerLr: 0.1, outerLr: 1e-3, minOuterLr: 1e-5, msl: 10_000, stepNorms: true, variant: 'maxpool', split: 'mamlpp', iterations: 125_000, evalSteps: 5 },
+  'mamlpp-5way-1shot': { method: 'mamlpp', nWay: 5, kShot: 1, queryPerClass: 1, metaBatch: 8, innerSteps: 5, innerLr: 0.1, outerLr: 1e-3, minOuterLr: 1e-5, msl: 10_000, stepNorms: true, variant: 'maxpool', split: 'mamlpp', iterations: 125_000, evalSteps: 5 },
   'fomaml-5way-1shot': { method: 'fomaml', nWay: 5, kShot: 1, queryPerClass: 1, metaBatch: 32, innerSteps: 1, innerLr: 0.4, outerLr: 1e-3, iterations: 60_000, evalSteps: 3 },
 });
 

@@ -93,15 +93,30 @@ function checkCharacters(characters: unknown, op: string): void {
   if (!Array.isArray(characters)) throw new TypeError(`${op}: characters must be an array of characters, got ${describeValue(characters)}`);
 }
 
-/** The standard split: characters shuffled by `rng`, the first `trainCount` for meta-training. */
-export function splitCharacters(characters: readonly Character[], rng: Rng, trainCount = 1200): { train: Character[]; test: Character[] } {
+/**
+ * Characters shuffled by `rng`: the first `trainCount` for meta-training, the next
+ * `validationCount` (default none) for validation, the rest for testing.
+ */
+export function splitCharacters(characters: readonly Character[], rng: Rng, trainCount = 1200, validationCount = 0): { train: Character[]; validation: Character[]; test: Character[] } {
   checkCharacters(characters, 'splitCharacters');
-  if (!Number.isInteger(trainCount) || trainCount < 1 || trainCount >= characters.length) {
-    throw new RangeError(`splitCharacters: trainCount must be in [1, ${characters.length}), got ${trainCount}`);
+  if (!Number.isInteger(validationCount) || validationCount < 0 || validationCount >= characters.length - 1) {
+    throw new RangeError(`splitCharacters: validationCount must be in [0, ${characters.length - 1}), got ${validationCount}`);
+  }
+  if (!Number.isInteger(trainCount) || trainCount < 1 || trainCount + validationCount >= characters.length) {
+    throw new RangeError(`splitCharacters: trainCount must be in [1, ${characters.length - validationCount}) with ${validationCount} validation characters, got ${trainCount}`);
   }
   const order = rng.shuffle([...characters]);
-  return { train: order.slice(0, trainCount), test: order.slice(trainCount) };
+  const end = trainCount + validationCount;
+  return { train: order.slice(0, trainCount), validation: order.slice(trainCount, end), test: order.slice(end) };
 }
+
+/**
+ * The character counts of the class splits `FewShotConfig.split` names: the MAML paper's 1,200
+ * training and 423 test characters, or the MAML++ authors' 1,150 / 50 / 423 (70.9 / 3.1 / 26.1%
+ * of 1,623; the same proportions, not the same characters: their shuffle is numpy's). The
+ * training CLI's periodic evaluations use the validation characters when there are any.
+ */
+export const CLASS_SPLITS = { standard: { train: 1200, validation: 0 }, mamlpp: { train: 1150, validation: 50 } } as const;
 
 /** Classes of a split: every character, and with `rotations` also its 90°, 180°, 270° rotations. */
 export function classesOf(characters: readonly Character[], rotations: boolean): OmniglotClass[] {
