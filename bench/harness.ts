@@ -120,8 +120,8 @@ const resultsPath = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'b
 
 const header = `# Benchmark results
 
-Produced by \`npm run bench\` (all suites) or \`npm run bench -- <suite> ...\`; each suite rewrites
-only its own section. Timings on shared 2-core machines are noisy: compare figures within one
+Produced by \`npm run bench -- --write\` (all suites) or \`npm run bench -- --write <suite> ...\`;
+each suite rewrites only its own section. Timings on shared 2-core machines are noisy: compare figures within one
 section (taken in one run), as ratios, rather than across sections or days.
 `;
 

@@ -1,6 +1,6 @@
 /**
- * `npm run bench [-- suite ...]`: runs the named suites (default: all) and rewrites their
- * sections of bench/RESULTS.md. `kernels-relaxed` and `omniglot-relaxed` are those suites on the
+ * `npm run bench [-- [--write] suite ...]`: runs the named suites (default: all) and prints their
+ * tables; with `--write` it also rewrites their sections of bench/RESULTS.md. `kernels-relaxed` and `omniglot-relaxed` are those suites on the
  * relaxed-SIMD build (fused multiply-add), which the CLIs use; they run in a child Node started
  * with `--experimental-wasm-relaxed-simd` (Node 20 needs the flag) and write a note instead
  * where the runtime refuses that build.
@@ -18,22 +18,37 @@ import * as threads from './threads.js';
 
 const suites: Record<string, { run: () => string | Promise<string> }> = { engine, kernels, 'kernels-relaxed': kernels, elementwise, meta, omniglot, 'omniglot-relaxed': omniglot, threads };
 
-const wanted = process.argv.slice(2);
+const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  console.log(`usage: npm run bench -- [--write] [suite ...]
+
+Runs the named suites (default: all) and prints their tables.
+  --write      also rewrite their sections of bench/RESULTS.md (with the machine and date)
+  suites       ${Object.keys(suites).join(', ')}`);
+  process.exit(0);
+}
+const write = args.includes('--write');
+const wanted = args.filter((a) => a !== '--write');
 const unknown = wanted.filter((w) => !Object.hasOwn(suites, w)); // own keys: not toString or constructor
 if (unknown.length > 0) {
   console.error(`bench: unknown suite(s) ${unknown.join(', ')}; available: ${Object.keys(suites).join(', ')}`);
   process.exit(2);
 }
+/** Prints a suite's section, and with --write puts it into bench/RESULTS.md. */
+const report = (name: string, body: string): void => {
+  console.log(`${body.trim()}\n`);
+  if (write) writeSection(name, body);
+};
 for (const name of wanted.length > 0 ? wanted : Object.keys(suites)) {
   console.error(`bench: ${name}`);
   if (name.endsWith('-relaxed') && backendInfo().variant !== 'relaxed-simd') {
     if (process.execArgv.includes('--experimental-wasm-relaxed-simd')) {
-      writeSection(name, `## ${name}\n\nThis runtime refuses the relaxed-SIMD build even with \`--experimental-wasm-relaxed-simd\`; nothing measured.`);
+      report(name, `## ${name}\n\nThis runtime refuses the relaxed-SIMD build even with \`--experimental-wasm-relaxed-simd\`; nothing measured.`);
     } else {
-      execFileSync(process.execPath, ['--experimental-wasm-relaxed-simd', fileURLToPath(import.meta.url), name], { stdio: 'inherit' });
+      execFileSync(process.execPath, ['--experimental-wasm-relaxed-simd', fileURLToPath(import.meta.url), ...(write ? ['--write'] : []), name], { stdio: 'inherit' });
     }
     continue;
   }
-  writeSection(name, await suites[name]!.run());
+  report(name, await suites[name]!.run());
 }
-console.error('bench: wrote bench/RESULTS.md');
+if (write) console.error('bench: wrote bench/RESULTS.md');

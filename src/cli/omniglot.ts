@@ -50,8 +50,36 @@ async function main(): Promise<void> {
       cache: { type: 'string' },
       workers: { type: 'string' },
       split: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
+  if (values.help) {
+    console.log(`usage: metagrad omniglot [flags]   (in the repository: npm run omniglot -- [flags])
+
+Few-shot Omniglot training with the papers' presets, checkpoints and exact resume, or the
+evaluation of a checkpoint.
+
+  --preset NAME            ${Object.keys(mg.PRESETS).join(', ')} (default reptile-5way-1shot)
+  --iterations N           meta-iterations (default: the preset's)
+  --seed N                 the seed of the split and every draw (default 0; a checkpoint's own wins)
+  --split standard|mamlpp  1,200 / 423 characters, or 1,150 / 50 / 423 (default: the preset's)
+  --data DIR               the folder of images_background.zip and images_evaluation.zip
+                           (default ../shared/data/omniglot)
+  --cache FILE             a decoded-images cache, rebuilt when damaged (default: none)
+  --eval-every N           test (or validation) accuracy every N iterations; 0: never (default 1000)
+  --eval-episodes N        episodes per evaluation (default 200)
+  --checkpoint FILE        the run's checkpoint, written atomically (default: none)
+  --checkpoint-every N     iterations between checkpoints (default: --eval-every, or 1000)
+  --resume                 continue the run in --checkpoint
+  --overwrite              start a new run over an existing --checkpoint
+  --workers N              worker threads besides the main one, MAML, FOMAML and MAML++ (default 0)
+  --evaluate               train nothing: report the accuracy of --checkpoint in both
+                           batch-norm modes (--eval-episodes, default 200)
+  -h, --help               this text
+
+Ctrl-C (or SIGTERM) stops after the iteration in progress and writes the checkpoint first.`);
+    return;
+  }
   const checkpoint = values.checkpoint;
   if ((values.resume || values.evaluate) && (checkpoint === undefined || !existsSync(checkpoint))) {
     throw new Error(`--${values.resume ? 'resume' : 'evaluate'} needs an existing --checkpoint file, got ${checkpoint ?? 'none'}`);
@@ -117,7 +145,8 @@ async function main(): Promise<void> {
   }
   const finalReport = (): void => {
     for (const transductive of [true, false]) {
-      const r = trainer.evaluate(testClasses, evalEpisodes, transductive, new mg.Rng(seed + 54321));
+      const bar = new ProgressBar(evalEpisodes, `test episodes, ${transductive ? 'transductive' : 'non-transductive'}`);
+      const r = trainer.evaluate(testClasses, evalEpisodes, transductive, new mg.Rng(seed + 54321), (done) => bar.update(done, ''));
       console.log(`${presetName} after ${trainer.iteration} iterations, ${transductive ? 'transductive' : 'non-transductive'}: ${(100 * r.mean).toFixed(2)}% ± ${(100 * r.ci95).toFixed(2)} (${r.n} episodes)`);
     }
   };

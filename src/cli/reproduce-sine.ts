@@ -25,8 +25,22 @@ function options(): { iterations: number; evalTasks: number; seed: number; out: 
         'eval-tasks': { type: 'string' },
         seed: { type: 'string' },
         out: { type: 'string', default: 'docs/sine-reproduction.md' },
+        help: { type: 'boolean', short: 'h' },
       },
     });
+    if (values.help) {
+      console.log(`usage: metagrad reproduce-sine [flags]   (in the repository: npm run reproduce:sine -- [flags])
+
+Reproduces the MAML paper's sine-regression figures for MAML, FOMAML, Reptile and joint
+training, and writes them as a markdown report.
+
+  --iterations N    meta-iterations of each method (default 20000)
+  --eval-tasks N    new tasks the MSE is averaged over (default 600)
+  --seed N          the seed of every random draw (default 0)
+  --out FILE.md     the report (default docs/sine-reproduction.md)
+  -h, --help        this text`);
+      process.exit(0);
+    }
     const checked = { iterations: intOption('iterations', values.iterations, 20000), evalTasks: intOption('eval-tasks', values['eval-tasks'], 600), seed: intOption('seed', values.seed, 0, 0), out: values.out! };
     checkWritable(checked.out); // now, not after minutes of training
     return checked;

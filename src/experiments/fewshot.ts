@@ -291,15 +291,18 @@ export class FewShotTrainer {
    * Accuracy over `episodes` new N-way K-shot episodes (one query per class) from `classes`,
    * after `evalSteps` adaptation steps; batch norm transductive or not. Reptile's inner Adam
    * state is saved and restored around each episode; the sampler is `rng` (not the training one;
-   * default: the library-wide generator).
+   * default: the library-wide generator). `onEpisode(done)` is called after each episode.
    */
-  evaluate(classes: readonly OmniglotClass[], episodes: number, transductive: boolean, rng?: Rng): MeanCI {
+  evaluate(classes: readonly OmniglotClass[], episodes: number, transductive: boolean, rng?: Rng, onEpisode?: (done: number) => void): MeanCI {
     checkInteger('FewShotTrainer.evaluate: episodes', episodes);
     if (typeof transductive !== 'boolean') throw new TypeError(`FewShotTrainer.evaluate: transductive must be true or false, got ${showValue(transductive)}`);
     const sampler = rngOption('FewShotTrainer.evaluate', rng);
     if (classes.length < this.config.nWay) throw new RangeError(`FewShotTrainer.evaluate: ${classes.length} classes cannot make ${this.config.nWay}-way episodes`);
     const accs: number[] = [];
-    for (let e = 0; e < episodes; e++) accs.push(tidy(() => this.evaluateEpisode(classes, transductive, sampler)));
+    for (let e = 0; e < episodes; e++) {
+      accs.push(tidy(() => this.evaluateEpisode(classes, transductive, sampler)));
+      onEpisode?.(e + 1);
+    }
     return meanCI(accs);
   }
 
