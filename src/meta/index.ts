@@ -6,6 +6,6 @@ export { meanGradient, type MetaAlgorithm, type MetaContext, type WorkerAlgorith
 export { maml, type MamlSettings, type MamlTaskSettings } from './maml.js';
 export { reptile, epsilonAt, ReptileUpdate, type ReptileSettings } from './reptile.js';
 export { innerGradientFamily, type FamilySettings } from './family.js';
-export { mamlpp, mslWeights, cosineAnnealing, type MamlppSettings } from './mamlpp.js';
+export { mamlpp, mslWeights, cosineAnnealing, type MamlppSettings, type MamlppAlgorithm } from './mamlpp.js';
 export { perTaskMse, summedTaskMse, meanTaskMse, stackedData, type StackedData } from './losses.js';
 export { evaluate, adaptationCurve, adaptationLossesWithOptimizer, meanCI, type MeanCI, type EvalTask } from './evaluate.js';

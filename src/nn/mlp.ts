@@ -20,9 +20,13 @@ import { uniformFanIn, type Initializer } from './init.js';
 
 /** Hidden-layer activations by name. */
 export const activations = {
+  /** max(x, 0). */
   relu,
+  /** Hyperbolic tangent. */
   tanh,
+  /** Logistic sigmoid. */
   sigmoid,
+  /** x where positive, 0.01·x elsewhere. */
   leakyRelu: (x: Tensor) => leakyRelu(x, 0.01),
 } as const;
 /** The name of a hidden-layer activation in {@link activations}. */

@@ -23,7 +23,8 @@ export interface AdamOptions {
 
 const ADAM_OPTIONS: OptionKeys<AdamOptions> = { lr: true, beta1: true, beta2: true, eps: true };
 
-interface AdamState {
+/** Adam's state: the step count and each parameter's first and second moments. */
+export interface AdamState {
   t: number;
   m: TypedArray[];
   v: TypedArray[];

@@ -27,8 +27,11 @@ export type MetaBatch = Task | readonly Task[] | StackedData;
  * meta-gradients in the order given.
  */
 export interface MetaGradientOffload {
+  /** How many of a meta-batch of `metaBatch` tasks to hand over (the last ones). */
   share(metaBatch: number): number;
+  /** The meta-gradients of `tasks` at `params`, in order, computed elsewhere. */
   compute(params: readonly Tensor[], tasks: readonly Task[], settings: WorkerAlgorithm, context: MetaContext): Promise<MetaGradient[]>;
+  /** Hands over the whole meta-batch for its tasks to be claimed one at a time, or null where that cannot be done. */
   claim?(params: readonly Tensor[], tasks: readonly Task[], settings: WorkerAlgorithm, context: MetaContext): ClaimedBatch | null;
 }
 

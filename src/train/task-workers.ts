@@ -67,9 +67,11 @@ function gradientOf(r: Results[number], params: readonly Tensor[]): MetaGradient
 
 /** A started worker, whatever the thread API: what the pool needs of it. */
 export interface TaskThread {
+  /** Sends a message to the worker. */
   post(message: TaskStart | TaskRequest): void;
   /** Registers the handlers for the worker's messages and for its end (a crash or an exit). */
   listen(onMessage: (m: TaskReply | TaskReady) => void, onFailure: (why: string) => void): void;
+  /** Stops the worker. */
   terminate(): Promise<unknown>;
 }
 
