@@ -91,7 +91,7 @@ export function binary2d(op: i32, a: usize, aRow: i32, as: i32, b: usize, bRow: 
 
 // Unary operation codes.
 const RELU: i32 = 0;
-const STEP: i32 = 1; // x > 0 ? 1 : p
+// 1 was `step` (x > 0 ? 1 : p), now folded into stepMul.
 const NEG: i32 = 2;
 const SQUARE: i32 = 3;
 const SCALE: i32 = 4; // x · p
@@ -99,10 +99,8 @@ const SQRT: i32 = 5;
 
 // @ts-ignore: decorator
 @inline
-function vun(op: i32, x: v128, p: v128, one: v128): v128 {
+function vun(op: i32, x: v128, p: v128): v128 {
   if (op == RELU) return f32x4.max(x, f32x4.splat(0));
-  // NaN lanes keep their NaN: the derivative at NaN is NaN.
-  if (op == STEP) return v128.bitselect(x, v128.bitselect(one, p, f32x4.gt(x, f32x4.splat(0))), f32x4.ne(x, x));
   if (op == NEG) return f32x4.neg(x);
   if (op == SQUARE) return f32x4.mul(x, x);
   if (op == SCALE) return f32x4.mul(x, p);
@@ -112,7 +110,6 @@ function vun(op: i32, x: v128, p: v128, one: v128): v128 {
 @inline
 function sun(op: i32, x: f32, p: f32): f32 {
   if (op == RELU) return x > 0 || x != x ? x : 0;
-  if (op == STEP) return x > 0 ? 1 : x != x ? x : p;
   if (op == NEG) return -x;
   if (op == SQUARE) return x * x;
   if (op == SCALE) return x * p;
@@ -123,12 +120,11 @@ function sun(op: i32, x: f32, p: f32): f32 {
 @inline
 function unLoop(op: i32, x: usize, out: usize, n: i32, p: f32): void {
   const pv = f32x4.splat(p);
-  const one = f32x4.splat(1);
   const n4 = n & ~3;
   let j = 0;
   for (; j < n4; j += 4) {
     const o = <usize>j << 2;
-    v128.store(out + o, vun(op, v128.load(x + o), pv, one));
+    v128.store(out + o, vun(op, v128.load(x + o), pv));
   }
   for (; j < n; j++) {
     const o = <usize>j << 2;
@@ -136,10 +132,9 @@ function unLoop(op: i32, x: usize, out: usize, n: i32, p: f32): void {
   }
 }
 
-/** out[i] = f(x[i]) for i < n: relu, step (x > 0 ? 1 : p), neg, square, scale (x·p) or sqrt by `op`. */
+/** out[i] = f(x[i]) for i < n: relu, neg, square, scale (x·p) or sqrt by `op`. */
 export function unary(op: i32, x: usize, out: usize, n: i32, p: f32): void {
   if (op == RELU) unLoop(RELU, x, out, n, p);
-  else if (op == STEP) unLoop(STEP, x, out, n, p);
   else if (op == NEG) unLoop(NEG, x, out, n, p);
   else if (op == SQUARE) unLoop(SQUARE, x, out, n, p);
   else if (op == SCALE) unLoop(SCALE, x, out, n, p);
@@ -148,7 +143,7 @@ export function unary(op: i32, x: usize, out: usize, n: i32, p: f32): void {
 
 /**
  * out[i] = g[i] · (x[i] > 0 ? 1 : p) for i < n: the backward pass of relu (p = 0) and leaky relu
- * (p = slope) in one sweep, the same numbers as `step` followed by `mul`.
+ * (p = slope) in one sweep; NaN in x gives NaN (the derivative at NaN is NaN).
  */
 export function stepMul(g: usize, x: usize, out: usize, n: i32, p: f32): void {
   const pv = f32x4.splat(p);

@@ -65,7 +65,6 @@ describe('WASM elementwise kernels', () => {
   test('unary ops equal the TypeScript loops, including relu and step at exactly 0', () => {
     const loops: Record<keyof typeof UNARY_OPS, (x: Float64Array, p: number, out: Float64Array) => void> = {
       relu: (x, _p, o) => K.reluInto(x, o),
-      step: (x, p, o) => K.stepInto(x, p, o),
       neg: (x, _p, o) => K.negInto(x, o),
       square: (x, _p, o) => K.squareInto(x, o),
       scale: (x, p, o) => K.scaleInto(x, p, o),

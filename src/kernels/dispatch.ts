@@ -46,7 +46,6 @@ export function binaryInto(op: keyof typeof BINARY_OPS, a: TypedArray, aStr: rea
 /** The TypeScript loops of the unary ops that WASM also has. */
 const UNARY_LOOPS: Record<keyof typeof UNARY_OPS, (x: TypedArray, p: number, out: TypedArray) => void> = {
   relu: (x, _p, out) => K.reluInto(x, out),
-  step: (x, p, out) => K.stepInto(x, p, out),
   neg: (x, _p, out) => K.negInto(x, out),
   square: (x, _p, out) => K.squareInto(x, out),
   scale: (x, p, out) => K.scaleInto(x, p, out),

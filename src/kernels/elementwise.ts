@@ -138,13 +138,6 @@ export function leakyReluInto(x: TypedArray, slope: number, out: TypedArray): vo
     out[i] = v > 0 ? v : slope * v;
   }
 }
-/** `out[i] = x[i] > 0 ? 1 : low`: the derivative mask of relu (low 0) and leaky relu; NaN at NaN. */
-export function stepInto(x: TypedArray, low: number, out: TypedArray): void {
-  for (let i = 0; i < out.length; i++) {
-    const v = x[i]!;
-    out[i] = v > 0 ? 1 : v === v ? low : v;
-  }
-}
 
 /** Comparison masks (1 where true, 0 elsewhere). */
 export const greaterRun: BinaryRun = (a, ai, as, b, bi, bs, out, o, n) => {

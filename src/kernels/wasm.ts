@@ -36,7 +36,7 @@ interface KernelExports {
 /** Operation codes of the WASM `binary2d` kernel. */
 export const BINARY_OPS = { add: 0, sub: 1, mul: 2, div: 3 } as const;
 /** Operation codes of the WASM `unary` kernel (`step` is x > 0 ? 1 : p, `scale` is x·p). */
-export const UNARY_OPS = { relu: 0, step: 1, neg: 2, square: 3, scale: 4, sqrt: 5 } as const;
+export const UNARY_OPS = { relu: 0, neg: 2, square: 3, scale: 4, sqrt: 5 } as const;
 
 
 /** Which build of the kernels is running. */
