@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /**
  * The package's command, `npx metagrad <command> [flags]`: the repository's `npm run` CLIs
- * (sine, reproduce-sine, omniglot) under one name. Each command has its own `--help`.
+ * (sine, reproduce-sine, reproduce-reptile, omniglot) under one name. Each command has its own `--help`.
  */
 const COMMANDS: Record<string, string> = {
   sine: './sine.js',
   'reproduce-sine': './reproduce-sine.js',
+  'reproduce-reptile': './reproduce-reptile.js',
   omniglot: './omniglot.js',
 };
 
@@ -13,6 +14,7 @@ const USAGE = `usage: metagrad <command> [flags]
 
   sine             meta-train on sine-wave regression and draw the fitted curves
   reproduce-sine   the MAML paper's sine-regression figures, as a markdown report
+  reproduce-reptile  the Reptile paper's Figure 3 (inner-gradient combinations on Omniglot)
   omniglot         few-shot Omniglot with the papers' presets, or a checkpoint's evaluation
 
 metagrad <command> --help lists a command's flags. Node flags (such as

@@ -1,0 +1,171 @@
+/**
+ * The Reptile paper's Figure 3 (§6.2): learning curves of the outer update Σᵢ cᵢgᵢ for
+ * combinations of the gradients g₁ … g₄ met on four non-overlapping inner mini-batches, on
+ * Omniglot 5-way 5-shot, with plain SGD inside and outside and no meta-batch.
+ *
+ * The paper gives neither step sizes nor batch sizes for it. Its §6.3 (Figure 4b: "for batch
+ * sizes greater than 25, the final inner-loop batch … necessarily contains samples from the
+ * previous batches", four inner iterations) implies 100 training images per task, 20 per class:
+ * four disjoint mini-batches of 25. The step sizes are {@link FIGURE3_SETTINGS}'s choice.
+ */
+import type { Model } from '../nn/model.js';
+import { SGD } from '../optim/sgd.js';
+import { Rng } from '../random.js';
+import type { Tensor } from '../tensor.js';
+import { tidy } from '../tidy.js';
+import { adapt } from '../meta/adapt.js';
+import { meanCI, type MeanCI } from '../meta/evaluate.js';
+import { innerGradientFamily } from '../meta/family.js';
+import { episodeTask, sampleEpisode, type OmniglotClass } from '../tasks/omniglot.js';
+import { MetaLearner, type LearnerState } from '../train/learner.js';
+import { checkInteger, checkPositive, isRecord } from '../checks.js';
+
+/** One curve of Figure 3: its label and the coefficients c₁ … c_k of Σ cᵢgᵢ (k inner steps). */
+export interface Combination {
+  label: string;
+  coefficients: readonly number[];
+}
+
+/** The ten curves of Figure 3, in the paper's legend order. */
+export const FIGURE3_COMBINATIONS: readonly Combination[] = Object.freeze([
+  { label: 'g1', coefficients: [1] },
+  { label: '½(g1+g2)', coefficients: [1 / 2, 1 / 2] },
+  { label: 'g1+g2', coefficients: [1, 1] },
+  { label: 'g2', coefficients: [0, 1] },
+  { label: '⅓(g1+g2+g3)', coefficients: [1 / 3, 1 / 3, 1 / 3] },
+  { label: 'g1+g2+g3', coefficients: [1, 1, 1] },
+  { label: 'g3', coefficients: [0, 0, 1] },
+  { label: '¼(g1+g2+g3+g4)', coefficients: [1 / 4, 1 / 4, 1 / 4, 1 / 4] },
+  { label: 'g1+g2+g3+g4', coefficients: [1, 1, 1, 1] },
+  { label: 'g4', coefficients: [0, 0, 0, 1] },
+]);
+
+/** The settings of a {@link CombinationCurve}. */
+export interface CurveSettings {
+  /** Meta-iterations (one task each). */
+  iterations: number;
+  /** Classes per task. */
+  nWay: number;
+  /** Images per class in a training task; the inner mini-batches cycle through them. */
+  trainShots: number;
+  /** Inner mini-batch size. */
+  innerBatch: number;
+  /** Inner SGD step size α, in training and at evaluation. */
+  innerLr: number;
+  /** Outer SGD step size. */
+  outerLr: number;
+  /** Shots per class of an evaluation episode. */
+  evalShots: number;
+  /** SGD steps on the whole support set at evaluation. */
+  evalSteps: number;
+}
+
+/** Figure 3's settings: 40,000 iterations, 5-way, tasks of 100 images in four batches of 25, 5-shot evaluation. */
+export const FIGURE3_SETTINGS: Readonly<CurveSettings> = Object.freeze({
+  iterations: 40_000,
+  nWay: 5,
+  trainShots: 20,
+  innerBatch: 25,
+  innerLr: 0.1,
+  outerLr: 0.1,
+  evalShots: 5,
+  evalSteps: 4,
+});
+
+function checkSettings(s: CurveSettings): void {
+  for (const k of ['iterations', 'nWay', 'trainShots', 'innerBatch', 'evalShots', 'evalSteps'] as const) checkInteger(`CombinationCurve: ${k}`, s[k], k === 'evalSteps' ? 0 : 1);
+  checkPositive('CombinationCurve: innerLr', s.innerLr);
+  checkPositive('CombinationCurve: outerLr', s.outerLr);
+}
+
+/**
+ * One curve: meta-trains `model` from `params` with the update Σ cᵢgᵢ (`innerGradientFamily`)
+ * and plain SGD outside, one task per iteration, its mini-batches cycling through a fresh
+ * shuffle of the task's images; evaluates transductively on new episodes; saves and restores its
+ * whole state (weights, sampler, curve) for exact resume.
+ */
+export class CombinationCurve {
+  /** The learner: the weights, the outer SGD and the iteration count. */
+  readonly learner: MetaLearner;
+  /** (iteration, test accuracy) points recorded by {@link record}. */
+  readonly points: { iteration: number; accuracy: number }[] = [];
+  private readonly rng: Rng;
+
+  /**
+   * @param model the network (the papers' Conv4)
+   * @param params the initial weights
+   * @param classes the training classes
+   * @param combination the curve's Σ cᵢgᵢ
+   * @param settings the experiment's settings
+   * @param seed the task sampler's seed
+   */
+  constructor(
+    /** The network. */
+    readonly model: Model,
+    params: Tensor[],
+    private readonly classes: readonly OmniglotClass[],
+    /** The curve's Σ cᵢgᵢ. */
+    readonly combination: Combination,
+    /** The experiment's settings. */
+    readonly settings: Readonly<CurveSettings>,
+    seed: number,
+  ) {
+    checkSettings(settings);
+    this.rng = new Rng(seed);
+    const algorithm = innerGradientFamily({ innerLr: settings.innerLr, coefficients: combination.coefficients }, 'CombinationCurve');
+    this.learner = new MetaLearner(model, params, algorithm, new SGD(settings.outerLr));
+  }
+
+  /** Meta-iterations taken. */
+  get iteration(): number {
+    return this.learner.iteration;
+  }
+
+  /** One meta-iteration on a new training task; returns its loss before adaptation. */
+  step(): number {
+    const s = this.settings;
+    const ep = sampleEpisode(this.classes, s.nWay, s.trainShots, 0, this.rng);
+    const n = s.nWay * s.trainShots;
+    return this.learner.step(episodeTask(ep, { innerBatch: s.innerBatch, order: this.rng.sample(n, n) }));
+  }
+
+  /** Transductive accuracy on `episodes` new `evalShots`-shot episodes from `classes`, sampled by `rng`. */
+  evaluate(classes: readonly OmniglotClass[], episodes: number, rng: Rng): MeanCI {
+    const s = this.settings;
+    const accs: number[] = [];
+    for (let e = 0; e < episodes; e++) {
+      accs.push(
+        tidy(() => {
+          const task = episodeTask(sampleEpisode(classes, s.nWay, s.evalShots, 1, rng), { transductive: true });
+          const adapted = adapt(this.model, this.learner.params, task, { steps: s.evalSteps, lr: s.innerLr }).params;
+          return task.score(this.model, adapted)[0]!;
+        }),
+      );
+    }
+    return meanCI(accs);
+  }
+
+  /** Evaluates as {@link evaluate} and adds the point to the curve. */
+  record(classes: readonly OmniglotClass[], episodes: number, rng: Rng): MeanCI {
+    const r = this.evaluate(classes, episodes, rng);
+    this.points.push({ iteration: this.iteration, accuracy: r.mean });
+    return r;
+  }
+
+  /** The whole state: the learner's, plus the sampler, the combination and the curve. */
+  getState(): LearnerState {
+    return this.learner.getState({ rng: this.rng.getState(), combination: this.combination, settings: this.settings, points: this.points });
+  }
+
+  /** Restores a state from {@link getState}; refuses one of another combination or settings. */
+  setState(state: LearnerState): void {
+    const meta = this.learner.setState(state, 'CombinationCurve', (m, fail) => {
+      if (JSON.stringify(m.combination) !== JSON.stringify(this.combination)) fail(`the checkpoint is of combination ${JSON.stringify(m.combination)}, not ${JSON.stringify(this.combination)}`);
+      if (JSON.stringify(m.settings) !== JSON.stringify(this.settings)) fail(`the checkpoint was made with settings ${JSON.stringify(m.settings)}, not ${JSON.stringify(this.settings)}`);
+      if (!Array.isArray(m.rng) || !Array.isArray(m.points) || !m.points.every((p) => isRecord(p) && typeof p.iteration === 'number' && typeof p.accuracy === 'number')) fail('its sampler state or curve is missing or damaged');
+      new Rng(0).setState(m.rng as number[]); // checked on a scratch generator, so a refusal changes nothing
+    });
+    this.rng.setState(meta.rng as number[]);
+    this.points.splice(0, this.points.length, ...(meta.points as { iteration: number; accuracy: number }[]));
+  }
+}
