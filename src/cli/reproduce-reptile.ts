@@ -112,6 +112,8 @@ async function main(): Promise<void> {
       if (curve.points.length === 0) curve.record(testClasses, evalEpisodes, evalRng());
       let t0 = performance.now();
       while (curve.iteration < settings.iterations && stop === null) {
+        // Yield to the event loop, where a Ctrl-C or SIGTERM is heard.
+        await new Promise((resolve) => setImmediate(resolve));
         curve.step();
         if (curve.iteration % evalEvery === 0 || curve.iteration === settings.iterations) {
           const r = curve.record(testClasses, evalEpisodes, evalRng());
