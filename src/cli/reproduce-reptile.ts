@@ -103,32 +103,37 @@ async function main(): Promise<void> {
         }
         spent = Number(saved.metadata.seconds ?? 0);
       }
+      let t0 = performance.now();
       const save = (): void => {
+        spent += (performance.now() - t0) / 1000;
+        t0 = performance.now();
         const state = curve.getState();
         saveSafetensors(file, state.tensors, { ...state.metadata, seconds: String(spent) });
       };
       const bar = new ProgressBar(settings.iterations, combination.label, curve.iteration);
-      const evalRng = () => new mg.Rng(seed + 12345 + curve.iteration);
-      if (curve.points.length === 0) curve.record(testClasses, evalEpisodes, evalRng());
-      let t0 = performance.now();
-      while (curve.iteration < settings.iterations && stop === null) {
-        // Yield to the event loop, where a Ctrl-C or SIGTERM is heard.
-        await new Promise((resolve) => setImmediate(resolve));
-        curve.step();
-        if (curve.iteration % evalEvery === 0 || curve.iteration === settings.iterations) {
-          const r = curve.record(testClasses, evalEpisodes, evalRng());
-          spent += (performance.now() - t0) / 1000;
-          t0 = performance.now();
-          save();
-          bar.update(curve.iteration, `acc ${(100 * r.mean).toFixed(1)}%`);
-        }
-      }
-      spent += (performance.now() - t0) / 1000;
-      save();
-      if (stop !== null) {
+      const record = (): void => {
+        const r = curve.record(testClasses, evalEpisodes, new mg.Rng(seed + 12345 + curve.iteration));
+        bar.update(curve.iteration, `acc ${(100 * r.mean).toFixed(1)}%`);
+      };
+      if (curve.points.length === 0) record();
+      const ended = await mg.trainLoop({
+        iterations: settings.iterations,
+        iteration: () => curve.iteration,
+        step: () => curve.step(),
+        evaluateEvery: evalEvery,
+        evaluate: record,
+        checkpointEvery: evalEvery,
+        checkpoint: save,
+        shouldStop: () => stop !== null,
+      });
+      if (ended === 'stopped') {
         console.error(`\n${stop}: stopped at iteration ${curve.iteration} of ${combination.label}; checkpoints in ${dir}, continue with --resume`);
-        process.exitCode = 128 + os.constants.signals[stop];
+        process.exitCode = 128 + os.constants.signals[stop!];
         return;
+      }
+      if (curve.points[curve.points.length - 1]!.iteration < curve.iteration) {
+        record();
+        save();
       }
       curves.push(curve);
       seconds.push(spent);
