@@ -5,7 +5,8 @@
  * - the maml-5way-1shot and fomaml-5way-1shot presets (meta-batch 32);
  * - Reptile 5-way 1-shot with SGD inside (the preset's shapes: 5 steps on batches of 10 of 10
  *   shots, meta-batch 5). The preset itself carries one inner Adam state from task to
- *   task, so its tasks run in turn and are not spread.
+ *   task, so its tasks run in turn and are not spread;
+ * - sine MAML (the MAML paper's MLP, 25 stacked tasks, k = 1 and 5), its batch cut in parts.
  * Below the table, what two threads can give on this machine for kernel-bound work, messages
  * aside. On a 2-core machine this is the whole machine against half.
  */
@@ -111,12 +112,27 @@ export async function run(): Promise<string> {
   } finally {
     await pool.close();
   }
+  const sizes = [1, 40, 40, 1];
+  const sinePool = await TaskWorkers.start({ workers: 1, model: { module: new URL('../src/index.js', import.meta.url).href, export: 'mlp', options: sizes } });
+  try {
+    for (const innerSteps of [1, 5]) {
+      const net = mg.mlp(sizes);
+      const learner = () => new mg.MAML(net, net.init({ rng: new mg.Rng(4) }), { innerLr: 0.01, innerSteps });
+      const one = learner();
+      const two = learner();
+      const sampler = new mg.SineTasks({ rng: new mg.Rng(5) });
+      const r = await pairedRatioAsync(async () => one.step(sampler.sampleBatch(25)), () => two.stepAsync(sampler.sampleBatch(25), sinePool), innerSteps === 1 ? 200 : 40);
+      rows.push([`sine MAML, k = ${innerSteps}, 25 stacked tasks`, fmtTime(r.a), fmtTime(r.b), fmtRatio(r.ratio)]);
+    }
+  } finally {
+    await sinePool.close();
+  }
   return [
     `## Meta-batches on worker threads (Conv4, 28×28, float32, kernels: ${mg.backendInfo().variant})`,
     '',
     machineLine(),
     '',
-    `Medians over ${ROUNDS} alternating rounds of 2 (MAML) or 4 (Reptile) meta-iterations, after 2 warm-up rounds (short rounds, because the speed of these shared machines drifts by up to 1.6× within minutes); speed-up = one thread / two, per round (median and range). Each thread takes the next task nobody has taken, so the split follows the threads' speeds.`,
+    `Medians over ${ROUNDS} alternating rounds of 2 (MAML) or 4 (Reptile) Omniglot meta-iterations, or 200 (k = 1) and 40 (k = 5) sine ones, after 2 warm-up rounds (short rounds, because the speed of these shared machines drifts by up to 1.6× within minutes); speed-up = one thread / two, per round (median and range). Omniglot: each thread takes the next task nobody has taken, so the split follows the threads' speeds. Sine: the stacked batch is cut in two parts, the cut moved a task at a time towards where both threads finish together.`,
     '',
     table(['meta-batch', '1 thread', 'main + 1 worker', 'speed-up'], rows),
     '',

@@ -217,3 +217,37 @@ test('workers build any model a module exports and take any supervised task: Met
   }
   await expect(TaskWorkers.start({ workers: 1, model: { module: url, export: 'nope' } })).rejects.toThrow(/worker 0 could not start: .*worker-model\.mjs has no function export 'nope'/);
 });
+
+describe('a stacked meta-batch (sine MAML) in parts', () => {
+  const sizes = [1, 12, 12, 1];
+  const net = mg.mlp(sizes);
+  const spec = { module: new URL('../build/src/index.js', import.meta.url).href, export: 'mlp', options: sizes };
+
+  test.each([1, 3])('with %i workers the weights are one thread\'s bit for bit, whatever share settle() moves the workers to', async (workers) => {
+    const pool = await TaskWorkers.start({ workers, model: spec });
+    try {
+      const make = () => new mg.MAML(net, net.init({ rng: new mg.Rng(2) }), { innerLr: 0.01, innerSteps: 2 });
+      const serial = make();
+      const split = make();
+      const a = new mg.SineTasks({ rng: new mg.Rng(3) });
+      const b = new mg.SineTasks({ rng: new mg.Rng(3) });
+      const shares = new Set<number>();
+      for (let i = 0; i < 12; i++) {
+        shares.add(pool.share(10));
+        const expected = serial.step(a.sampleBatch(10));
+        expect(await split.stepAsync(b.sampleBatch(10), pool)).toBeCloseTo(expected, 5);
+      }
+      expect(learnerWeights(split)).toEqual(learnerWeights(serial));
+      // settle() moved the share at least once (it moves it by one task every step).
+      expect(shares.size).toBeGreaterThan(1);
+      for (const s of shares) expect(s).toBeGreaterThanOrEqual(0);
+      for (const s of shares) expect(s).toBeLessThanOrEqual(10);
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
+function learnerWeights(l: mg.MetaLearner): number[][] {
+  return l.params.map((p) => Array.from(p.data));
+}

@@ -16,6 +16,8 @@ export interface MamlTaskSettings {
   tail?: 'separate' | 'shared';
   /** Second order only: recompute each inner step in the reverse sweep instead of keeping its graph; `{ every: s }` keeps only every s-th step's parameters (see `mamlGradient`). */
   recompute?: boolean | { every: number };
+  /** Stacked tasks: keep the task axis on the gradients (see `mamlGradient`). Default false. */
+  perTask?: boolean;
 }
 
 /** The switches of `mamlpp`. */
@@ -67,6 +69,13 @@ export interface MetaAlgorithm {
    * with bit-identical results.
    */
   taskGradient?(model: Model, params: readonly Tensor[], task: Task, context?: MetaContext): MetaGradient;
+  /**
+   * Present when a stacked task's meta-gradient can be had per task: `taskGradient` with every
+   * gradient keeping the task axis, so that its sum over that axis is `taskGradient`'s bit for
+   * bit. A stacked meta-batch is then shared between threads by parts (`Task.part`), the
+   * workers computing with `workerSettings` and `perTask: true`.
+   */
+  taskRows?(model: Model, params: readonly Tensor[], task: Task, context?: MetaContext): MetaGradient;
   /** An optimiser whose state carries from task to task (Reptile's inner Adam), if any. */
   readonly innerOptimizer?: Optimizer;
   /**

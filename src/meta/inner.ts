@@ -43,7 +43,7 @@ function checkAlpha(alpha: number, op: string): void {
 }
 
 /** The options of mamlGradient and of the inner-loop functions, built once rather than on every call of these per-task, per-step functions. */
-const MAML_GRADIENT_OPTIONS: OptionTable = { firstOrder: 'flag', tasks: true, recompute: true };
+const MAML_GRADIENT_OPTIONS: OptionTable = { firstOrder: 'flag', tasks: true, recompute: true, perTask: 'flag' };
 const TASKS_OPTIONS: OptionTable = { tasks: true };
 
 /** Throws unless `params` is a list of Tensors; `op` names the caller. */
@@ -139,13 +139,18 @@ export interface MetaGradient {
  * reverse sweep recomputes each segment's from its checkpoint (one more inner gradient per step):
  * s = ⌈√k⌉ holds about 2√k parameter vectors instead of k. The result is the same meta-gradient
  * up to rounding, and bit for bit the same for every s.
+ *
+ * With `tasks` and `perTask`, each gradient keeps the task axis: row t is task t's part of the
+ * sum (its own gradient times the outer loss's weight on it). Summing the rows over that axis
+ * gives the summed result bit for bit, also when the rows come from parts of the meta-batch
+ * computed apart (`Task.part`): this is how a stacked meta-batch is shared between threads.
  */
 export function mamlGradient(
   params: readonly Tensor[],
   inner: readonly LossFn[],
   outer: LossFn,
   alpha: number,
-  options: { firstOrder?: boolean; tasks?: number; recompute?: Recompute } = {},
+  options: { firstOrder?: boolean; tasks?: number; recompute?: Recompute; perTask?: boolean } = {},
 ): MetaGradient {
   checkAlpha(alpha, 'mamlGradient');
   checkOptionsObject('mamlGradient', options, MAML_GRADIENT_OPTIONS, '{ tasks: 25 }');
@@ -153,12 +158,15 @@ export function mamlGradient(
   checkLosses('mamlGradient', inner);
   if (typeof outer !== 'function') throw new TypeError(`mamlGradient: the outer loss is ${describeValue(outer)}, not a function of the parameters`);
   const every = recomputeEvery('mamlGradient', options.recompute);
-  if (every !== null && options.firstOrder !== true) return recomputedMamlGradient(params, inner, outer, alpha, options.tasks, every);
+  const perTask = options.perTask === true;
+  if (perTask && options.tasks === undefined) throw new RangeError('mamlGradient: perTask needs tasks (the number of stacked tasks)');
+  if (every !== null && options.firstOrder !== true) return recomputedMamlGradient(params, inner, outer, alpha, options.tasks, every, perTask);
   const phi = params.map((p) => new Tensor(p.data, p.shape, true));
   const start = options.tasks === undefined ? phi : tileParams(phi, options.tasks);
   const adapted = innerLoop('mamlGradient', start, inner, alpha, options.firstOrder ? 'first-order' : 'second-order').params;
   const L = scalarLoss('mamlGradient', 'the outer loss', outer(adapted));
-  return { grads: grad(L, phi, { allowUnused: true }), loss: L.item() };
+  // The tiled start's gradient is the rows; the leaf's, their sum over the task axis (the same kernel).
+  return { grads: grad(L, perTask ? start : phi, { allowUnused: true }), loss: L.item() };
 }
 
 /**
@@ -177,7 +185,7 @@ export function recomputeEvery(op: string, recompute: Recompute | undefined): nu
 }
 
 /** {@link mamlGradient} with `recompute`: the reverse sweep as Hessian-vector products at recomputed φᵢ. */
-function recomputedMamlGradient(params: readonly Tensor[], inner: readonly LossFn[], outer: LossFn, alpha: number, tasks: number | undefined, every: number): MetaGradient {
+function recomputedMamlGradient(params: readonly Tensor[], inner: readonly LossFn[], outer: LossFn, alpha: number, tasks: number | undefined, every: number, perTask: boolean): MetaGradient {
   const op = 'mamlGradient';
   const first = tasks === undefined ? params.map((p) => new Tensor(p.data, p.shape, true)) : noGrad(() => tileParams(params, tasks)).map((p) => new Tensor(p.data, p.shape, true));
   // One inner step off the tape: φᵢ₊₁ from φᵢ.
@@ -214,7 +222,7 @@ function recomputedMamlGradient(params: readonly Tensor[], inner: readonly LossF
     }
   }
   // The tiled parameters' gradient summed over the task axis is the untiled one's.
-  const grads = tasks === undefined ? u : noGrad(() => u.map((t) => sum(t, 0)));
+  const grads = tasks === undefined || perTask ? u : noGrad(() => u.map((t) => sum(t, 0)));
   return { grads, loss: Lout.item() };
 }
 

@@ -68,6 +68,7 @@ export function maml(settings: MamlSettings, owner = 'MAML'): MetaAlgorithm & { 
     settings: s,
     innerOptimizer: s.innerOptimizer,
     taskGradient: s.innerOptimizer === undefined ? taskGradient : undefined,
+    taskRows: s.innerOptimizer === undefined && s.differentiableInner === undefined ? (model, params, task) => mamlTaskGradient(model, params, task, { ...s, perTask: true }) : undefined,
     workerSettings: s.innerOptimizer === undefined && s.differentiableInner === undefined ? { innerLr: s.innerLr, innerSteps: s.innerSteps, firstOrder: s.firstOrder, tail: s.tail, recompute: s.recompute } : undefined,
     metaGradient(model, params, tasks) {
       if (s.innerOptimizer !== undefined) return inTurn(model, params, tasks, s, s.innerOptimizer, owner);
@@ -80,7 +81,7 @@ export function maml(settings: MamlSettings, owner = 'MAML'): MetaAlgorithm & { 
 export function mamlTaskGradient(model: Model, params: readonly Tensor[], task: Task, s: MamlTaskSettings): MetaGradient {
   const on = s.tail === 'shared' ? 'support' : 'query';
   const outer = (p: Tensor[]) => task.queryLoss(model, p, on, s.innerSteps);
-  return mamlGradient(params, supportLosses(model, task, s.innerSteps), outer, s.innerLr, { firstOrder: s.firstOrder, tasks: task.stacked, recompute: s.recompute ?? false });
+  return mamlGradient(params, supportLosses(model, task, s.innerSteps), outer, s.innerLr, { firstOrder: s.firstOrder, tasks: task.stacked, recompute: s.recompute ?? false, perTask: s.perTask ?? false });
 }
 
 /** One task's meta-gradient with the inner steps taken by a differentiable optimiser on the tape. */

@@ -11,7 +11,7 @@ import { crossEntropy, mse } from '../ops/loss.js';
 import { concat, slice } from '../ops/layout.js';
 import { mean, sum } from '../ops/reduce.js';
 import type { IndexLike } from '../ops/select.js';
-import { square } from '../ops/unary.js';
+import { scale, square } from '../ops/unary.js';
 import { allocData, Tensor } from '../tensor.js';
 import { checkInteger, checkOptionsObject, describeValue, isRecord, type OptionKeys } from '../checks.js';
 import { fmt } from '../shape.js';
@@ -39,6 +39,12 @@ export interface Task {
   score(model: Model, params: readonly Tensor[], step?: number): number[];
   /** The stacked tasks as separate Tasks, for algorithms that adapt to tasks one after another. */
   split?(): Task[];
+  /**
+   * Stacked tasks `start` … `end − 1` as a stacked Task whose `queryLoss` still averages over all
+   * of this task's T (so its per-task gradients are the whole's, bit for bit): how a stacked
+   * meta-batch is shared between threads.
+   */
+  part?(start: number, end: number): Task;
 }
 
 /** Whether `x` has the {@link Task} methods. */
@@ -89,9 +95,14 @@ export interface SupervisedOptions {
    * beside the support set (false; it matters for models whose batch norm uses batch statistics).
    */
   transductive?: boolean;
+  /**
+   * Stacked only: how many tasks `queryLoss` averages over. Default: the stacked count; a part
+   * of a larger meta-batch (`part`) averages over the whole one's.
+   */
+  meanOver?: number;
 }
 
-const SUPERVISED_OPTIONS: OptionKeys<SupervisedOptions> = { loss: true, stacked: 'flag', innerBatch: true, order: true, metric: true, transductive: 'flag' };
+const SUPERVISED_OPTIONS: OptionKeys<SupervisedOptions> = { loss: true, stacked: 'flag', innerBatch: true, order: true, metric: true, transductive: 'flag', meanOver: true };
 
 /** Rows `rows` of `x` along axis 0 (data plumbing, not differentiated). */
 export function selectRows(x: Tensor, rows: readonly number[]): Tensor {
@@ -164,6 +175,8 @@ export class SupervisedTask implements Task {
   readonly innerBatch: number | undefined;
   /** The support rows' order the mini-batches cycle through. */
   readonly order: readonly number[] | undefined;
+  /** Stacked only: how many tasks `queryLoss` averages over (see {@link SupervisedOptions.meanOver}). */
+  readonly meanOver: number | undefined;
 
   /** See {@link supervisedTask}. */
   constructor(data: SupervisedData, options: SupervisedOptions = {}) {
@@ -204,6 +217,11 @@ export class SupervisedTask implements Task {
     if (options.order !== undefined && (!Array.isArray(options.order) || options.order.length !== n || options.order.some((r) => !Number.isInteger(r) || r < 0 || r >= n))) {
       throw new RangeError(`${op}: order must list the ${n} support rows, got ${JSON.stringify(options.order)}`);
     }
+    if (options.meanOver !== undefined) {
+      if (!stacked) throw new RangeError(`${op}: meanOver applies to stacked tasks`);
+      checkInteger(`${op}: meanOver`, options.meanOver);
+      if (options.meanOver < xSupport.shape[0]!) throw new RangeError(`${op}: meanOver (${options.meanOver}) must be at least the stacked task count (${xSupport.shape[0]})`);
+    }
     const metric = options.metric ?? (loss === 'cross-entropy' ? 'accuracy' : 'loss');
     if (metric !== 'loss' && metric !== 'accuracy') throw new RangeError(`${op}: metric must be 'loss' or 'accuracy', got ${JSON.stringify(metric)}`);
     if (metric === 'accuracy' && (stacked || yQuery instanceof Tensor)) throw new RangeError(`${op}: metric 'accuracy' needs one task with class labels`);
@@ -217,6 +235,7 @@ export class SupervisedTask implements Task {
     this.transductive = options.transductive ?? true;
     this.innerBatch = options.innerBatch;
     this.order = options.order === undefined ? undefined : [...options.order];
+    this.meanOver = stacked ? (options.meanOver ?? this.stacked) : undefined;
   }
 
   private predict(model: Model, params: readonly Tensor[], x: Tensor, step: number | undefined): Tensor {
@@ -245,7 +264,8 @@ export class SupervisedTask implements Task {
   queryLoss(model: Model, params: readonly Tensor[], on: 'query' | 'support' = 'query', step?: number): Tensor {
     const [x, y] = on === 'support' ? [this.xSupport, this.ySupport] : [this.xQuery, this.yQuery];
     const l = this.lossOf(this.predict(model, params, x, step), y);
-    return this.stacked === undefined ? l : mean(l);
+    // scale(sum, 1/T) is how mean computes, so a part's per-task gradients equal the whole's.
+    return this.meanOver === undefined ? l : scale(sum(l), 1 / this.meanOver);
   }
 
   score(model: Model, params: readonly Tensor[], step?: number): number[] {
@@ -269,6 +289,19 @@ export class SupervisedTask implements Task {
         : Array.from({ length: q }, (_, i) => argmax(slice(model.forward(params, concat([this.xSupport, slice(this.xQuery, 0, i, i + 1)], 0), context), 0, n, n + 1))[0]!);
       return [predicted.filter((p, i) => p === labels[i]).length / q];
     });
+  }
+
+  /** Stacked tasks `start` … `end − 1`, averaged over this task's `meanOver` (see {@link Task.part}). */
+  part(start: number, end: number): SupervisedTask {
+    const T = this.stacked;
+    if (T === undefined) throw new RangeError('SupervisedTask.part: the task is not stacked');
+    if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > T || start >= end) throw new RangeError(`SupervisedTask.part: need integers 0 ≤ start < end ≤ ${T}, got ${start} and ${end}`);
+    const rows = (x: Tensor): Tensor => {
+      const per = x.size / T;
+      return new Tensor(x.data.subarray(start * per, end * per), [end - start, ...x.shape.slice(1)]);
+    };
+    const data = { xSupport: rows(this.xSupport), ySupport: rows(this.ySupport as Tensor), xQuery: rows(this.xQuery), yQuery: rows(this.yQuery as Tensor) };
+    return new SupervisedTask(data, { loss: this.loss, metric: this.metric, stacked: true, meanOver: this.meanOver });
   }
 
   /** The stacked tasks as separate tasks (their rows of every tensor, the same loss). */

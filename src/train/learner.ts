@@ -15,6 +15,8 @@ import { recyclable } from '../meta/adapt.js';
 import { checkParams, type MetaGradient } from '../meta/inner.js';
 import { isTask, type Task } from '../meta/task.js';
 import { stackedData, type StackedData } from '../meta/losses.js';
+import { concat } from '../ops/layout.js';
+import { sum } from '../ops/reduce.js';
 
 /** A meta-batch: a Task, a list of Tasks, or stacked regression data (`[T, n, d]` tensors). */
 export type MetaBatch = Task | readonly Task[] | StackedData;
@@ -29,6 +31,10 @@ export type MetaBatch = Task | readonly Task[] | StackedData;
 export interface MetaGradientOffload {
   /** How many of a meta-batch of `metaBatch` tasks to hand over (the last ones). */
   share(metaBatch: number): number;
+  /** Threads the offload computes on: a stacked meta-batch's share is handed over in this many parts. Default 1. */
+  readonly size?: number;
+  /** Called when this thread has done its share: a chance to take the others' results without waiting for the event loop. */
+  settle?(): void;
   /** The meta-gradients of `tasks` at `params`, in order, computed elsewhere. */
   compute(params: readonly Tensor[], tasks: readonly Task[], settings: WorkerAlgorithm, context: MetaContext): Promise<MetaGradient[]>;
   /** Hands over the whole meta-batch for its tasks to be claimed one at a time, or null where that cannot be done. */
@@ -155,8 +161,9 @@ export class MetaLearner {
    * thread takes the next task nobody has taken until none is left (or, when the offload cannot
    * share a counter, the last `offload.share(n)` tasks go there while this thread works through
    * the first ones). The gradients are summed in task order, so the new weights are
-   * bit-identical to {@link step}. Algorithms whose tasks are not independent (Reptile with its
-   * inner Adam), or that workers cannot rebuild (no `workerSettings`), take {@link step}.
+   * bit-identical to {@link step}. One stacked task (a sine batch) is cut in parts instead (see
+   * `stepByParts`). Algorithms whose tasks are not independent (Reptile with its inner Adam), or
+   * that workers cannot rebuild (no `workerSettings`), take {@link step}.
    */
   async stepAsync(tasks: MetaBatch, offload: MetaGradientOffload | undefined): Promise<number> {
     const a = this.algorithm;
@@ -165,6 +172,10 @@ export class MetaLearner {
     if (offload === undefined || a.taskGradient === undefined || settings === undefined) return this.step(list);
     const n = list.length;
     const context = { iteration: this.iteration };
+    const one = list[0]!;
+    if (n === 1 && (one.stacked ?? 1) > 1 && one.part !== undefined && a.taskRows !== undefined && (settings.kind === undefined || settings.kind === 'maml')) {
+      return this.stepByParts(one, offload, { ...settings, perTask: true }, context);
+    }
     const here = (t: Task) => tidy(() => a.taskGradient!(this.model, this.params, t, context));
     let results: MetaGradient[];
     const claimed = offload.claim?.(this.params, list, settings, context) ?? null;
@@ -173,6 +184,7 @@ export class MetaLearner {
       claimed.results.catch(() => undefined);
       const mine = new Map<number, MetaGradient>();
       for (let i = claimed.next(); i < n; i = claimed.next()) mine.set(i, here(list[i]!));
+      offload.settle?.();
       const theirs = await claimed.results;
       results = list.map((_, i) => {
         const r = mine.get(i) ?? theirs.get(i);
@@ -191,6 +203,31 @@ export class MetaLearner {
     const { grads, loss } = tidy(() => meanGradient(results));
     this.update(grads);
     return loss;
+  }
+
+  /**
+   * {@link stepAsync} on one stacked task: the offload takes the last `share(T)` of its tasks in
+   * `size` parts, this thread the first ones, each part's gradients keep the task axis
+   * (`taskRows`), and their sum over it in task order is {@link step}'s gradient bit for bit.
+   */
+  private async stepByParts(task: Task, offload: MetaGradientOffload, settings: WorkerAlgorithm, context: MetaContext): Promise<number> {
+    const a = this.algorithm;
+    const T = task.stacked!;
+    const away = offload.share(T);
+    if (!Number.isInteger(away) || away < 0 || away > T) throw new RangeError(`${a.name}.stepAsync: offload.share(${T}) must be an integer in [0, ${T}], got ${away}`);
+    const mine = T - away;
+    const cuts = Math.min(away, Math.max(1, offload.size ?? 1));
+    const parts = Array.from({ length: cuts }, (_, i) => task.part!(mine + Math.floor((i * away) / cuts), mine + Math.floor(((i + 1) * away) / cuts)));
+    const remote = cuts > 0 ? offload.compute(this.params, parts, settings, context) : Promise.resolve([]);
+    remote.catch(() => undefined);
+    const local = mine > 0 ? [tidy(() => a.taskRows!(this.model, this.params, task.part!(0, mine), context))] : [];
+    offload.settle?.();
+    const theirs = await remote;
+    if (theirs.length !== cuts) throw new Error(`${a.name}.stepAsync: offload returned ${theirs.length} meta-gradients for ${cuts} parts of the meta-batch`);
+    const rows = [...local, ...theirs];
+    const grads = tidy(() => this.params.map((_, j) => sum(concat(rows.map((r) => r.grads[j]!), 0), 0)));
+    this.update(grads);
+    return rows.reduce((l, r) => l + r.loss, 0);
   }
 
   /** The optimisers whose state a checkpoint holds, by name: the outer one and the algorithm's inner one. */

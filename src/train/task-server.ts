@@ -9,7 +9,7 @@
  * - first message, {@link TaskStart}: `{ model, backend, relaxedSimd }`, the model as a
  *   {@link ModelSpec}; the worker answers `{ ready: variant }` or `{ failed: message }`;
  * - then {@link TaskRequest}s: `{ id, params: [{ data, shape }], settings, tasks, context, counter? }`, answered
- *   by a {@link TaskReply}: `{ id, results: [{ loss, grads }] }` (the gradients' buffers
+ *   by a {@link TaskReply}: `{ id, results: [{ task, loss, grads, shapes }] }` (the gradients' buffers
  *   transferred) or `{ id, error }`.
  */
 import { backendInfo, setBackend, type BackendName } from '../kernels/backend.js';
@@ -59,6 +59,8 @@ export interface WireTask {
   /** Adapt on mini-batches of this many support rows (the task's `innerBatch`), cycling through `order`. */
   innerBatch?: number;
   order?: number[];
+  /** Stacked tasks (`[T, n, …]` arrays): the count the query loss averages over (see `SupervisedOptions.meanOver`). */
+  meanOver?: number;
 }
 
 /**
@@ -77,7 +79,7 @@ export interface TaskRequest {
 }
 
 /** The answer to a request: each task's index in the request, loss and gradient data, or what went wrong. */
-export type TaskReply = { id: number; results: { task: number; loss: number; grads: TypedArray[] }[] } | { id: number; error: string };
+export type TaskReply = { id: number; results: { task: number; loss: number; grads: TypedArray[]; shapes: number[][] }[] } | { id: number; error: string };
 
 /** The answer to the first message. */
 export type TaskReady = { ready: string } | { failed: string };
@@ -104,6 +106,40 @@ async function buildModel(spec: ModelSpec): Promise<Model> {
   return model as Model;
 }
 
+/** Sets the kernels `start` asks for and builds its model: a worker's start-up. */
+export async function startWorker(start: TaskStart): Promise<Model> {
+  setBackend(start.backend, { relaxedSimd: start.relaxedSimd });
+  return buildModel(start.model);
+}
+
+/** Answers one request with `model`: its tasks' gradients (or what went wrong) through `post`. */
+export function serveRequest(model: Model, req: TaskRequest, post: (message: TaskReply, transfer: ArrayBuffer[]) => void): void {
+  try {
+    const params = req.params.map((p) => new Tensor(p.data, p.shape));
+    const y = (v: WireTask['ys']) => (v instanceof Int32Array ? v : new Tensor(v.data, v.shape));
+    const taskGradient = taskGradientOf(req.settings, params);
+    const gradientOf = (i: number) => {
+      const w = req.tasks[i]!;
+      const batches = w.innerBatch === undefined ? {} : { innerBatch: w.innerBatch, ...(w.order === undefined ? {} : { order: w.order }) };
+      const stacked = w.meanOver === undefined ? {} : { stacked: true, meanOver: w.meanOver };
+      const task = supervisedTask({ xSupport: new Tensor(w.xs, w.xsShape), ySupport: y(w.ys), xQuery: new Tensor(w.xq, w.xqShape), yQuery: y(w.yq) }, { loss: w.loss, ...batches, ...stacked });
+      const r = tidy(() => taskGradient(model, params, task, req.context));
+      // Own copies: the gradients' arrays belong to the storage pool, which reuses them.
+      return { task: i, loss: r.loss, grads: r.grads.map((g) => g.data.slice()), shapes: r.grads.map((g) => [...g.shape]) };
+    };
+    const counter = req.counter;
+    const results = tidy(() => {
+      const out: ReturnType<typeof gradientOf>[] = [];
+      if (counter === undefined) for (let i = 0; i < req.tasks.length; i++) out.push(gradientOf(i));
+      else for (let i = Atomics.add(counter, 0, 1); i < req.tasks.length; i = Atomics.add(counter, 0, 1)) out.push(gradientOf(i));
+      return out;
+    });
+    post({ id: req.id, results }, results.flatMap((r) => r.grads.map((g) => g.buffer as ArrayBuffer)));
+  } catch (e) {
+    post({ id: req.id, error: messageOf(e) }, []);
+  }
+}
+
 /**
  * A worker's message handler: `post` sends a message (with buffers to transfer) back to the
  * thread that started the worker. Requests that arrive while the model is being built wait for it.
@@ -112,46 +148,21 @@ export function taskServer(post: (message: TaskReply | TaskReady, transfer: Arra
   let model: Promise<Model | null> | null = null;
   return (message) => {
     if (model === null) {
-      model = (async () => {
-        try {
-          const start = message as TaskStart;
-          setBackend(start.backend, { relaxedSimd: start.relaxedSimd });
-          const m = await buildModel(start.model);
+      model = startWorker(message as TaskStart).then(
+        (m) => {
           post({ ready: backendInfo().variant }, []);
           return m;
-        } catch (e) {
+        },
+        (e: unknown) => {
           post({ failed: e instanceof Error ? e.message : String(e) }, []);
           return null;
-        }
-      })();
+        },
+      );
       return;
     }
     const req = message as TaskRequest;
     void model.then((m) => {
-      if (m === null) return;
-      try {
-        const params = req.params.map((p) => new Tensor(p.data, p.shape));
-        const y = (v: WireTask['ys']) => (v instanceof Int32Array ? v : new Tensor(v.data, v.shape));
-        const taskGradient = taskGradientOf(req.settings, params);
-        const gradientOf = (i: number) => {
-          const w = req.tasks[i]!;
-          const batches = w.innerBatch === undefined ? {} : { innerBatch: w.innerBatch, ...(w.order === undefined ? {} : { order: w.order }) };
-          const task = supervisedTask({ xSupport: new Tensor(w.xs, w.xsShape), ySupport: y(w.ys), xQuery: new Tensor(w.xq, w.xqShape), yQuery: y(w.yq) }, { loss: w.loss, ...batches });
-          const r = tidy(() => taskGradient(m, params, task, req.context));
-          // Own copies: the gradients' arrays belong to the storage pool, which reuses them.
-          return { task: i, loss: r.loss, grads: r.grads.map((g) => g.data.slice()) };
-        };
-        const counter = req.counter;
-        const results = tidy(() => {
-          const out: ReturnType<typeof gradientOf>[] = [];
-          if (counter === undefined) for (let i = 0; i < req.tasks.length; i++) out.push(gradientOf(i));
-          else for (let i = Atomics.add(counter, 0, 1); i < req.tasks.length; i = Atomics.add(counter, 0, 1)) out.push(gradientOf(i));
-          return out;
-        });
-        post({ id: req.id, results }, results.flatMap((r) => r.grads.map((g) => g.buffer as ArrayBuffer)));
-      } catch (e) {
-        post({ id: req.id, error: messageOf(e) }, []);
-      }
+      if (m !== null) serveRequest(m, req, post);
     });
   };
 }

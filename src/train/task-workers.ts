@@ -15,6 +15,10 @@
  *
  * Reptile with SGD inside is spread like MAML; Reptile with an inner Adam is not: its tasks carry
  * one Adam state from each to the next, so they run in turn on the calling thread.
+ *
+ * A stacked meta-batch (sine tasks: one batched computation) is cut in parts instead (`Task.part`),
+ * whose per-task gradient rows are summed in task order; {@link TaskWorkers.settle} moves the cut
+ * a task at a time towards where the threads finish together.
  */
 import { backendInfo, getBackend } from '../kernels/backend.js';
 import { Tensor } from '../tensor.js';
@@ -43,11 +47,12 @@ export interface TaskWorkersOptions {
 function toWire(task: Task | SupervisedData, i: number): WireTask {
   const t = task instanceof SupervisedTask || !isTask(task) ? task : null;
   const loss = t instanceof SupervisedTask ? t.loss : 'cross-entropy';
-  if (t === null || typeof loss === 'function' || (t instanceof SupervisedTask && t.stacked !== undefined)) {
-    throw new TypeError(`TaskWorkers: task ${i} cannot be sent to a worker: only supervisedTasks with a named loss ('mse' or 'cross-entropy') and unstacked data can (split a stacked task with task.split())`);
+  if (t === null || typeof loss === 'function') {
+    throw new TypeError(`TaskWorkers: task ${i} cannot be sent to a worker: only supervisedTasks with a named loss ('mse' or 'cross-entropy') can`);
   }
   const y = (v: SupervisedData['ySupport']) => (v instanceof Tensor ? { data: v.data.slice(), shape: [...v.shape] } : Int32Array.from(v));
   const wire: WireTask = { loss, xs: t.xSupport.data.slice(), xsShape: [...t.xSupport.shape], ys: y(t.ySupport), xq: t.xQuery.data.slice(), xqShape: [...t.xQuery.shape], yq: y(t.yQuery) };
+  if (t instanceof SupervisedTask && t.meanOver !== undefined) wire.meanOver = t.meanOver;
   if (t instanceof SupervisedTask && t.innerBatch !== undefined) {
     wire.innerBatch = t.innerBatch;
     if (t.order !== undefined) wire.order = [...t.order];
@@ -60,9 +65,9 @@ function wireParams(params: readonly Tensor[]): TaskRequest['params'] {
   return params.map((p) => ({ data: p.data.slice(), shape: [...p.shape] }));
 }
 
-/** A worker's result as a meta-gradient shaped like `params`. */
-function gradientOf(r: Results[number], params: readonly Tensor[]): MetaGradient {
-  return { loss: r.loss, grads: r.grads.map((g, j) => new Tensor(g, params[j]!.shape)) };
+/** A worker's result as a meta-gradient. */
+function gradientOf(r: Results[number]): MetaGradient {
+  return { loss: r.loss, grads: r.grads.map((g, j) => new Tensor(g, r.shapes[j]!)) };
 }
 
 /** A started worker, whatever the thread API: what the pool needs of it. */
@@ -73,6 +78,12 @@ export interface TaskThread {
   listen(onMessage: (m: TaskReply | TaskReady) => void, onFailure: (why: string) => void): void;
   /** Stops the worker. */
   terminate(): Promise<unknown>;
+  /**
+   * Where the runtime allows reading replies synchronously (Node): the next reply, waiting for
+   * it up to `waitMs` milliseconds; undefined if none came. Without it, replies come only
+   * through `listen`.
+   */
+  receiveNow?(waitMs: number): TaskReply | undefined;
 }
 
 /** A worker's answer to one request, when it succeeded. */
@@ -81,7 +92,12 @@ type Results = Extract<TaskReply, { results: unknown }>['results'];
 interface Pending {
   resolve: (r: Results) => void;
   reject: (e: Error) => void;
+  /** The worker asked. */
+  thread: number;
 }
+
+/** How long {@link TaskWorkers.settle} waits for replies before leaving them to the event loop. */
+const SETTLE_MS = 5;
 
 interface WebWorkerLike {
   postMessage(message: unknown): void;
@@ -136,12 +152,7 @@ export class TaskWorkers implements MetaGradientOffload {
                 else resolve();
                 return;
               }
-              const reply = m as TaskReply;
-              const p = this.pending.get(reply.id);
-              if (p === undefined) return;
-              this.pending.delete(reply.id);
-              if ('error' in reply) p.reject(new Error(`TaskWorkers: worker ${i} failed on its tasks: ${reply.error}`));
-              else p.resolve(reply.results);
+              this.onReply(i, m as TaskReply);
             },
             (why) => {
               if (!ready) reject(new Error(`TaskWorkers: worker ${i} could not start: it ${why}`));
@@ -194,9 +205,56 @@ export class TaskWorkers implements MetaGradientOffload {
     return this.threads.length;
   }
 
-  /** Of `metaBatch` tasks, the workers take their even share with the calling thread. */
+  private onReply(i: number, reply: TaskReply): void {
+    const p = this.pending.get(reply.id);
+    if (p === undefined) return;
+    this.pending.delete(reply.id);
+    if ('error' in reply) p.reject(new Error(`TaskWorkers: worker ${i} failed on its tasks: ${reply.error}`));
+    else p.resolve(reply.results);
+  }
+
+  /**
+   * Of `metaBatch` tasks, the workers' share: at first their even share with the calling
+   * thread, then moved a task at a time towards where {@link settle} saw the threads finish
+   * together (replies cost time; which thread computes which task never changes the result).
+   */
   share(metaBatch: number): number {
-    return Math.round((metaBatch * this.threads.length) / (this.threads.length + 1));
+    const even = Math.round((metaBatch * this.threads.length) / (this.threads.length + 1));
+    const offset = this.balance.get(metaBatch) ?? 0;
+    this.lastShare = metaBatch;
+    return Math.min(metaBatch, Math.max(0, even + offset));
+  }
+
+  /** Per meta-batch size, how many tasks the workers' share differs from the even one. */
+  private readonly balance = new Map<number, number>();
+  private lastShare: number | null = null;
+
+  /**
+   * Waits (briefly, synchronously, where the runtime allows: Node) for the replies to the
+   * requests in flight, so a caller done with its own share does not wait for its event loop
+   * to deliver them; then adjusts {@link share}: if the replies were already there, the
+   * workers get one task more next time, otherwise one fewer.
+   */
+  settle(): void {
+    let waited = false;
+    for (const [i, thread] of this.threads.entries()) {
+      if (thread.receiveNow === undefined) return;
+      while ([...this.pending.values()].some((p) => p.thread === i)) {
+        let reply = thread.receiveNow(0);
+        if (reply === undefined) {
+          waited = true;
+          reply = thread.receiveNow(SETTLE_MS);
+          if (reply === undefined) return;
+        }
+        this.onReply(i, reply);
+      }
+    }
+    const n = this.lastShare;
+    if (n === null) return;
+    this.lastShare = null;
+    const even = Math.round((n * this.threads.length) / (this.threads.length + 1));
+    const offset = (this.balance.get(n) ?? 0) + (waited ? -1 : 1);
+    this.balance.set(n, Math.min(n - even, Math.max(-even, offset)));
   }
 
   /**
@@ -214,7 +272,7 @@ export class TaskWorkers implements MetaGradientOffload {
         return part.length === 0 ? Promise.resolve([]) : this.request(i, { params: ps, settings, tasks: part, context });
       }),
     );
-    return replies.flat().map((r) => gradientOf(r, params));
+    return replies.flat().map(gradientOf);
   }
 
   /**
@@ -229,7 +287,7 @@ export class TaskWorkers implements MetaGradientOffload {
     const counter = new Int32Array(new SharedArrayBuffer(4));
     const req = { params: wireParams(params), settings, tasks: tasks.map(toWire), counter, context };
     const replies = this.threads.map((_, i) => this.request(i, req));
-    const results = Promise.all(replies).then((rs) => new Map(rs.flat().map((r) => [r.task, gradientOf(r, params)] as const)));
+    const results = Promise.all(replies).then((rs) => new Map(rs.flat().map((r) => [r.task, gradientOf(r)] as const)));
     return { next: () => Atomics.add(counter, 0, 1), results };
   }
 
@@ -244,7 +302,7 @@ export class TaskWorkers implements MetaGradientOffload {
   private request(i: number, req: Omit<TaskRequest, 'id'>): Promise<Results> {
     const id = this.nextId++;
     return new Promise<Results>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, thread: i });
       this.threads[i]!.post({ id, ...req });
     });
   }
