@@ -12,7 +12,7 @@ export default mergeConfig(
   defineConfig({
     test: {
       ...(only === undefined ? {} : { include: only }),
-      exclude: ['test/cli.*.test.ts', 'test/task-workers.test.ts', 'test/readme.test.ts', 'test/omniglot.test.ts', 'test/scripts.*.test.ts', 'test/docs.test.ts', 'test/imports.test.ts', 'test/bench.test.ts', 'test/package.test.ts', 'test/api-docs.test.ts', 'test/examples.test.ts', '**/node_modules/**'],
+      exclude: ['test/cli.*.test.ts', 'test/task-workers.test.ts', 'test/readme.test.ts', 'test/omniglot.test.ts', 'test/scripts.*.test.ts', 'test/docs.test.ts', 'test/imports.test.ts', 'test/bench.test.ts', 'test/package.test.ts', 'test/api-docs.test.ts', 'test/examples.test.ts', 'test/demo.test.ts', 'test/browser-check.test.ts', '**/node_modules/**'],
     },
   }),
 );
