@@ -311,6 +311,10 @@ function runTape(
       if (!keep) grads.delete(node);
       const needs = node.inputs.map((c) => requiresGradKey(c) && useful.get(c) === true);
       const gin = node.vjp!(g, node.output as Tensor, node, needs);
+      // Released once every input has its gradient: a rule may hand one array to several
+      // inputs (add passes its gradient to both), and one summed into the first input's
+      // gradient is still the second's.
+      const consumed: TypedArray[] = [];
       for (let k = 0; k < node.inputs.length; k++) {
         const gi = gin[k];
         if (!needs[k] || gi === null || gi === undefined) continue;
@@ -323,11 +327,11 @@ function runTape(
           grads.set(c, gi);
         } else {
           grads.set(c, sumGradients(prev, gi));
-          release(prev.data);
-          release(gi.data);
+          consumed.push(prev.data, gi.data);
         }
       }
-      if (!keep) release(g.data);
+      if (!keep) consumed.push(g.data);
+      for (const a of consumed) release(a);
     }
   };
   if (createGraph) enableGrad(() => sweep(null));

@@ -16,6 +16,16 @@ describe('grad', () => {
     expect(mg.grad(loss, y).toArray()).toEqual([6]);
   });
 
+  test('a gradient one rule hands to two inputs stays intact when it is summed into the first (recycled arrays are NaN in tests)', () => {
+    // add(p, q) passes its gradient to p and to q; p already has one (from 7·p, later on the
+    // tape), so the array is summed into p's and must still be q's. 2048 elements: pooled.
+    const x = mg.ones([2048], { requiresGrad: true });
+    const p = mg.scale(x, 3);
+    const n = mg.add(p, mg.scale(x, 5));
+    const [g] = mg.grad(mg.sum(mg.add(n, mg.scale(p, 7))), [x]);
+    expect(new Set(g!.data)).toEqual(new Set([29])); // 3 + 5 + 21
+  });
+
   test('without createGraph the gradients are constants and the graph is freed', () => {
     const x = leaf([1, 2]);
     const loss = mg.sum(mg.exp(x));
