@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 /**
  * The package's command, `npx metagrad <command> [flags]`: the repository's `npm run` CLIs
- * (sine, reproduce-sine, reproduce-reptile, omniglot) under one name. Each command has its own `--help`.
+ * (sine, reproduce-sine, reproduce-reptile, omniglot, rl) under one name. Each command has its own `--help`.
  */
 const COMMANDS: Record<string, string> = {
   sine: './sine.js',
   'reproduce-sine': './reproduce-sine.js',
   'reproduce-reptile': './reproduce-reptile.js',
   omniglot: './omniglot.js',
+  rl: './rl.js',
 };
 
 const USAGE = `usage: metagrad <command> [flags]
@@ -16,6 +17,7 @@ const USAGE = `usage: metagrad <command> [flags]
   reproduce-sine   the MAML paper's sine-regression figures, as a markdown report
   reproduce-reptile  the Reptile paper's Figure 3 (inner-gradient combinations on Omniglot)
   omniglot         few-shot Omniglot with the papers' presets, or a checkpoint's evaluation
+  rl               meta-reinforcement learning: MAML-TRPO on 2-D navigation, and its evaluation
 
 metagrad <command> --help lists a command's flags. Node flags (such as
 --experimental-wasm-relaxed-simd, for the fused multiply-add kernels on Node 20) go before the
