@@ -81,9 +81,17 @@ export function run(): string {
   const params = model.init({ rng });
   const f = mg.meanTaskMse(model, batch.xQuery, batch.yQuery);
   const gradient = () => mg.valueAndGrad(f)(params);
-  const hvp = () => mg.hvp(f, params, params);
+  const hvp = () => mg.tidy(() => mg.hvp(f, params, params));
+  const hvpReverse = () => mg.tidy(() => mg.hvp(f, params, params, { method: 'reverse-over-reverse' }));
+  const out = (ps: mg.Tensor[]) => model.forward(ps, batch.xQuery);
+  const jvp = () => mg.tidy(() => mg.jvp(out, params, params));
+  const jvpReverse = () => mg.tidy(() => mg.jvp(out, params, params, { method: 'double-vjp' }));
+  const forward = () => mg.tidy(() => out(params));
   const [g, h] = time({ gradient, hvp }, { minTime: 0.5, maxTime: 2 });
   const hvpRatio = pairedRatio(hvp, gradient);
+  const hvpReverseRatio = pairedRatio(hvpReverse, gradient);
+  const jvpRatio = pairedRatio(jvp, forward);
+  const jvpReverseRatio = pairedRatio(jvpReverse, forward);
   return [
     '## Meta-learning (sine MLP, meta-batch 25)',
     '',
@@ -97,7 +105,7 @@ export function run(): string {
     '',
     table(['k', 'MAML', 'MAML, recompute', 'MAML, recompute, checkpoints every ⌈√k⌉', 'FOMAML', 'Reptile'], memRows),
     '',
-    `One gradient of the query loss: ${fmtTime(g!.mean)}; one hvp: ${fmtTime(h!.mean)}; hvp / gradient in alternating rounds: ${fmtRatio(hvpRatio)}.`,
+    `One gradient of the query loss: ${fmtTime(g!.mean)}; one hvp: ${fmtTime(h!.mean)}. In alternating rounds: hvp / gradient ${fmtRatio(hvpRatio)} forward-over-reverse (the default), ${fmtRatio(hvpReverseRatio)} reverse-over-reverse; jvp of the network's output / its forward pass ${fmtRatio(jvpRatio)} in forward mode (the default), ${fmtRatio(jvpReverseRatio)} by two reverse sweeps.`,
     'Targets: MAML k=1 ≤ 5 ms; MAML/FOMAML ≤ 1.5 at k=1; hvp ≤ 3× a gradient.',
   ].join('\n');
 }

@@ -101,14 +101,52 @@ function nodeOfKey(k: GraphKey): Node | null {
 /**
  * @internal Records that `out` was computed by `op` from `inputs`; returns `out`. The node keeps
  * the values `keeps` names (and `saved`), nothing else: an input no rule reads can be freed as
- * soon as nothing else holds it.
+ * soon as nothing else holds it. In forward mode it also gives `out` its tangent.
  */
 export function record(out: Tensor, op: string, inputs: readonly Tensor[], vjp: VjpRule, saved: unknown = null, keeps: Keeps = KEEP_INPUTS): Tensor {
   out.requiresGrad = true;
   const want = keeps.inputs;
   const values = inputs.map((t, i) => (want === true || (want !== false && want[i] === true) ? t : null));
   out.node = { id: nextNodeId++, op, shape: out.shape, dtype: out.dtype, inputs: inputs.map(keyOf), values, output: keeps.output ? out : null, saved, vjp };
+  if (forwardDepth > 0) carryTangent(out, inputs);
   return out;
+}
+
+/**
+ * An op's tangent rule (forward mode): the output's tangent from the inputs' tangents (null
+ * for an input without one) and the op's values, written with the library's ops.
+ */
+export type TangentRule = (tangents: readonly (Tensor | null)[], out: Tensor, inputs: readonly Tensor[], node: Node) => Tensor;
+
+const tangentRules = new Map<string, TangentRule>();
+let forwardDepth = 0;
+
+/** @internal Registers the tangent rule of the op recorded as `op`. */
+export function tangentRule(op: string, rule: TangentRule): void {
+  tangentRules.set(op, rule);
+}
+
+/**
+ * @internal Runs `fn` in forward mode: every recorded op whose inputs carry tangents gives its
+ * output the tangent its rule computes (with recording off: tangents carry no tangents).
+ */
+export function withTangents<T>(fn: () => T): T {
+  forwardDepth++;
+  try {
+    return fn();
+  } finally {
+    forwardDepth--;
+  }
+}
+
+function carryTangent(out: Tensor, inputs: readonly Tensor[]): void {
+  let any = false;
+  for (const t of inputs) if (t.tangent !== null) any = true;
+  if (!any) return;
+  const node = out.node!;
+  const rule = tangentRules.get(node.op);
+  if (rule === undefined) throw new Error(`forward mode: the op '${node.op}' has no tangent rule`);
+  out.tangent = noGrad(() => rule(inputs.map((t) => t.tangent), out, inputs, node));
 }
 
 /** Options of {@link grad}. */

@@ -7,12 +7,14 @@
  * How each is computed:
  * - `valueAndGrad`: one forward pass, one reverse sweep.
  * - `vjp`: one forward pass; each call of the returned function is one reverse sweep.
- * - `hvp`: reverse-over-reverse. ∇f is computed with `createGraph`, then the scalar ∇f·v is
- *   differentiated again: H·v in about 2–4× the cost of one gradient, never forming H.
- * - `jvp`: forward mode from two reverse sweeps (the "double-vjp" trick): with a dummy
- *   cotangent u, uᵀJ is linear in u, so ∂/∂u (uᵀJ·t) = J·t.
+ * - `jvp`: forward mode: one pass of `f` in which each op also computes its output's tangent by
+ *   its tangent rule (written in ops, beside its derivative rule). The double-vjp trick (two
+ *   reverse sweeps) remains as `method: 'double-vjp'`.
+ * - `hvp`: forward-over-reverse: ∇f is computed (with `createGraph`, so its ops run as recorded
+ *   ops) while every op carries tangents along v, and ∇f's tangent is H·v. Reverse-over-reverse
+ *   (differentiating ∇f·v again) remains as `method: 'reverse-over-reverse'`. Neither forms H.
  */
-import { grad } from './autograd.js';
+import { enableGrad, grad, withTangents } from './autograd.js';
 import { checkOptionsObject, describeValue } from './checks.js';
 import { fmt, shapesEqual } from './shape.js';
 import { Tensor } from './tensor.js';
@@ -93,12 +95,43 @@ export function vjp(f: TensorFn, xs: Tensor[], options: { createGraph?: boolean 
   return [out, pullback];
 }
 
+/** Fresh leaves sharing the inputs' data, each carrying its tangent (forward mode). */
+function dualInputs(xs: readonly Tensor[], ts: readonly Tensor[], op: string, what: string): Tensor[] {
+  if (!Array.isArray(xs)) throw new TypeError(`${op}: inputs must be an array of Tensors`);
+  const inputs = xs.map((x, i) => {
+    if (!(x instanceof Tensor)) throw new TypeError(`${op}: input ${i} is not a Tensor`);
+    return new Tensor(x.data, x.shape, true);
+  });
+  checkLike(ts, inputs, op, what);
+  inputs.forEach((x, i) => (x.tangent = ts[i]!.detach()));
+  return inputs;
+}
+
+/** How {@link jvp} computes: one forward pass carrying tangents (default), or two reverse sweeps. */
+export type JvpMethod = 'forward' | 'double-vjp';
+/** How {@link hvp} computes: the gradient's pass carrying tangents (default), or a second reverse sweep. */
+export type HvpMethod = 'forward-over-reverse' | 'reverse-over-reverse';
+
 /**
  * `jvp(f, xs, ts)` returns `[f(xs), J·ts]`: the directional derivative of `f` at `xs` along
- * the tangents `ts` (one per input, same shapes).
+ * the tangents `ts` (one per input, same shapes). By default in forward mode: one evaluation of
+ * `f` in which every op also computes its output's tangent (its tangent rule). `f` must compute
+ * with recording on (not under `noGrad`), as gradients do. `method: 'double-vjp'` takes two
+ * reverse sweeps instead (with a dummy cotangent u, ∂/∂u (uᵀJ·t) = J·t).
  */
-export function jvp(f: TensorFn, xs: Tensor[], ts: Tensor[]): [Tensor, Tensor] {
+export function jvp(f: TensorFn, xs: Tensor[], ts: Tensor[], options: { method?: JvpMethod } = {}): [Tensor, Tensor] {
   checkFn(f, 'jvp');
+  checkOptionsObject('jvp', options, { method: true }, "{ method: 'forward' }");
+  const method = options.method ?? 'forward';
+  if (method === 'double-vjp') return jvpByReverse(f, xs, ts);
+  if (method !== 'forward') throw new RangeError(`jvp: method must be 'forward' or 'double-vjp', got ${JSON.stringify(method)}`);
+  const inputs = dualInputs(xs, ts, 'jvp', 'tangents');
+  const out = withTangents(() => enableGrad(() => f(inputs)));
+  checkTensor(out, 'jvp');
+  return [out.detach(), out.tangent ?? zerosLike(out)];
+}
+
+function jvpByReverse(f: TensorFn, xs: Tensor[], ts: Tensor[]): [Tensor, Tensor] {
   const inputs = asInputs(xs, 'jvp');
   checkLike(ts, inputs, 'jvp', 'tangents');
   const out = f(inputs);
@@ -113,10 +146,29 @@ export function jvp(f: TensorFn, xs: Tensor[], ts: Tensor[]): [Tensor, Tensor] {
 
 /**
  * Hessian-vector product of a scalar function: `hvp(f, xs, vs)` returns `H·vs`, one tensor per
- * input, where H is the Hessian of `f` at `xs` (block (i,j) is ∂²f/∂xᵢ∂xⱼ).
+ * input, where H is the Hessian of `f` at `xs` (block (i,j) is ∂²f/∂xᵢ∂xⱼ). By default
+ * forward-over-reverse: the gradient is taken with every op carrying tangents along `vs`, so
+ * its tangent is H·vs; `method: 'reverse-over-reverse'` differentiates ∇f·vs in a second
+ * reverse sweep instead. Neither forms H.
  */
-export function hvp(f: TensorFn, xs: Tensor[], vs: Tensor[]): Tensor[] {
+export function hvp(f: TensorFn, xs: Tensor[], vs: Tensor[], options: { method?: HvpMethod } = {}): Tensor[] {
   checkFn(f, 'hvp');
+  checkOptionsObject('hvp', options, { method: true }, "{ method: 'forward-over-reverse' }");
+  const method = options.method ?? 'forward-over-reverse';
+  if (method === 'reverse-over-reverse') return hvpByReverse(f, xs, vs);
+  if (method !== 'forward-over-reverse') throw new RangeError(`hvp: method must be 'forward-over-reverse' or 'reverse-over-reverse', got ${JSON.stringify(method)}`);
+  const inputs = dualInputs(xs, vs, 'hvp', 'vectors');
+  return withTangents(() =>
+    enableGrad(() => {
+      const value = f(inputs);
+      checkScalar(value, 'hvp');
+      const g = grad(value, inputs, { createGraph: true, allowUnused: true });
+      return g.map((gi, i) => (gi.tangent ?? zerosLike(inputs[i]!)).detach());
+    }),
+  );
+}
+
+function hvpByReverse(f: TensorFn, xs: Tensor[], vs: Tensor[]): Tensor[] {
   const inputs = asInputs(xs, 'hvp');
   checkLike(vs, inputs, 'hvp', 'vectors');
   const value = f(inputs);

@@ -6,7 +6,7 @@
 export { Tensor, type Constant, type GraphKey, type NestedArray, type Node, type VjpRule } from './tensor.js';
 export { type DType, type TypedArray } from './dtype.js';
 export { grad, backward, noGrad, enableGrad, isGradEnabled, type GradOptions, type BackwardOptions } from './autograd.js';
-export { valueAndGrad, vjp, jvp, hvp, type TensorFn } from './functional.js';
+export { valueAndGrad, vjp, jvp, hvp, type TensorFn, type JvpMethod, type HvpMethod } from './functional.js';
 export { tensor, full, zeros, ones, zerosLike, linspace, randn, rand, type TensorOptions, type RandomOptions } from './creation.js';
 export { setPoolLimit, clearPool, pooledMemory, setSlabAllocation } from './storage.js';
 export { tidy } from './tidy.js';

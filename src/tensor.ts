@@ -98,6 +98,8 @@ export class Tensor {
   node: Node | null;
   /** Accumulated gradient of a leaf after {@link Tensor.backward}. */
   grad: Tensor | null = null;
+  /** The directional derivative forward mode carries with this tensor (`jvp`, `hvp`), or null. @internal */
+  tangent: Tensor | null = null;
 
   /**
    * Low-level constructor: wraps `data` (not copied) with `shape`, which must describe exactly

@@ -4,13 +4,13 @@
  * work) or computed by a kernel from the saved x̂ and 1/σ when nothing is recorded. With given
  * statistics (evaluation with running averages) it is composed of ops.
  */
-import { isGradEnabled, record, tracksAny } from '../autograd.js';
+import { isGradEnabled, record, tangentRule, tracksAny } from '../autograd.js';
 import { batchNormBackward, batchNormForward } from '../kernels/dispatch.js';
 import { checkOptionsObject, type OptionKeys } from '../checks.js';
 import { fmt } from '../shape.js';
 import { expectTensor, allocOutput, Tensor, type TypedArray, type VjpRule } from '../tensor.js';
 import { add, div, mul, sub } from './binary.js';
-import { reshape } from './layout.js';
+import { broadcastTo, reshape } from './layout.js';
 import { mean, sum } from './reduce.js';
 import { square, sqrt } from './unary.js';
 
@@ -89,3 +89,19 @@ export function batchMoments(x: Tensor): { mean: Tensor; variance: Tensor } {
   const mu = mean(x, axes);
   return { mean: mu, variance: mean(square(sub(x, mu)), axes) };
 }
+
+// Tangent rule (forward mode), batch statistics: dx̂ = (dx − mean(dx) − x̂·mean(x̂·dx)) / σ and
+// dy = dγ·x̂ + γ·dx̂ + dβ.
+tangentRule('batchNorm', ([tx, tg, tb], _out, [x, gamma], node) => {
+  const { axes, xhat, invStd } = node.saved as { axes: number[]; xhat: TypedArray; invStd: TypedArray };
+  const c = gamma!.size;
+  const xh = new Tensor(xhat, x!.shape);
+  const terms: Tensor[] = [];
+  if (tx !== null) {
+    const dxh = mul(new Tensor(invStd, [c]), sub(sub(tx, mean(tx, axes, true)), mul(xh, mean(mul(xh, tx), axes, true))));
+    terms.push(mul(dxh, reshape(gamma!, [c])));
+  }
+  if (tg !== null) terms.push(mul(xh, reshape(tg, [c])));
+  if (tb !== null) terms.push(broadcastTo(reshape(tb, [c]), x!.shape));
+  return terms.reduce((s, t) => add(s, t));
+});

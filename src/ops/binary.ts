@@ -4,14 +4,14 @@
  * broadcast gradient back to its input's shape with `sumTo`, itself a differentiable op.
  * A plain number operand is a constant of the other operand's dtype.
  */
-import { keepCrossed, KEEP_NOTHING, record, tracks1, tracks2 } from '../autograd.js';
+import { keepCrossed, KEEP_NOTHING, record, tangentRule, tracks1, tracks2 } from '../autograd.js';
 import { addRun, binaryBroadcast, divRun, mulRun, subRun, type BinaryRun } from '../kernels/elementwise.js';
 import { binaryInto, isArithmetic, unaryInto, WASM_MIN_ELEMENTS } from '../kernels/dispatch.js';
 import { broadcastInto } from '../kernels/layout.js';
 import { broadcastShapes, broadcastStrides, shapesEqual, sizeOf } from '../shape.js';
 import { describeValue } from '../checks.js';
 import { allocData, allocOutput, expectTensor, Tensor, type TypedArray, type VjpRule } from '../tensor.js';
-import { sumTo } from './layout.js';
+import { broadcastTo, sumTo } from './layout.js';
 
 /** A tensor, or a number standing for a constant scalar of the other operand's dtype. */
 export type TensorLike = Tensor | number;
@@ -115,3 +115,13 @@ export function neg(x: Tensor): Tensor {
   return tracks1(x) ? record(t, 'neg', [x], negVjp, null, KEEP_NOTHING) : t;
 }
 const negVjp: VjpRule = (g) => [neg(g)];
+
+// Tangent rules (forward mode): each output tangent is the op's differential applied to the
+// inputs' tangents (null: zero), broadcast to the output's shape.
+const plus = (a: Tensor | null, b: Tensor | null): Tensor => (a === null ? b! : b === null ? a : add(a, b));
+tangentRule('add', ([ta, tb], out) => broadcastTo(plus(ta!, tb!), out.shape));
+tangentRule('sub', ([ta, tb], out) => broadcastTo(ta === null ? neg(tb!) : tb === null ? ta : sub(ta, tb), out.shape));
+tangentRule('mul', ([ta, tb], out, [a, b]) => broadcastTo(plus(ta === null ? null : mul(ta, b!), tb === null ? null : mul(a!, tb)), out.shape));
+// d(a / b) = (da − out·db) / b
+tangentRule('div', ([ta, tb], out, [, b]) => broadcastTo(div(tb === null ? ta! : ta === null ? neg(mul(out, tb)) : sub(ta, mul(out, tb)), b!), out.shape));
+tangentRule('neg', ([t]) => neg(t!));

@@ -11,11 +11,12 @@
  * Max-pooling is a `gather` of the window maxima (its derivative is scatterAdd at the saved
  * argmax, whose derivative is gather again). Batch normalisation is in batchnorm.ts.
  */
-import { keepCrossed, record, tracks2 } from '../autograd.js';
+import { keepCrossed, record, tangentRule, tracks2, type TangentRule } from '../autograd.js';
 import { convProduct, maxPoolArgmax, type ConvGeometry } from '../kernels/conv.js';
 import { checkOptionsObject, type OptionKeys } from '../checks.js';
 import { checkElementCount, fmt, shapesEqual } from '../shape.js';
 import { expectTensor, allocOutput, Tensor, type VjpRule } from '../tensor.js';
+import { add } from './binary.js';
 import { reshape } from './layout.js';
 import { gather } from './select.js';
 
@@ -145,3 +146,14 @@ export function maxPool2d(x: Tensor, size: number | readonly [number, number] = 
   const picked = gather(reshape(x, [g.n, g.h * g.w * g.c]), 1, new Tensor(arg, [g.n, per]));
   return reshape(picked, [g.n, g.oh, g.ow, g.c]);
 }
+
+// Tangent rules (forward mode): the three convolutions are bilinear in their two tensors.
+const bilinear = (f: (x: Tensor, y: Tensor, out: Tensor, opts: ConvOptions) => Tensor): TangentRule => ([ta, tb], out, [a, b], node) => {
+  const opts = node.saved as ConvOptions;
+  const left = ta === null ? null : f(ta, b!, out, opts);
+  const right = tb === null ? null : f(a!, tb, out, opts);
+  return left === null ? right! : right === null ? left : add(left, right);
+};
+tangentRule('conv2d', bilinear((x, w, _out, o) => conv2d(x, w, o)));
+tangentRule('conv2dInputGrad', bilinear((dy, w, out, o) => conv2dInputGrad(dy, w, out.shape, o)));
+tangentRule('conv2dFilterGrad', bilinear((x, dy, out, o) => conv2dFilterGrad(x, dy, out.shape, o)));

@@ -3,7 +3,7 @@
  * broadcastTo ↔ sumTo, slice ↔ pad, permute ↔ its inverse, reshape ↔ reshape, concat → slices.
  * `reshape` shares its input's data (tensors are immutable, so sharing is safe).
  */
-import { KEEP_NOTHING, record, tracks1, tracksAny } from '../autograd.js';
+import { KEEP_NOTHING, record, tangentRule, tracks1, tracksAny } from '../autograd.js';
 import { broadcastInto, copySlabs, permuteInto, splitAt } from '../kernels/layout.js';
 import { sumAxes } from '../kernels/dispatch.js';
 import { broadcastShapes, checkElementCount, checkShape, fmt, normAxis, shapesEqual, sizeOf, type Shape } from '../shape.js';
@@ -253,3 +253,20 @@ export function astype(x: Tensor, dtype: DType): Tensor {
   return tracks1(x) ? record(t, 'astype', [x], astypeVjp, null, KEEP_NOTHING) : t;
 }
 const astypeVjp: VjpRule = (g, _o, node) => [astype(g, node.inputs[0]!.dtype)];
+
+// Tangent rules (forward mode): these ops are linear, so the tangent is the op applied to the
+// input's tangent (zeros for a concatenated input without one).
+tangentRule('reshape', ([t], out) => reshape(t!, out.shape));
+tangentRule('permute', ([t], _out, _inputs, node) => permute(t!, node.saved as number[]));
+tangentRule('broadcastTo', ([t], out) => broadcastTo(t!, out.shape));
+tangentRule('sumTo', ([t], out) => sumTo(t!, out.shape));
+tangentRule('slice', ([t], _out, _inputs, node) => {
+  const [a, s, e] = node.saved as [number, number, number];
+  return slice(t!, a, s, e);
+});
+tangentRule('pad', ([t], out, [x], node) => {
+  const [a, before] = node.saved as [number, number];
+  return pad(t!, a, before, out.shape[a]! - x!.shape[a]! - before);
+});
+tangentRule('concat', (ts, _out, xs, node) => concat(ts.map((t, i) => t ?? new Tensor(allocData(xs[i]!.dtype, xs[i]!.size), xs[i]!.shape)), node.saved as number));
+tangentRule('astype', ([t], out) => astype(t!, out.dtype));

@@ -6,10 +6,11 @@
  * With C = A'·B' (A' = op(A), B' = op(B)) and upstream gradient G:
  *   dA' = G·B'ᵀ and dB' = A'ᵀ·G, then transposed back where op transposed.
  */
-import { keepCrossed, record, tracks2 } from '../autograd.js';
+import { keepCrossed, record, tangentRule, tracks2 } from '../autograd.js';
 import { gemmBatched } from '../kernels/gemm.js';
 import { broadcastShapes, broadcastStrides, fmt, sizeOf, type Shape } from '../shape.js';
 import { allocOutput, Tensor, type VjpRule } from '../tensor.js';
+import { add } from './binary.js';
 import { reshape, sumTo } from './layout.js';
 
 /**
@@ -102,3 +103,11 @@ function sharedOperandGrad(a: Tensor, bShape: Shape, g: Tensor, tA: boolean, tB:
   }
   return sumTo(tB ? matmul(g, a, true, tA) : matmul(a, g, !tA, false), bShape);
 }
+
+// Tangent rule (forward mode): the product rule, d(AB) = dA·B + A·dB.
+tangentRule('matmul', ([ta, tb], _out, [a, b], node) => {
+  const [transA, transB] = node.saved as [boolean, boolean];
+  const left = ta === null ? null : matmul(ta, b!, transA, transB);
+  const right = tb === null ? null : matmul(a!, tb, transA, transB);
+  return left === null ? right! : right === null ? left : add(left, right);
+});

@@ -3,7 +3,7 @@
  * derivatives broadcast the output gradient back over the reduced axes; max and min route it to
  * the (first) extremum through a constant mask.
  */
-import { KEEP_NOTHING, record, tracks1 } from '../autograd.js';
+import { KEEP_NOTHING, record, tangentRule, tracks1 } from '../autograd.js';
 import { sumAxes } from '../kernels/dispatch.js';
 import { extremumInto, logsumexpInto } from '../kernels/reduce.js';
 import { splitAt } from '../kernels/layout.js';
@@ -112,3 +112,18 @@ const logsumexpVjp: VjpRule = (g, out, node) => {
   const kept = keptShape(x.shape, [node.saved as number]);
   return [mul(reshape(g, kept), exp(sub(x, reshape(out, kept))))];
 };
+
+// Tangent rules (forward mode).
+tangentRule('sum', ([t], out, _inputs, node) => reshape(sum(t!, node.saved as number[]), out.shape));
+for (const op of ['max', 'min']) {
+  tangentRule(op, ([t], out, _inputs, node) => {
+    const { a, mask } = node.saved as { a: number; mask: Tensor };
+    return reshape(sum(mul(t!, mask), a), out.shape);
+  });
+}
+// d logsumexp = Σ softmax(x)·dx along the axis.
+tangentRule('logsumexp', ([t], out, [x], node) => {
+  const a = node.saved as number;
+  const p = exp(sub(x!, reshape(out, keptShape(x!.shape, [a]))));
+  return reshape(sum(mul(p, t!), a), out.shape);
+});

@@ -2,13 +2,13 @@
  * Selection and masks: `where`, `gather` ↔ `scatterAdd` (each other's derivative), `oneHot`, and
  * the comparison masks. Masks, conditions and indices are constants: no gradient flows to them.
  */
-import { KEEP_NOTHING, record, tracks1, tracks2 } from '../autograd.js';
+import { KEEP_NOTHING, record, tangentRule, tracks1, tracks2 } from '../autograd.js';
 import { equalRun, greaterRun, whereInto } from '../kernels/elementwise.js';
 import { splitAt } from '../kernels/layout.js';
 import { broadcastShapes, flattenNested, fmt, normAxis, sizeOf } from '../shape.js';
 import { expectTensor, allocData, Tensor, type DType, type NestedArray, type VjpRule } from '../tensor.js';
 import { binary, expandData, operands, type TensorLike } from './binary.js';
-import { sumTo } from './layout.js';
+import { broadcastTo, sumTo } from './layout.js';
 
 /** A typed array of indices or class labels (whole numbers in any element type). */
 export type IndexArray = Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
@@ -152,3 +152,14 @@ export function oneHot(labels: IndexLike, numClasses: number, dtype: DType = 'fl
   for (let i = 0; i < idx.data.length; i++) out[i * numClasses + idx.data[i]!] = 1;
   return new Tensor(out, [...idx.shape, numClasses]);
 }
+
+// Tangent rules (forward mode): where, gather and scatterAdd are linear in their tensor inputs.
+tangentRule('where', ([ta, tb], out, _inputs, node) => broadcastTo(where(node.saved as Tensor, ta ?? 0, tb ?? 0), out.shape));
+tangentRule('gather', ([t], _out, _inputs, node) => {
+  const { a, idx } = node.saved as { a: number; idx: Indices };
+  return gather(t!, a, new Tensor(Float64Array.from(idx.data), idx.shape));
+});
+tangentRule('scatterAdd', ([t], out, _inputs, node) => {
+  const { a, idx } = node.saved as { a: number; idx: Indices };
+  return scatterAddIdx(t!, a, idx, out.shape);
+});

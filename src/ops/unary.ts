@@ -4,7 +4,7 @@
  * rules of piecewise-linear ops (relu, abs, leaky relu) are constants: their second derivative
  * is zero almost everywhere, as it should be.
  */
-import { KEEP_NOTHING, KEEP_OUTPUT, record, tracks1 } from '../autograd.js';
+import { KEEP_NOTHING, KEEP_OUTPUT, record, tangentRule, tracks1, type TangentRule } from '../autograd.js';
 import { stepMulInto, unaryInto } from '../kernels/dispatch.js';
 import * as K from '../kernels/elementwise.js';
 import { expectTensor, allocData, allocOutput, Tensor, type TypedArray, type VjpRule } from '../tensor.js';
@@ -159,3 +159,22 @@ const stepGradVjp: VjpRule = (g, _o, node) => {
   const { x, low } = node.saved as { x: Tensor; low: number };
   return [stepGrad(g, x, low)];
 };
+
+// Tangent rules (forward mode): an elementwise op's Jacobian is diagonal, so the tangent is its
+// derivative rule applied to the input's tangent.
+const diagonal = (vjp: VjpRule): TangentRule => ([t], out, _inputs, node) => vjp(t!, out, node, [true])[0]!;
+tangentRule('scale', diagonal(scaleVjp));
+tangentRule('pow', diagonal(powVjp));
+tangentRule('square', diagonal(squareVjp));
+tangentRule('sqrt', diagonal(sqrtVjp));
+tangentRule('exp', diagonal(expVjp));
+tangentRule('log', diagonal(logVjp));
+tangentRule('abs', diagonal(absVjp));
+tangentRule('sin', diagonal(sinVjp));
+tangentRule('cos', diagonal(cosVjp));
+tangentRule('tanh', diagonal(tanhVjp));
+tangentRule('sigmoid', diagonal(sigmoidVjp));
+tangentRule('softplus', diagonal(softplusVjp));
+tangentRule('relu', diagonal(reluVjp));
+tangentRule('leakyRelu', diagonal(leakyReluVjp));
+tangentRule('stepGrad', diagonal(stepGradVjp));

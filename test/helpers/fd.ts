@@ -3,7 +3,7 @@
  * depend on any derivative rule they are compared against.
  */
 import { expect } from 'vitest';
-import { grad, hvp, noGrad, Tensor, type TensorFn } from '../../src/index.js';
+import { grad, hvp, jvp, noGrad, Tensor, type HvpMethod, type TensorFn } from '../../src/index.js';
 
 /** Copies a tensor's data into a fresh float64 leaf (not requiring grad). */
 export function clone64(x: Tensor): Tensor {
@@ -71,10 +71,18 @@ export function checkGrad(f: TensorFn, xs: Tensor[], label: string, tol = 1e-6):
   a.forEach((g, i) => expectClose(g.data, n[i]!, tol, `${label}: d/dx${i}`));
 }
 
-/** Second derivative (hvp) against finite differences of gradients. */
-export function checkHvp(f: TensorFn, xs: Tensor[], vs: Tensor[], label: string, tol = 1e-6): void {
+/** Second derivative (hvp, computed by `method`) against finite differences of gradients. */
+export function checkHvp(f: TensorFn, xs: Tensor[], vs: Tensor[], label: string, tol = 1e-6, method: HvpMethod = 'forward-over-reverse'): void {
   const leaves = xs.map(clone64);
-  const a = hvp(f, leaves, vs);
+  const a = hvp(f, leaves, vs, { method });
   const n = numericHvp(f, xs, vs);
-  a.forEach((h, i) => expectClose(h.data, n[i]!, tol, `${label}: (H·v)${i}`));
+  a.forEach((h, i) => expectClose(h.data, n[i]!, tol, `${label}: (H·v)${i}, ${method}`));
+}
+
+/** The tangent rules (forward-mode jvp) against central differences of `f` along `ts`. */
+export function checkJvp(f: TensorFn, xs: Tensor[], ts: Tensor[], label: string, tol = 1e-6, h = 1e-6): void {
+  const [, a] = jvp(f, xs.map(clone64), ts);
+  const plus = noGrad(() => f(xs.map((x, i) => shifted(x, ts[i]!, h))));
+  const minus = noGrad(() => f(xs.map((x, i) => shifted(x, ts[i]!, -h))));
+  expectClose(a.data, Float64Array.from(plus.data, (v, j) => (v - minus.data[j]!) / (2 * h)), tol, `${label}: J·t`);
 }

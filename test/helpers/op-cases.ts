@@ -72,6 +72,7 @@ export const opCases: Record<string, fc.Arbitrary<OpCase>> = {
     .map(({ c, p }) => ({ inputs: c.inputs, run: ([x]) => mg.pow(x!, p) })),
   square: unary(mg.square),
   sqrt: unary(mg.sqrt, 'positive'),
+  pow: unary((x) => mg.pow(x, 2.5), 'positive'),
   exp: unary(mg.exp),
   log: unary(mg.log, 'positive'),
   abs: unary(mg.abs, 'awayFromZero'),
