@@ -41,7 +41,7 @@ test('an existing checkpoint is not overwritten, nor resumed under other setting
   expect(rl(['--iterations', '4', '--out-dir', d, '--resume', '--meta-batch', '3', '--episodes', '3', '--horizon', '10']).err).toMatch(/was trained with other settings/);
   expect(readFileSync(join(d, 'maml.safetensors'))).toEqual(before);
   expect(rl(['--out-dir', join(dir, 'none'), '--resume']).err).toMatch(/does not exist: there is nothing to resume/);
-  expect(rl(['--env', 'cheetah-vel']).err).toMatch(/--env must be nav2d/);
+  expect(rl(['--env', 'ant']).err).toMatch(/--env must be one of nav2d, cheetah-vel, cheetah-dir, got 'ant'/);
   expect(rl(['--method', 'reptile']).err).toMatch(/--method must be one of maml, pretrain, got 'reptile'/);
   expect(rl(['--inner-lr=-1']).err).toMatch(/--inner-lr must be a positive number, got '-1'/);
   expect(rl(['--max-kl', 'x']).code).toBe(1);
@@ -58,4 +58,17 @@ test('--evaluate compares the checkpoints with a random initialisation after 0â€
   for (const f of ['nav2d-returns.svg', 'nav2d-paths.svg']) expect(readFileSync(join(d, f), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>\s*$/);
   expect(readFileSync(join(d, 'nav2d.md'), 'utf8')).toMatch(/\| initialisation \| 0 steps \| 1 step \| 2 steps \| 3 steps \|/);
   expect(existsSync(join(d, 'maml.safetensors.lock'))).toBe(false);
+});
+
+test('the locomotion tasks train and evaluate through the same command (MuJoCo)', () => {
+  const d = join(dir, 'cheetah');
+  const r = rl(['--env', 'cheetah-dir', '--iterations', '1', '--out-dir', d, ...tiny]);
+  expect(r.code, r.err).toBe(0);
+  expect(r.err).toMatch(/maml on cheetah-dir, 1 iterations, meta-batch 2, 3 episodes of 10 steps/);
+  const e = rl(['--env', 'cheetah-dir', '--evaluate', '--out-dir', d, '--horizon', '10', '--test-tasks', '2', '--test-episodes', '2']);
+  expect(e.code, e.err).toBe(0);
+  expect(readFileSync(join(d, 'cheetah-dir.md'), 'utf8')).toMatch(/# MAML paper, running in a goal direction/);
+  expect(existsSync(join(d, 'cheetah-dir-paths.svg'))).toBe(false); // paths are drawn for 2-D navigation only
+  // A policy of one task family is not evaluated on another.
+  expect(rl(['--env', 'cheetah-vel', '--evaluate', '--out-dir', d, '--horizon', '10']).err).toMatch(/trained on cheetah-dir, not cheetah-vel/);
 });

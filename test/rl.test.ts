@@ -298,3 +298,50 @@ test("MAML's meta-gradient through a policy-gradient inner step equals central f
   }
   expectClose(flat(grads), fd, 1e-6, 'meta-gradient against finite differences');
 });
+
+describe('the planar runner (MuJoCo, mujoco-js)', () => {
+  test('rewards: goal direction d·v − 0.05‖a‖², goal velocity −|v − v*| − 0.05‖a‖², actions clipped to [−1, 1]', async () => {
+    const dir = await mg.PlanarRunner.create('direction', 20);
+    const vel = await mg.PlanarRunner.create('velocity', 20);
+    try {
+      expect([dir.name, vel.name, dir.observationSize, dir.actionSize]).toEqual(['cheetah-dir', 'cheetah-vel', 17, 6]);
+      const actions = Float32Array.from([5, -0.5, 0.25, -3, 0, 1]); // clipped: 1, −0.5, 0.25, −1, 0, 1
+      const cost = 0.05 * (1 + 0.25 + 0.0625 + 1 + 0 + 1);
+      const first = (env: mg.PlanarRunner, task: mg.RunnerTask) => {
+        const b = env.reset([task], 1, new mg.Rng(5)); // the same start, so the same physics
+        expect(b.observations()).toHaveLength(17);
+        return b.step(actions).rewards[0]!;
+      };
+      const fwd = first(dir, { kind: 'direction', target: 1 });
+      const back = first(dir, { kind: 'direction', target: -1 });
+      expect(fwd + back).toBeCloseTo(-2 * cost, 9);
+      const v = (fwd - back) / 2;
+      expect(Math.abs(v)).toBeGreaterThan(1e-4); // the robot moved
+      expect(first(vel, { kind: 'velocity', target: 0.7 })).toBeCloseTo(-Math.abs(v - 0.7) - cost, 9);
+      expect(() => dir.reset([{ kind: 'direction', target: 1 }], 1, new mg.Rng(1)).step(new Float32Array(5))).toThrow(/expected 6 action values \(1 episodes × 6\), got 5/);
+      // Tasks: velocities in [0, 2], directions ±1, both from the generator given.
+      const goals = vel.sampleTasks(500, new mg.Rng(2));
+      expect(goals.every((t) => t.kind === 'velocity' && t.target >= 0 && t.target <= 2)).toBe(true);
+      expect(new Set(dir.sampleTasks(50, new mg.Rng(3)).map((t) => t.target))).toEqual(new Set([1, -1]));
+      await expect(mg.PlanarRunner.create('sideways' as never)).rejects.toThrow(/kind must be 'velocity' or 'direction'/);
+    } finally {
+      dir.close();
+      vel.close();
+    }
+  });
+
+  test('a rollout of a meta-batch is the same for the same seed, and stays finite under random actions', async () => {
+    const env = await mg.PlanarRunner.create('velocity', 30);
+    try {
+      const policy = mg.gaussianMlpPolicy([17, 16, 6]);
+      const params = mg.tileParams(policy.init({ rng: new mg.Rng(4) }), 2);
+      const run = () => mg.rollout(env, policy, params, env.sampleTasks(2, new mg.Rng(6)), 3, new mg.Rng(7));
+      const [a, b] = [run(), run()];
+      expect(Array.from(a.rewards)).toEqual(Array.from(b.rewards));
+      expect(a.observations.data.every(Number.isFinite)).toBe(true);
+      expect(a.observations.shape).toEqual([2, 90, 17]);
+    } finally {
+      env.close();
+    }
+  });
+});

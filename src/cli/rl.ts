@@ -27,15 +27,16 @@ Meta-reinforcement learning as in the MAML paper (2-D navigation): trains a Gaus
 jointly; --evaluate then compares MAML, pretrained and a random initialisation after 0–3
 policy-gradient steps on new tasks.
 
-  --env nav2d              the environment (default nav2d; the locomotion tasks are not built yet)
+  --env nav2d|cheetah-vel|cheetah-dir
+                           the tasks (default nav2d; the locomotion ones need npm install mujoco-js)
   --method maml|pretrain   what to train (default maml)
-  --iterations N           meta-iterations (default 100, the authors')
-  --meta-batch N           tasks per meta-iteration (default 20)
+  --iterations N           meta-iterations (default 100 for nav2d, 500 for locomotion)
+  --meta-batch N           tasks per meta-iteration (default 20 for nav2d, 40 for locomotion)
   --episodes N             episodes per task and policy-gradient estimate (default 20)
-  --horizon N              steps per episode (default 100)
-  --inner-lr X             the inner policy-gradient step size (default 0.5)
+  --horizon N              steps per episode (default 100 for nav2d, 200 for locomotion)
+  --inner-lr X             the inner policy-gradient step size (default 0.5 for nav2d, 0.1 for locomotion)
   --max-kl X               TRPO's bound on the mean KL (default 0.01)
-  --out-dir DIR            checkpoints (METHOD.safetensors), log, figures (default results/rl-nav2d)
+  --out-dir DIR            checkpoints (METHOD.safetensors), figures (default results/rl-ENV)
   --resume                 continue from the checkpoint in --out-dir
   --evaluate               evaluate the checkpoints in --out-dir instead of training
   --test-tasks N           evaluation: new tasks (default 40)
@@ -46,6 +47,8 @@ policy-gradient steps on new tasks.
 Ctrl-C (or SIGTERM) stops after the iteration in progress and writes the checkpoint.`;
 
 const METHODS = ['maml', 'pretrain'] as const;
+const ENVS = ['nav2d', 'cheetah-vel', 'cheetah-dir'] as const;
+type EnvName = (typeof ENVS)[number];
 type Method = (typeof METHODS)[number];
 
 function floatOption(name: string, value: string | undefined, fallback: number): number {
@@ -72,7 +75,7 @@ async function main(): Promise<void> {
       horizon: { type: 'string' },
       'inner-lr': { type: 'string' },
       'max-kl': { type: 'string' },
-      'out-dir': { type: 'string', default: 'results/rl-nav2d' },
+      'out-dir': { type: 'string' },
       resume: { type: 'boolean', default: false },
       evaluate: { type: 'boolean', default: false },
       'test-tasks': { type: 'string' },
@@ -85,21 +88,23 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
-  if (values.env !== 'nav2d') throw new RangeError(`--env must be nav2d (the locomotion tasks are not built yet), got '${values.env}'`);
+  const envName = values.env!;
+  if (!ENVS.includes(envName as EnvName)) throw new RangeError(`--env must be one of ${ENVS.join(', ')}, got '${envName}'`);
   const method = values.method as Method;
   if (!METHODS.includes(method)) throw new RangeError(`--method must be one of ${METHODS.join(', ')}, got '${values.method}'`);
-  const horizon = intOption('horizon', values.horizon, 100);
+  const nav = envName === 'nav2d';
+  const horizon = intOption('horizon', values.horizon, nav ? 100 : 200);
   const settings: mg.MetaRlSettings = {
-    metaBatch: intOption('meta-batch', values['meta-batch'], 20),
+    metaBatch: intOption('meta-batch', values['meta-batch'], nav ? 20 : 40),
     episodes: intOption('episodes', values.episodes, 20),
-    innerLr: floatOption('inner-lr', values['inner-lr'], 0.5),
+    innerLr: floatOption('inner-lr', values['inner-lr'], nav ? 0.5 : 0.1),
     maxKl: floatOption('max-kl', values['max-kl'], 0.01),
   };
-  const iterations = intOption('iterations', values.iterations, 100);
+  const iterations = intOption('iterations', values.iterations, nav ? 100 : 500);
   const seed = intOption('seed', values.seed, 0, 0);
-  const dir = values['out-dir']!;
-  const env = new mg.Navigation2D(horizon);
-  const policy = mg.gaussianMlpPolicy([2, 100, 100, 2]);
+  const dir = values['out-dir'] ?? `results/rl-${envName}`;
+  const env: mg.Environment<unknown> = nav ? new mg.Navigation2D(horizon) : await mg.PlanarRunner.create(envName === 'cheetah-vel' ? 'velocity' : 'direction', horizon);
+  const policy = mg.gaussianMlpPolicy([env.observationSize, 100, 100, env.actionSize]);
   mkdirSync(dir, { recursive: true });
 
   if (values.evaluate) {
@@ -165,13 +170,18 @@ async function main(): Promise<void> {
 }
 
 const COLORS: Record<string, string> = { MAML: '#d62728', pretrained: '#1f77b4', random: '#7f7f7f' };
+const TITLES: Record<string, string> = { nav2d: '2-D navigation', 'cheetah-vel': 'running at a goal velocity', 'cheetah-dir': 'running in a goal direction' };
 
 /** Adaptation curves of the trained policies and a random one on the same new tasks, as SVGs and markdown. */
-function evaluateAll(env: mg.Navigation2D, policy: mg.GaussianPolicy, dir: string, seed: number, settings: mg.MetaRlSettings, testTasks: number, testEpisodes: number): void {
+function evaluateAll(env: mg.Environment<unknown>, policy: mg.GaussianPolicy, dir: string, seed: number, settings: mg.MetaRlSettings, testTasks: number, testEpisodes: number): void {
   const candidates: [string, Tensor[]][] = [];
   for (const [label, name] of [['MAML', 'maml'], ['pretrained', 'pretrain']] as const) {
     const file = join(dir, `${name}.safetensors`);
-    if (existsSync(file)) candidates.push([label, paramsOf(loadSafetensors(file).tensors)]);
+    if (!existsSync(file)) continue;
+    const saved = loadSafetensors(file);
+    const trained = (JSON.parse(JSON.parse(saved.metadata.run ?? '{}').about ?? '{}') as { env?: string }).env;
+    if (trained !== env.name) throw new Error(`${file} holds a policy trained on ${trained ?? 'unknown tasks'}, not ${env.name}: give --env ${trained}`);
+    candidates.push([label, paramsOf(saved.tensors)]);
   }
   candidates.push(['random', policy.init({ rng: new mg.Rng(seed + 7) })]);
   const tasks = env.sampleTasks(testTasks, new mg.Rng(seed + 1000));
@@ -186,7 +196,8 @@ function evaluateAll(env: mg.Navigation2D, policy: mg.GaussianPolicy, dir: strin
     const cis = returns.map((r) => mg.meanCI(r));
     rows.push(`| ${label} | ${cis.map((c) => `${c.mean.toFixed(2)} ± ${c.ci95.toFixed(2)}`).join(' | ')} |`);
     series.push({ label, x: cis.map((_, k) => k), y: cis.map((c) => c.mean), color: COLORS[label]! });
-    if (label === 'MAML' || (label === 'pretrained' && !candidates.some(([l]) => l === 'MAML'))) {
+    const goal = env instanceof mg.Navigation2D ? (tasks[0] as mg.NavigationGoal) : null;
+    if (goal !== null && (label === 'MAML' || (label === 'pretrained' && !candidates.some(([l]) => l === 'MAML')))) {
       // The first test task's first episode before adaptation and after 3 steps.
       for (const [k, dashed] of [[0, true], [steps, false]] as const) {
         const r = rollouts[k]!;
@@ -197,29 +208,31 @@ function evaluateAll(env: mg.Navigation2D, policy: mg.GaussianPolicy, dir: strin
         }
         paths.push({ label: k === 0 ? `${label}, before` : `${label}, after ${steps} steps`, x: xs, y: ys, color: k === 0 ? '#1f77b4' : '#d62728', dashed });
       }
-      paths.push({ label: 'goal', x: [tasks[0]!.x], y: [tasks[0]!.y], color: '#2ca02c', style: 'points' });
+      paths.push({ label: 'goal', x: [goal.x], y: [goal.y], color: '#2ca02c', style: 'points' });
     }
   }
-  writeFileAtomicSync(join(dir, 'nav2d-returns.svg'), plotSvg(series, { title: '2-D navigation: average return against policy-gradient steps on new goals', width: 640, height: 400 }));
-  if (paths.length > 0) writeFileAtomicSync(join(dir, 'nav2d-paths.svg'), plotSvg(paths, { title: 'A new goal: the path before and after adaptation', width: 480, height: 480 }));
+  const title = TITLES[env.name] ?? env.name;
+  const [returnsSvg, pathsSvg, md] = [`${env.name}-returns.svg`, `${env.name}-paths.svg`, `${env.name}.md`];
+  writeFileAtomicSync(join(dir, returnsSvg), plotSvg(series, { title: `${title}: average return against policy-gradient steps on new tasks`, width: 640, height: 400 }));
+  if (paths.length > 0) writeFileAtomicSync(join(dir, pathsSvg), plotSvg(paths, { title: 'A new goal: the path before and after adaptation', width: 480, height: 480 }));
   const report = [
-    '# MAML paper, 2-D navigation',
+    `# MAML paper, ${title}`,
     '',
     `Written by \`npm run rl -- --evaluate\` on ${new Date().toISOString().slice(0, 10)} (${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, kernels: ${mg.backendInfo().variant}).`,
     '',
-    `${testTasks} new goals (seed ${seed + 1000}); at each step ${testEpisodes} episodes per goal measure the average return (sum of rewards over an episode of at most ${env.horizon} steps), then one vanilla policy-gradient step of size ${settings.innerLr ?? 0.5} (linear feature baseline, γ = 0.99) adapts the policy. Mean over goals ± 95% interval.`,
+    `${testTasks} new tasks (seed ${seed + 1000}); at each step ${testEpisodes} episodes per task measure the average return (sum of rewards over an episode of at most ${env.horizon} steps), then one vanilla policy-gradient step of size ${settings.innerLr ?? 0.5} (linear feature baseline, γ = 0.99) adapts the policy. Mean over tasks ± 95% interval.`,
     '',
-    '![returns](nav2d-returns.svg)',
+    `![returns](${returnsSvg})`,
     '',
     '| initialisation | 0 steps | 1 step | 2 steps | 3 steps |',
     '| --- | --- | --- | --- | --- |',
     ...rows,
     '',
-    ...(paths.length > 0 ? ['![paths](nav2d-paths.svg)', ''] : []),
+    ...(paths.length > 0 ? [`![paths](${pathsSvg})`, ''] : []),
   ].join('\n');
-  writeFileAtomicSync(join(dir, 'nav2d.md'), report);
+  writeFileAtomicSync(join(dir, md), report);
   console.log(rows.join('\n'));
-  console.error(`wrote ${join(dir, 'nav2d-returns.svg')}, ${join(dir, 'nav2d-paths.svg')} and ${join(dir, 'nav2d.md')}`);
+  console.error(`wrote ${[returnsSvg, ...(paths.length > 0 ? [pathsSvg] : []), md].map((f) => join(dir, f)).join(', ')}`);
 }
 
 main().catch((e: unknown) => {

@@ -7,3 +7,4 @@ export { fitLinearBaseline, ridgeSolve } from './baseline.js';
 export { PolicyGradientTask, policyBatch, surrogate, meanKl, type PolicyBatch } from './policy-task.js';
 export { conjugateGradient, klCurvature, trpoStep, type TrpoSettings, type TrpoResult } from './trpo.js';
 export { mamlTrpoStep, pretrainTrpoStep, adaptationReturns, type MetaRlSettings, type MetaRlStep, type AdaptationOptions } from './maml-rl.js';
+export { PlanarRunner, type RunnerTask } from './runner.js';
