@@ -22,6 +22,42 @@ import { episodeTask, sampleEpisode, type OmniglotClass } from '../tasks/omniglo
 import { MetaLearner, type LearnerState } from '../train/learner.js';
 import { checkInteger, checkPositive, isRecord } from '../checks.js';
 
+/**
+ * How a task's k inner mini-batches are drawn (the Reptile paper's §6.3):
+ * - 'cycling': consecutive slices of a shuffle of the task's rows, wrapping around (so the last
+ *   batch overlaps the earlier ones once k·size exceeds the rows);
+ * - 'replacement': every row of every batch drawn uniformly from all rows;
+ * - 'separate-tail': the last batch is ⌈size/N⌉ rows of each of the N classes kept apart (cut to
+ *   `size`), the first k − 1 cycle through the others, so the last never overlaps them.
+ */
+export type BatchScheme = 'cycling' | 'replacement' | 'separate-tail';
+
+/** The rows of each of `k` mini-batches of `size` rows of a task whose rows have class `labels`, by `scheme`. */
+export function miniBatches(scheme: BatchScheme, labels: ArrayLike<number>, k: number, size: number, rng: Rng): number[][] {
+  checkInteger('miniBatches: k', k);
+  checkInteger('miniBatches: size', size);
+  const n = labels.length;
+  const cycle = (rows: readonly number[], count: number): number[][] => {
+    const order = rng.sample(rows.length, rows.length).map((i) => rows[i]!);
+    return Array.from({ length: count }, (_, b) => Array.from({ length: size }, (_, j) => order[(b * size + j) % order.length]!));
+  };
+  if (scheme === 'cycling') return cycle(Array.from({ length: n }, (_, i) => i), k);
+  if (scheme === 'replacement') return Array.from({ length: k }, () => Array.from({ length: size }, () => rng.int(n)));
+  if (scheme !== 'separate-tail') throw new RangeError(`miniBatches: scheme must be 'cycling', 'replacement' or 'separate-tail', got ${JSON.stringify(scheme)}`);
+  const classes = [...new Set(Array.from(labels))].sort((a, b) => a - b);
+  const per = Math.ceil(size / classes.length);
+  const tail: number[] = [];
+  const rest: number[] = [];
+  for (const c of classes) {
+    const rows = Array.from(labels, (l, i) => (l === c ? i : -1)).filter((i) => i >= 0);
+    const shuffled = rng.sample(rows.length, rows.length).map((i) => rows[i]!);
+    if (shuffled.length <= per) throw new RangeError(`miniBatches: a separate tail of ${size} rows takes ${per} of each class's ${shuffled.length}, leaving none for the other batches`);
+    tail.push(...shuffled.slice(0, per));
+    rest.push(...shuffled.slice(per));
+  }
+  return [...cycle(rest, k - 1), tail.slice(0, size)];
+}
+
 /** One curve of Figure 3: its label and the coefficients c₁ … c_k of Σ cᵢgᵢ (k inner steps). */
 export interface Combination {
   label: string;
@@ -60,6 +96,8 @@ export interface CurveSettings {
   evalShots: number;
   /** SGD steps on the whole support set at evaluation. */
   evalSteps: number;
+  /** How the inner mini-batches are drawn (Figure 4); absent: cycling through a shuffle (Figure 3). */
+  scheme?: BatchScheme;
 }
 
 /** Figure 3's settings: 40,000 iterations, 5-way, tasks of 100 images in four batches of 25, 5-shot evaluation. */
@@ -128,7 +166,8 @@ export class CombinationCurve {
     const s = this.settings;
     const ep = sampleEpisode(this.classes, s.nWay, s.trainShots, 0, this.rng);
     const n = s.nWay * s.trainShots;
-    return this.learner.step(episodeTask(ep, { innerBatch: s.innerBatch, order: this.rng.sample(n, n) }));
+    if (s.scheme === undefined) return this.learner.step(episodeTask(ep, { innerBatch: s.innerBatch, order: this.rng.sample(n, n) }));
+    return this.learner.step(episodeTask(ep, { batches: miniBatches(s.scheme, ep.ySupport, this.combination.coefficients.length, s.innerBatch, this.rng) }));
   }
 
   /** Transductive accuracy on `episodes` new `evalShots`-shot episodes from `classes`, sampled by `rng`. */
@@ -170,4 +209,55 @@ export class CombinationCurve {
     this.rng.setState(meta.rng as number[]);
     this.points.splice(0, this.points.length, ...(meta.points as { iteration: number; accuracy: number }[]));
   }
+}
+
+/** A line of Figure 4: the outer update (Reptile's Σgᵢ or FOMAML's last gᵢ) and how mini-batches are drawn. */
+export interface Figure4Method {
+  label: string;
+  update: 'reptile' | 'fomaml';
+  scheme: BatchScheme;
+}
+
+/** Figure 4's four lines, in the paper's legend order. */
+export const FIGURE4_METHODS: readonly Figure4Method[] = Object.freeze([
+  { label: 'Reptile (cycling)', update: 'reptile', scheme: 'cycling' },
+  { label: 'FOMAML (separate-tail, cycling)', update: 'fomaml', scheme: 'separate-tail' },
+  { label: 'FOMAML (shared-tail, replacement)', update: 'fomaml', scheme: 'replacement' },
+  { label: 'FOMAML (shared-tail, cycling)', update: 'fomaml', scheme: 'cycling' },
+] as const);
+
+/** The coefficients of `update` over k mini-batches: all ones (Reptile), or the last gradient only (FOMAML). */
+export function figure4Coefficients(update: Figure4Method['update'], k: number): number[] {
+  return Array.from({ length: k }, (_, i) => (update === 'reptile' || i === k - 1 ? 1 : 0));
+}
+
+/** One point of Figure 4: a panel, a line, and the run's inner steps, batch size and outer step (x is the swept value). */
+export interface Figure4Point {
+  panel: 'a' | 'b' | 'c';
+  method: Figure4Method;
+  innerSteps: number;
+  innerBatch: number;
+  outerLr: number;
+  x: number;
+}
+
+/**
+ * Figure 4's runs on Figure 3's tasks (5-way, 20 images per class): (a) 1, 3, … 15 inner
+ * mini-batches of 25; (b) four mini-batches of 10 … 100; (c) shared-tail FOMAML with four full
+ * batches of 100 against the outer step, 2^−7.5 … 2^4.5. A separate tail needs images of every
+ * class left for the other batches, so (b) has no separate-tail point at 100.
+ */
+export function figure4Points(): Figure4Point[] {
+  const points: Figure4Point[] = [];
+  const outerLr = FIGURE3_SETTINGS.outerLr;
+  for (const method of FIGURE4_METHODS) {
+    for (const k of [1, 3, 5, 7, 9, 11, 13, 15]) points.push({ panel: 'a', method, innerSteps: k, innerBatch: 25, outerLr, x: k });
+    for (let b = 10; b <= 100; b += 10) {
+      if (method.scheme === 'separate-tail' && Math.ceil(b / FIGURE3_SETTINGS.nWay) >= FIGURE3_SETTINGS.trainShots) continue;
+      points.push({ panel: 'b', method, innerSteps: 4, innerBatch: b, outerLr, x: b });
+    }
+  }
+  const sharedCycling = FIGURE4_METHODS[3]!;
+  for (let e = -7.5; e <= 4.5; e += 1.5) points.push({ panel: 'c', method: sharedCycling, innerSteps: 4, innerBatch: 100, outerLr: 2 ** e, x: e });
+  return points;
 }

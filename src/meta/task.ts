@@ -88,6 +88,12 @@ export interface SupervisedOptions {
   innerBatch?: number;
   /** The support rows' order for `innerBatch` (a shuffle, drawn by the caller). Default 0 … n−1. */
   order?: readonly number[];
+  /**
+   * Instead of `innerBatch`: the support rows of each inner step's mini-batch, step k taking
+   * `batches[k mod count]` (mini-batches drawn with replacement, or a last one from rows kept
+   * apart: the Reptile paper's §6.3 schemes).
+   */
+  batches?: readonly (readonly number[])[];
   /** What `score` reports: the query loss, or the accuracy of the arg-max. Default: 'accuracy' with cross-entropy, 'loss' otherwise. */
   metric?: 'loss' | 'accuracy';
   /**
@@ -102,7 +108,7 @@ export interface SupervisedOptions {
   meanOver?: number;
 }
 
-const SUPERVISED_OPTIONS: OptionKeys<SupervisedOptions> = { loss: true, stacked: 'flag', innerBatch: true, order: true, metric: true, transductive: 'flag', meanOver: true };
+const SUPERVISED_OPTIONS: OptionKeys<SupervisedOptions> = { loss: true, stacked: 'flag', innerBatch: true, order: true, batches: true, metric: true, transductive: 'flag', meanOver: true };
 
 /** Rows `rows` of `x` along axis 0 (data plumbing, not differentiated). */
 export function selectRows(x: Tensor, rows: readonly number[]): Tensor {
@@ -175,6 +181,8 @@ export class SupervisedTask implements Task {
   readonly innerBatch: number | undefined;
   /** The support rows' order the mini-batches cycle through. */
   readonly order: readonly number[] | undefined;
+  /** Each inner step's mini-batch rows, if given (see {@link SupervisedOptions.batches}). */
+  readonly batches: readonly (readonly number[])[] | undefined;
   /** Stacked only: how many tasks `queryLoss` averages over (see {@link SupervisedOptions.meanOver}). */
   readonly meanOver: number | undefined;
 
@@ -217,6 +225,14 @@ export class SupervisedTask implements Task {
     if (options.order !== undefined && (!Array.isArray(options.order) || options.order.length !== n || options.order.some((r) => !Number.isInteger(r) || r < 0 || r >= n))) {
       throw new RangeError(`${op}: order must list the ${n} support rows, got ${JSON.stringify(options.order)}`);
     }
+    if (options.batches !== undefined) {
+      const b = options.batches;
+      if (options.innerBatch !== undefined || options.order !== undefined) throw new RangeError(`${op}: give batches, or innerBatch and order, not both`);
+      if (stacked) throw new RangeError(`${op}: batches apply to one task, not to stacked tasks`);
+      if (!Array.isArray(b) || b.length === 0 || b.some((rows) => !Array.isArray(rows) || rows.length === 0 || rows.some((r) => !Number.isInteger(r) || r < 0 || r >= n))) {
+        throw new RangeError(`${op}: batches must be a non-empty list of non-empty lists of support rows in [0, ${n}), got ${JSON.stringify(b).slice(0, 200)}`);
+      }
+    }
     if (options.meanOver !== undefined) {
       if (!stacked) throw new RangeError(`${op}: meanOver applies to stacked tasks`);
       checkInteger(`${op}: meanOver`, options.meanOver);
@@ -235,6 +251,7 @@ export class SupervisedTask implements Task {
     this.transductive = options.transductive ?? true;
     this.innerBatch = options.innerBatch;
     this.order = options.order === undefined ? undefined : [...options.order];
+    this.batches = options.batches === undefined ? undefined : options.batches.map((rows) => [...rows]);
     this.meanOver = stacked ? (options.meanOver ?? this.stacked) : undefined;
   }
 
@@ -252,7 +269,10 @@ export class SupervisedTask implements Task {
 
   supportLoss(model: Model, params: readonly Tensor[], step: number): Tensor {
     let [x, y] = [this.xSupport, this.ySupport];
-    if (this.innerBatch !== undefined) {
+    if (this.batches !== undefined) {
+      const rows = this.batches[step % this.batches.length]!;
+      [x, y] = [selectRows(x, rows), targetRows(y, rows)];
+    } else if (this.innerBatch !== undefined) {
       const order = this.order ?? Array.from({ length: x.shape[0]! }, (_, i) => i);
       const rows = cyclingBatch(order, step, this.innerBatch);
       [x, y] = [selectRows(x, rows), targetRows(y, rows)];

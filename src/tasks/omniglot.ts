@@ -170,6 +170,8 @@ export interface EpisodeTaskOptions {
   innerBatch?: number;
   /** The support images' order for `innerBatch` (a shuffle drawn by the caller). */
   order?: readonly number[];
+  /** Instead of `innerBatch`: each inner step's mini-batch of support images (see `SupervisedOptions.batches`). */
+  batches?: readonly (readonly number[])[];
   /** Score all queries in one batch (default) or each alone beside the support set. */
   transductive?: boolean;
 }

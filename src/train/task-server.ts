@@ -61,6 +61,8 @@ export interface WireTask {
   order?: number[];
   /** Stacked tasks (`[T, n, …]` arrays): the count the query loss averages over (see `SupervisedOptions.meanOver`). */
   meanOver?: number;
+  /** Each inner step's mini-batch rows (see `SupervisedOptions.batches`). */
+  batches?: number[][];
 }
 
 /**
@@ -120,7 +122,7 @@ export function serveRequest(model: Model, req: TaskRequest, post: (message: Tas
     const taskGradient = taskGradientOf(req.settings, params);
     const gradientOf = (i: number) => {
       const w = req.tasks[i]!;
-      const batches = w.innerBatch === undefined ? {} : { innerBatch: w.innerBatch, ...(w.order === undefined ? {} : { order: w.order }) };
+      const batches = w.batches !== undefined ? { batches: w.batches } : w.innerBatch === undefined ? {} : { innerBatch: w.innerBatch, ...(w.order === undefined ? {} : { order: w.order }) };
       const stacked = w.meanOver === undefined ? {} : { stacked: true, meanOver: w.meanOver };
       const task = supervisedTask({ xSupport: new Tensor(w.xs, w.xsShape), ySupport: y(w.ys), xQuery: new Tensor(w.xq, w.xqShape), yQuery: y(w.yq) }, { loss: w.loss, ...batches, ...stacked });
       const r = tidy(() => taskGradient(model, params, task, req.context));

@@ -53,6 +53,7 @@ function toWire(task: Task | SupervisedData, i: number): WireTask {
   const y = (v: SupervisedData['ySupport']) => (v instanceof Tensor ? { data: v.data.slice(), shape: [...v.shape] } : Int32Array.from(v));
   const wire: WireTask = { loss, xs: t.xSupport.data.slice(), xsShape: [...t.xSupport.shape], ys: y(t.ySupport), xq: t.xQuery.data.slice(), xqShape: [...t.xQuery.shape], yq: y(t.yQuery) };
   if (t instanceof SupervisedTask && t.meanOver !== undefined) wire.meanOver = t.meanOver;
+  if (t instanceof SupervisedTask && t.batches !== undefined) wire.batches = t.batches.map((rows) => [...rows]);
   if (t instanceof SupervisedTask && t.innerBatch !== undefined) {
     wire.innerBatch = t.innerBatch;
     if (t.order !== undefined) wire.order = [...t.order];
