@@ -220,7 +220,7 @@ function evaluateAll(env: mg.Environment<unknown>, policy: mg.GaussianPolicy, di
     '',
     `Written by \`npm run rl -- --evaluate\` on ${new Date().toISOString().slice(0, 10)} (${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, kernels: ${mg.backendInfo().variant}).`,
     '',
-    `${testTasks} new tasks (seed ${seed + 1000}); at each step ${testEpisodes} episodes per task measure the average return (sum of rewards over an episode of at most ${env.horizon} steps), then one vanilla policy-gradient step of size ${settings.innerLr ?? 0.5} (linear feature baseline, γ = 0.99) adapts the policy. Mean over tasks ± 95% interval.`,
+    `${testTasks} new tasks (seed ${seed + 1000}); at each step ${testEpisodes} episodes per task measure the average return (sum of rewards over an episode of at most ${env.horizon} steps), then one vanilla policy-gradient step adapts the policy (linear feature baseline, γ = 0.99; step size ${settings.innerLr ?? 0.5} for the first step and half that for later ones, as the authors' evaluation script). Mean over tasks ± 95% interval.`,
     '',
     `![returns](${returnsSvg})`,
     '',

@@ -109,8 +109,10 @@ export interface AdaptationOptions {
   steps?: number;
   /** Episodes per task for each step and evaluation. Default 40 (the authors' test batch). */
   episodes?: number;
-  /** Step size of the policy-gradient steps. Default 0.5. */
+  /** Step size of the first policy-gradient step. Default 0.5. */
   lr?: number;
+  /** Step size of the later steps. Default lr / 2, as the authors' evaluation script (`test_maml_point.py`) takes them. */
+  laterLr?: number;
   /** Discount. Default 0.99. */
   discount?: number;
 }
@@ -124,6 +126,7 @@ export function adaptationReturns<P>(env: Environment<P>, policy: GaussianPolicy
   const steps = options.steps ?? 3;
   const episodes = options.episodes ?? 40;
   const lr = options.lr ?? 0.5;
+  const laterLr = options.laterLr ?? lr / 2;
   const discount = options.discount ?? 0.99;
   checkInteger('adaptationReturns: steps', steps, 0);
   let phi = noGrad(() => tileParams(params, tasks.length));
@@ -137,7 +140,8 @@ export function adaptationReturns<P>(env: Environment<P>, policy: GaussianPolicy
     const batch = policyBatch(policy, r, discount);
     const at = tracked(phi);
     const g = grad(sum(surrogate(policy, at, batch)), at, { allowUnused: true });
-    phi = noGrad(() => at.map((p, j) => add(p, scale(g[j]!, -lr)).detach()));
+    const step = k === 0 ? lr : laterLr;
+    phi = noGrad(() => at.map((p, j) => add(p, scale(g[j]!, -step)).detach()));
   }
   return { returns, rollouts: all };
 }
