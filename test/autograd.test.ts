@@ -219,6 +219,42 @@ describe('computed targets', () => {
   });
 });
 
+describe('targets and recording (each kills mutants the earlier suite let live)', () => {
+  test('a computed target that also leads to another target keeps its own gradient', () => {
+    // h's node must run (x lies below it), yet h's gradient must survive that.
+    const x = leaf([1, 2]);
+    const h = mg.scale(x, 3);
+    const [gh, gx] = mg.grad(mg.sum(mg.square(h)), [h, x]);
+    expect(gh!.toArray()).toEqual([6, 12]);
+    expect(gx!.toArray()).toEqual([18, 36]);
+  });
+
+  test('backward with createGraph accumulates a .grad on the tape; without, a constant', () => {
+    const x = leaf([1, 2]);
+    // Twice: the second call sums into the first's .grad, and that sum must be recorded too.
+    mg.backward(mg.sum(mg.square(mg.mul(x, x))), { createGraph: true });
+    mg.backward(mg.sum(mg.square(mg.mul(x, x))), { createGraph: true });
+    expect(x.grad!.requiresGrad).toBe(true);
+    expect(mg.grad(mg.sum(x.grad!), x).toArray()).toEqual([24, 96]); // d/dx Σ 2·4x³ = 24x²
+    const y = leaf([1, 2]);
+    mg.backward(mg.sum(mg.square(y)));
+    expect(y.grad!.requiresGrad).toBe(false);
+  });
+
+  test('ops taking many inputs do not record under noGrad', () => {
+    const x = leaf([1, 2]);
+    const c = mg.noGrad(() => mg.concat([x, x]));
+    expect(c.requiresGrad).toBe(false);
+    expect(c.node).toBeNull();
+    expect(mg.concat([x, x]).requiresGrad).toBe(true);
+  });
+
+  test('a function given where the outputs go is named, with the fix', () => {
+    expect(() => mg.grad((() => 0) as never, [leaf([1])])).toThrow(/use valueAndGrad/);
+    expect(() => mg.grad(mg.sum(leaf([1])), [[1] as never])).toThrow(/grad: input 0 is not a Tensor/);
+  });
+});
+
 describe('astype', () => {
   // Finite differences through float32 are meaningless, so closed forms: with y = float64(float32(x)),
   // f = Σ w·y³ has ∇f = float64(float32(3w·y²)) and H·v = float64(float32(6w·y·float32(v))).
