@@ -94,7 +94,7 @@ describe('the packed package', () => {
     expect(run(bin, ['omniglot', '--help'], esm)).toMatch(/--preset NAME .*\(default reptile-5way-1shot\)/);
     expect(run(bin, ['sine', '-h'], esm)).toMatch(/--method maml\|fomaml\|reptile +the algorithm \(default maml\)/);
     expect(run(bin, ['reproduce-sine', '--help'], esm)).toMatch(/--eval-tasks N +new tasks the MSE is averaged over \(default 600\)/);
-    expect(run(bin, ['reproduce-reptile', '--help'], esm)).toMatch(/--iterations N +meta-iterations per curve \(default 40000, the paper's\)/);
+    expect(run(bin, ['reproduce-reptile', '--help'], esm)).toMatch(/--iterations N +meta-iterations per run \(default 40000 for Figure 3, the paper's; 10000 for Figure 4\)/);
     expect(run(bin, ['--help'], esm)).toMatch(/usage: metagrad <command> \[flags\]/);
     expect(() => run(bin, ['train'], esm)).toThrow(/unknown command 'train'/);
   });
