@@ -223,6 +223,22 @@ describe('conjugate gradient and the TRPO step', () => {
     expect(flat(stuck.params)).toEqual(flat(params));
   });
 
+  test('bad TRPO settings are named; damping adds itself times v to every curvature product', () => {
+    const p = [mg.tensor([0.5, -1], f64)];
+    const f = (q: Tensor[]) => mg.sum(mg.square(q[0]!));
+    for (const [settings, message] of [
+      [{ backtrackRatio: 0 }, /backtrackRatio must be in \(0, 1\), got 0/],
+      [{ backtrackRatio: 1 }, /backtrackRatio must be in \(0, 1\), got 1/],
+      [{ maxKl: 0 }, /trpoStep: maxKl/],
+      [{ cgIterations: 1.5 }, /trpoStep: cgIterations/],
+    ] as const) expect(() => mg.trpoStep(p, f, f, settings)).toThrow(message);
+    expect(() => mg.conjugateGradient((x) => x, new Float64Array(2), 0.5)).toThrow(/conjugateGradient: iterations/);
+    // kl = Σ q², whose Hessian is 2I: (2 + d)·v.
+    const v = Float64Array.from([1, -2]);
+    expectClose(mg.klCurvature(p, f, 0.25)(v), Float64Array.from([2.25, -4.5]), 1e-12, 'damped F v');
+    expectClose(mg.klCurvature(p, f)(v), Float64Array.from([2, -4]), 1e-12, 'F v');
+  });
+
   test('MAML-TRPO and pretraining: steps within the KL bound, bit-identical for the same seed', () => {
     const s = { metaBatch: 3, episodes: 4, innerLr: 0.1 };
     const run = (step: typeof mg.mamlTrpoStep) => {
