@@ -19,6 +19,7 @@ import { adapt } from '../meta/adapt.js';
 import { meanCI, type MeanCI } from '../meta/evaluate.js';
 import { innerGradientFamily } from '../meta/family.js';
 import { episodeTask, sampleEpisode, type OmniglotClass } from '../tasks/omniglot.js';
+import { cyclingBatch } from '../meta/task.js';
 import { MetaLearner, type LearnerState } from '../train/learner.js';
 import { checkInteger, checkPositive, isRecord } from '../checks.js';
 
@@ -39,7 +40,7 @@ export function miniBatches(scheme: BatchScheme, labels: ArrayLike<number>, k: n
   const n = labels.length;
   const cycle = (rows: readonly number[], count: number): number[][] => {
     const order = rng.sample(rows.length, rows.length).map((i) => rows[i]!);
-    return Array.from({ length: count }, (_, b) => Array.from({ length: size }, (_, j) => order[(b * size + j) % order.length]!));
+    return Array.from({ length: count }, (_, b) => cyclingBatch(order, b, size));
   };
   if (scheme === 'cycling') return cycle(Array.from({ length: n }, (_, i) => i), k);
   if (scheme === 'replacement') return Array.from({ length: k }, () => Array.from({ length: size }, () => rng.int(n)));
