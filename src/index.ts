@@ -38,3 +38,5 @@ export { decodePng, type GrayImage, type Inflate } from './io/png.js';
 export { inflateRaw, inflateZlib, adler32 } from './io/inflate.js';
 export { conv4, type Conv4Options } from './nn/conv4.js';
 export { encodeSafetensors, decodeSafetensors } from './io/safetensors.js';
+export { NoisyRegressionTasks, FunctionBatch, evaluateFunction, type NoisySetup, type NoisyRegressionOptions, type RegressionFunction } from './tasks/noisy-regression.js';
+export { UncertaintyExperiment, UNCERTAINTY_METHODS, type UncertaintyMethod, type UncertaintySettings, type UncertaintyScores, type TaskPicture } from './experiments/uncertainty.js';

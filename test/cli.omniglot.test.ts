@@ -38,6 +38,12 @@ describe.runIf(existsSync(join(dataDir, 'images_background.zip')))('npm run omni
     expect(lines[1]).toMatch(/non-transductive/);
     const again = cli(['--evaluate', '--checkpoint', ckpt, '--eval-episodes', '3']);
     expect(again.out.trim().split('\n')).toEqual(lines);
+    // --calibration adds the ECE and MCE of the same episodes, and their reliability table.
+    const calibrated = cli(['--evaluate', '--calibration', '--checkpoint', ckpt, '--eval-episodes', '3']).out.trim().split('\n');
+    expect(calibrated.slice(0, 2)).toEqual(lines);
+    const accuracy = /transductive: (\d+\.\d\d)%/.exec(lines[0]!)![1];
+    expect(calibrated[2]).toMatch(new RegExp(`^reptile-5way-1shot calibration \\(transductive, 3 episodes, 10 bins\\): accuracy ${accuracy}%, ECE \\d+\\.\\d\\d%, MCE \\d+\\.\\d\\d%$`));
+    expect(calibrated[3]).toMatch(/^confidence bin +queries +mean confidence +accuracy$/);
     // Resuming a finished run trains nothing more and reports the same; a different length is
     // refused, since the iteration count sets Reptile's annealing schedule.
     const resumed = cli(['--resume', '--eval-every', '0', '--eval-episodes', '3', '--checkpoint', ckpt]);

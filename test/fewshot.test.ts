@@ -251,3 +251,17 @@ test.runIf(shippedFiles.length > 0).each(shippedFiles)('the shipped checkpoint %
   expect(iteration).toBeGreaterThan(0);
   trainer.params.forEach((p, i) => expect(Array.from(p.data)).toEqual(Array.from(saved.tensors[`params.${i}`]!.data)));
 });
+
+test('calibration pools the queries of the same episodes evaluation sees: its accuracy is the transductive accuracy', () => {
+  for (const name of ['maml', 'reptile']) {
+    const t = new mg.FewShotTrainer(model, classes, configs[name]!, 3);
+    t.step();
+    const acc = t.evaluate(classes, 6, true, new mg.Rng(9));
+    const c = t.calibration(classes, 6, new mg.Rng(9), 5);
+    expect(c.accuracy).toBeCloseTo(acc.mean, 12);
+    expect(c.bins.reduce((n, b) => n + b.count, 0)).toBe(6 * 3);
+    expect(c.ece).toBeGreaterThanOrEqual(0);
+    expect(c.mce).toBeGreaterThanOrEqual(c.ece);
+  }
+  expect(() => new mg.FewShotTrainer(model, classes, configs.maml!, 1).calibration(classes, 0)).toThrow(/calibration: episodes must be a positive integer/);
+});

@@ -79,7 +79,9 @@ test('the walk finds a cycle when there is one', () => {
 
 test('the layers import downwards only', () => {
   // Algorithms know Tasks, not task distributions; the training layer and experiments sit above them.
-  expect(importers((f) => f.startsWith('meta/'), (d) => d.startsWith('tasks/') || d.startsWith('train/') || d.startsWith('experiments/') || d.startsWith('cli/'))).toEqual([]);
+  expect(importers((f) => f.startsWith('meta/'), (d) => d.startsWith('tasks/') || d.startsWith('train/') || d.startsWith('experiments/') || d.startsWith('cli/') || d.startsWith('bayes/'))).toEqual([]);
+  // The probabilistic and Bayesian algorithms build on the meta layer and, like it, know only Tasks.
+  expect(importers((f) => f.startsWith('bayes/'), (d) => d.startsWith('tasks/') || d.startsWith('train/') || d.startsWith('experiments/') || d.startsWith('cli/'))).toEqual([]);
   // Kernels work on typed arrays: they do not import the tensor module (nor anything above them).
   expect(importers((f) => f.startsWith('kernels/'), (d) => !d.startsWith('kernels/') && !['dtype.ts', 'shape.ts', 'checks.ts'].includes(d))).toEqual([]);
   // The tape accumulates gradients with a kernel, not through an op.

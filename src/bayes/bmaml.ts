@@ -21,6 +21,7 @@ import { add, sub } from '../ops/binary.js';
 import { sum } from '../ops/reduce.js';
 import { scale, square } from '../ops/unary.js';
 import { Tensor } from '../tensor.js';
+import type { Rng } from '../random.js';
 import { tidy } from '../tidy.js';
 import { checkInteger, checkNonNegative, checkPositive } from '../checks.js';
 import { meanGradient, type MetaAlgorithm, type MetaContext } from '../meta/algorithm.js';
@@ -32,8 +33,12 @@ import { particleCount, svgdStep } from './svgd.js';
 
 /** A meta-learner whose adapted model is an ensemble: M parameter sets, stacked `[M, …]`. */
 export interface EnsembleAlgorithm extends MetaAlgorithm {
-  /** The ensemble adapted to one (unstacked) `task` from the meta-parameters, off the tape; `steps` defaults to the training inner steps. */
-  adapt(model: Model, params: readonly Tensor[], task: Task, options?: { steps?: number }): Tensor[];
+  /**
+   * The ensemble adapted to one (unstacked) `task` from the meta-parameters, off the tape, stacked
+   * `[members, …]`. `steps` defaults to the training inner steps; `samples` and `rng` are for
+   * methods that draw their members (PLATIPUS), the others keep their particles.
+   */
+  adapt(model: Model, params: readonly Tensor[], task: Task, options?: { steps?: number; samples?: number; rng?: Rng }): Tensor[];
 }
 
 /** The settings of {@link bmaml}. */

@@ -66,15 +66,17 @@ export interface PlatipusParams {
   stepSizes: Tensor;
 }
 
-/** The PLATIPUS algorithm: an {@link EnsembleAlgorithm} whose `adapt` draws `samples` adapted models. */
+/**
+ * The PLATIPUS algorithm: an {@link EnsembleAlgorithm} whose `adapt` draws `samples` (default
+ * `testSamples`) models from the prior and adapts each; `rng` defaults to one seeded with the
+ * settings' seed.
+ */
 export interface PlatipusAlgorithm extends EnsembleAlgorithm {
   readonly settings: Readonly<PlatipusSettings>;
   /** The learner's parameter list, named. */
   split(params: readonly Tensor[]): PlatipusParams;
   /** The variational objective of one task under given noise (one list of tensors shaped like the model's parameters per draw), on the tape. */
   objective(model: Model, params: readonly Tensor[], task: Task, noise: readonly (readonly Tensor[])[]): Tensor;
-  /** `samples` draws (default `testSamples`) from the prior adapted to `task`, stacked `[S, …]`; `rng` defaults to one seeded with the settings' seed. */
-  adapt(model: Model, params: readonly Tensor[], task: Task, options?: { steps?: number; samples?: number; rng?: Rng }): Tensor[];
 }
 
 /** A generator for meta-iteration `iteration` of a run seeded with `seed`. */

@@ -47,6 +47,7 @@ async function main(): Promise<void> {
       resume: { type: 'boolean', default: false },
       overwrite: { type: 'boolean', default: false },
       evaluate: { type: 'boolean', default: false },
+      calibration: { type: 'boolean', default: false },
       cache: { type: 'string' },
       workers: { type: 'string' },
       split: { type: 'string' },
@@ -75,6 +76,7 @@ evaluation of a checkpoint.
   --workers N              worker threads besides the main one, MAML, FOMAML and MAML++ (default 0)
   --evaluate               train nothing: report the accuracy of --checkpoint in both
                            batch-norm modes (--eval-episodes, default 200)
+  --calibration            with --evaluate: also the ECE, MCE and reliability table
   -h, --help               this text
 
 Ctrl-C (or SIGTERM) stops after the iteration in progress and writes the checkpoint first.`);
@@ -152,6 +154,12 @@ Ctrl-C (or SIGTERM) stops after the iteration in progress and writes the checkpo
   };
   if (values.evaluate) {
     finalReport();
+    if (values.calibration) {
+      const c = trainer.calibration(testClasses, evalEpisodes, new mg.Rng(seed + 54321));
+      console.log(`${presetName} calibration (transductive, ${evalEpisodes} episodes, 10 bins): accuracy ${(100 * c.accuracy).toFixed(2)}%, ECE ${(100 * c.ece).toFixed(2)}%, MCE ${(100 * c.mce).toFixed(2)}%`);
+      console.log('confidence bin    queries  mean confidence  accuracy');
+      for (const b of c.bins) if (b.count > 0) console.log(`[${b.from.toFixed(1)}, ${b.to.toFixed(1)})    ${String(b.count).padStart(7)}  ${b.confidence.toFixed(3).padStart(15)}  ${b.accuracy.toFixed(3).padStart(8)}`);
+    }
     return;
   }
   const save = (): void => {

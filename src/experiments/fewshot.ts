@@ -28,6 +28,9 @@ import type { Task } from '../meta/task.js';
 import type { MetaGradient } from '../meta/inner.js';
 import { MetaLearner, type MetaGradientOffload } from '../train/learner.js';
 import { tidy } from '../tidy.js';
+import { noGrad } from '../autograd.js';
+import { reshape } from '../ops/layout.js';
+import { calibration, classProbabilities, type Calibration } from '../bayes/predictive.js';
 import { checkInteger, checkNonNegative, checkOptionsObject, checkPositive, describeValue, isRecord, showValue, type OptionKeys } from '../checks.js';
 
 /**
@@ -306,8 +309,28 @@ export class FewShotTrainer {
     return meanCI(accs);
   }
 
-  /** Accuracy on one new episode, as {@link evaluate} describes. */
-  private evaluateEpisode(classes: readonly OmniglotClass[], transductive: boolean, rng: Rng): number {
+  /**
+   * Accuracy and calibration on `episodes` new episodes of `classes` (transductive): the
+   * adapted classifier's softmax on every query, pooled, in `bins` confidence bins.
+   */
+  calibration(classes: readonly OmniglotClass[], episodes: number, rng?: Rng, bins = 10): Calibration {
+    checkInteger('FewShotTrainer.calibration: episodes', episodes);
+    const sampler = rngOption('FewShotTrainer.calibration', rng);
+    const probs: Float64Array[] = [];
+    const labels: number[] = [];
+    for (let e = 0; e < episodes; e++) {
+      tidy(() => {
+        const { ep, adapted } = this.adaptToEpisode(classes, true, sampler);
+        const logits = noGrad(() => this.model.forward(adapted, ep.xQuery, { step: this.config.evalSteps }));
+        probs.push(...classProbabilities(reshape(logits, [1, ...logits.shape])));
+        labels.push(...ep.yQuery);
+      });
+    }
+    return calibration(probs, labels, bins);
+  }
+
+  /** A new episode and the parameters adapted to it, as {@link evaluate} adapts them. */
+  private adaptToEpisode(classes: readonly OmniglotClass[], transductive: boolean, rng: Rng): { ep: Episode; task: Task; adapted: Tensor[] } {
     const c = this.config;
     const ep = sampleEpisode(classes, c.nWay, c.kShot, 1, rng);
     const n = ep.ySupport.length;
@@ -317,6 +340,13 @@ export class FewShotTrainer {
     const how = this.innerAdam !== null ? { steps: c.evalSteps, optimizer: this.innerAdam } : { steps: c.evalSteps, lr: c.innerLr };
     // MAML++ adapts with its learned step sizes, and only what its inner loop adapts.
     const adapted = this.plus !== null ? this.plus.adapt(this.model, this.params, task, c.evalSteps) : adaptRestoring(this.model, this.params, task, how).params;
+    return { ep, task, adapted };
+  }
+
+  /** Accuracy on one new episode, as {@link evaluate} describes. */
+  private evaluateEpisode(classes: readonly OmniglotClass[], transductive: boolean, rng: Rng): number {
+    const c = this.config;
+    const { task, adapted } = this.adaptToEpisode(classes, transductive, rng);
     try {
       return task.score(this.model, adapted, c.evalSteps)[0]!;
     } catch (e) {
