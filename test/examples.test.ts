@@ -35,3 +35,12 @@ test.runIf(existsSync(join(data, 'images_background.zip')))('omniglot-checkpoint
   const acc = Number(/after 60000 iterations: (\S+)%/.exec(out)![1]);
   expect(acc).toBeGreaterThan(90);
 }, 180_000);
+
+test('uncertainty: BMAML meta-training lowers the ensemble mean\'s error on new tasks, and the intervals have a width', () => {
+  const out = example('uncertainty.mjs');
+  const [, before, after] = /(\S+) before meta-training, (\S+) after 300 meta-iterations/.exec(out)!.map(Number);
+  expect(after).toBeLessThan(before!);
+  const widths = [...out.matchAll(/± (\S+)/g)].map((m) => Number(m[1]));
+  expect(widths).toHaveLength(3);
+  for (const w of widths) expect(w).toBeGreaterThan(1.645 * 0.3 - 1e-9); // at least the noise's own
+}, 120_000);

@@ -82,12 +82,17 @@ export interface TaskPicture {
 
 /** One method trained and evaluated on one task family. */
 export class UncertaintyExperiment {
+  /** The settings, defaults filled in. */
   readonly settings: Required<UncertaintySettings>;
+  /** The regression network (an MLP). */
   readonly model: Model;
+  /** The training tasks' sampler. */
   readonly tasks: NoisyRegressionTasks;
+  /** The meta-learner holding the meta-parameters. */
   readonly learner: MetaLearner;
   private readonly algorithm: EnsembleAlgorithm;
 
+  /** A method's learner, model and tasks, every draw seeded by `settings.seed`. */
   constructor(settings: UncertaintySettings) {
     const method = settings.method;
     if (!UNCERTAINTY_METHODS.includes(method)) throw new RangeError(`UncertaintyExperiment: method must be one of ${UNCERTAINTY_METHODS.join(', ')}, got '${String(method)}'`);
