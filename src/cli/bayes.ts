@@ -33,7 +33,7 @@ function main(): void {
     },
   });
   if (values.help) {
-    console.log(`usage: npm run bayes -- [flags]
+    console.log(`usage: metagrad bayes [flags]   (in the repository: npm run bayes -- [flags])
 
 Meta-trains a probabilistic or Bayesian meta-learner on noisy few-shot regression, scores its
 predictive distributions on new tasks (MSE of the mean against the noise-free function; NLL and

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The package's command, `npx metagrad <command> [flags]`: the repository's `npm run` CLIs
- * (sine, reproduce-sine, reproduce-reptile, omniglot, rl) under one name. Each command has its own `--help`.
+ * (sine, reproduce-sine, reproduce-reptile, omniglot, rl, bayes) under one name. Each command has its own `--help`.
  */
 const COMMANDS: Record<string, string> = {
   sine: './sine.js',
@@ -9,6 +9,7 @@ const COMMANDS: Record<string, string> = {
   'reproduce-reptile': './reproduce-reptile.js',
   omniglot: './omniglot.js',
   rl: './rl.js',
+  bayes: './bayes.js',
 };
 
 const USAGE = `usage: metagrad <command> [flags]
@@ -18,6 +19,7 @@ const USAGE = `usage: metagrad <command> [flags]
   reproduce-reptile  the Reptile paper's Figure 3 (inner-gradient combinations on Omniglot)
   omniglot         few-shot Omniglot with the papers' presets, or a checkpoint's evaluation
   rl               meta-reinforcement learning: MAML-TRPO on 2-D navigation, and its evaluation
+  bayes            PLATIPUS, BMAML, EMAML or MAML on noisy regression: uncertainty scores and a figure
 
 metagrad <command> --help lists a command's flags. Node flags (such as
 --experimental-wasm-relaxed-simd, for the fused multiply-add kernels on Node 20) go before the
