@@ -7,7 +7,7 @@ const rng = new mg.Rng(0);
 const model = mg.mlp([1, 40, 40, 1]);
 const tasks = new mg.NoisyRegressionTasks({ setup: 'ambiguous', shots: 5, rng }); // sines or lines, noise 0.3
 const particles = mg.initParticles(model, 5, { rng }); // 5 parameter sets, each tensor [5, …]
-const algorithm = mg.bmaml({ innerLr: 0.05, innerSteps: 5 }); // SVGD step 5 × 0.01
+const algorithm = mg.bmaml({ innerLr: 0.01, innerSteps: 5 }); // five SVGD steps on the support points
 const learner = new mg.MetaLearner(model, particles, algorithm, new mg.Adam({ lr: 1e-3 }));
 
 // Mean squared error of the ensemble's mean against the noise-free functions of 50 new tasks.

@@ -2,7 +2,7 @@
 /**
  * Calibration on Omniglot 5-way 1-shot at equal meta-iterations: MAML, EMAML and BMAML (M
  * particles) from the same initialisation seed, the MAML preset's inner step (0.4, one step in
- * training, three at test; BMAML's SVGD step M·0.4, see docs/bayes.md). Writes accuracy, ECE, MCE
+ * training, three at test; BMAML's SVGD step the same 0.4, see docs/bayes.md). Writes accuracy, ECE, MCE
  * and the reliability table of the transductive test episodes, and the time per meta-iteration,
  * to results/bayes/omniglot-<method>.json.
  *
@@ -43,7 +43,7 @@ const rng = new mg.Rng(seed + 1);
 const members = method === 'maml' ? 1 : M;
 const params = mg.initParticles(model, members, { rng: new mg.Rng(seed + 2) });
 const algorithm =
-  method === 'bmaml' ? mg.bmaml({ innerLr: innerLr * M, innerSteps: 1 }) : mg.emaml({ innerLr, innerSteps: 1 }); // MAML: EMAML with one particle
+  method === 'bmaml' ? mg.bmaml({ innerLr, innerSteps: 1 }) : mg.emaml({ innerLr, innerSteps: 1 }); // MAML: EMAML with one particle
 const learner = new mg.MetaLearner(model, params, algorithm, new mg.Adam({ lr: 1e-3 }));
 const label = `${method}${method === 'maml' ? '' : ` (${M} particles)`}`;
 console.error(`omniglot-bayes: ${label}, ${iterations} meta-iterations of ${metaBatch} 5-way 1-shot episodes`);

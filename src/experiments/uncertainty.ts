@@ -42,8 +42,10 @@ export interface UncertaintySettings {
   /** Inner steps (SVGD steps for BMAML's chaser). Default 5. */
   innerSteps?: number;
   /**
-   * Inner step size α. Default 0.01. BMAML's SVGD step is M·α: its direction weighs a particle's
-   * own score by k(θᵢ, θᵢ)/M = 1/M, so each particle's own gradient step is MAML's α.
+   * Inner step size α (BMAML's SVGD step too). Default 0.01. When BMAML's particles are close,
+   * every kernel value is near 1 and an SVGD step moves each particle by about the particles'
+   * mean gradient times the step, a gradient step's size; a step of M·α, which matches the
+   * weight 1/M of a particle's own gradient when they are far apart, diverged.
    */
   innerLr?: number;
   /** Tasks per meta-iteration. Default 10. */
@@ -122,7 +124,7 @@ export class UncertaintyExperiment {
       params = [...mean, ...p.extra];
     } else if (ensemble) {
       params = initParticles(this.model, s.particles, { rng: initRng });
-      this.algorithm = method === 'bmaml' ? bmaml({ innerLr: s.innerLr * s.particles, innerSteps: s.innerSteps, leaderSteps: 1 }) : emaml({ innerLr: s.innerLr, innerSteps: s.innerSteps });
+      this.algorithm = method === 'bmaml' ? bmaml({ innerLr: s.innerLr, innerSteps: s.innerSteps, leaderSteps: 1 }) : emaml({ innerLr: s.innerLr, innerSteps: s.innerSteps });
     } else {
       params = this.model.init({ rng: initRng });
       const m = maml({ innerLr: s.innerLr, innerSteps: s.innerSteps, firstOrder: false, tail: 'separate' });
