@@ -261,9 +261,13 @@ describe('PLATIPUS', () => {
     expect(flat(first)).not.toEqual(flat(second));
   });
 
-  test('a wrong parameter list is named', () => {
+  test('a wrong parameter list, a stacked task to adapt to, and an empty noise list are named', () => {
     const { algorithm, params } = setup(39);
     expect(() => algorithm.objective(net, params.slice(1), oneTask(1), [])).toThrow(/PLATIPUS: expected the 4 model parameters/);
+    expect(() => algorithm.objective(net, params, oneTask(1), [])).toThrow(/at least one draw of noise/);
+    const batch = new mg.SineTasks({ rng: new mg.Rng(2), dtype: 'float64', shots: 3 }).sampleBatch(2);
+    expect(() => algorithm.adapt(net, params, batch)).toThrow(/PLATIPUS\.adapt: give one task at a time \(this one stacks 2/);
+    expect(() => mg.emaml({ innerLr: 0.1, innerSteps: 1 }).adapt(net, mg.initParticles(net, 2, f64), batch)).toThrow(/particleTask: give one task at a time/);
   });
 });
 

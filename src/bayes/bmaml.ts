@@ -24,11 +24,11 @@ import { Tensor } from '../tensor.js';
 import type { Rng } from '../random.js';
 import { tidy } from '../tidy.js';
 import { checkInteger, checkNonNegative, checkPositive } from '../checks.js';
-import { meanGradient, type MetaAlgorithm, type MetaContext } from '../meta/algorithm.js';
+import { meanGradient, type MetaAlgorithm } from '../meta/algorithm.js';
 import { supportLosses } from '../meta/adapt.js';
 import { mamlGradient, sgdInnerLoop, type MetaGradient } from '../meta/inner.js';
 import type { Task } from '../meta/task.js';
-import { particleTask } from './particles.js';
+import { particleTask, singleTasks } from './particles.js';
 import { particleCount, svgdStep } from './svgd.js';
 
 /** A meta-learner whose adapted model is an ensemble: M parameter sets, stacked `[M, …]`. */
@@ -69,18 +69,9 @@ export interface EmamlSettings {
   firstOrder?: boolean;
 }
 
-/** The stacked tasks of a meta-batch as single tasks. */
-function singles(tasks: readonly Task[]): Task[] {
-  return tasks.flatMap((t) => (t.stacked === undefined ? [t] : t.split !== undefined ? t.split() : failStacked(t.stacked)));
-}
-
-function failStacked(T: number): never {
-  throw new RangeError(`a stacked task of ${T} tasks without split(): give the ensemble methods one task at a time`);
-}
-
 /** An algorithm's meta-gradient from a one-task gradient: the mean over the meta-batch's single tasks, each step's temporaries recycled. */
 function overTasks(taskGradient: (model: Model, params: readonly Tensor[], task: Task) => MetaGradient): MetaAlgorithm['metaGradient'] {
-  return (model, params, tasks, _context?: MetaContext) => meanGradient(singles(tasks).map((t) => tidy(() => taskGradient(model, params, t))));
+  return (model, params, tasks) => meanGradient(singleTasks(tasks).map((t) => tidy(() => taskGradient(model, params, t))));
 }
 
 /** Where the task's losses meet the particles: `logDensity(on, step)` is the particles' summed log-density on the support set or on support ∪ query. */

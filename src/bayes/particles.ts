@@ -27,6 +27,15 @@ export function particle(particles: readonly Tensor[], m: number): Tensor[] {
   return particles.map((p) => index(p, 0, m));
 }
 
+/** A meta-batch's tasks one at a time: stacked tasks split (the ensemble methods adapt each task's particles apart). */
+export function singleTasks(tasks: readonly Task[]): Task[] {
+  return tasks.flatMap((t) => {
+    if (t.stacked === undefined) return [t];
+    if (t.split === undefined) throw new RangeError(`a stacked task of ${t.stacked} tasks without split(): give the probabilistic and Bayesian methods one task at a time`);
+    return t.split();
+  });
+}
+
 /** `x` repeated M times along a new leading axis: `[M, …x.shape]`. */
 function tiled(x: Tensor, M: number): Tensor {
   return noGrad(() => {

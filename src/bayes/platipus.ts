@@ -35,6 +35,7 @@ import { supportLosses } from '../meta/adapt.js';
 import { sgdInnerLoop, type MetaGradient } from '../meta/inner.js';
 import type { Task } from '../meta/task.js';
 import type { EnsembleAlgorithm } from './bmaml.js';
+import { singleTasks } from './particles.js';
 
 /** The settings of {@link platipus}. */
 export interface PlatipusSettings {
@@ -159,10 +160,10 @@ export function platipus(modelParams: readonly Tensor[], settings: PlatipusSetti
     objective,
     metaGradient(model, params, tasks, context?: MetaContext) {
       const rng = iterationRng(s.seed ?? 0, context?.iteration ?? 0);
-      const each = tasks.flatMap((t) => (t.stacked === undefined ? [t] : t.split!()));
-      return meanGradient(each.map((t) => tidy(() => taskGradient(model, params, t, rng))));
+      return meanGradient(singleTasks(tasks).map((t) => tidy(() => taskGradient(model, params, t, rng))));
     },
     adapt(model, params, task, options = {}) {
+      if (task.stacked !== undefined) throw new RangeError(`${owner}.adapt: give one task at a time (this one stacks ${task.stacked}; use task.split())`);
       const rng = options.rng === undefined ? new Rng(s.seed ?? 0) : rngOption(`${owner}.adapt`, options.rng);
       const { mean, logVariance, stepSizes } = split(params);
       const count = options.samples ?? s.testSamples ?? 10;
