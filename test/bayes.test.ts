@@ -324,3 +324,121 @@ describe('predictive measures', () => {
     expect(row![0]).toBeCloseTo((0.5 + 0.75) / 2, 12);
   });
 });
+
+describe('what the Bayesian methods refuse, and edge cases', () => {
+  test('the median of an even number of pairs is the mean of the middle two', () => {
+    // Four particles on a line: pairs 1, 4, 9, 1, 4, 1 → sorted 1 1 1 4 4 9, median (1 + 4)/2.
+    const theta = [mg.tensor([[0], [1], [2], [3]], f64)];
+    expect(mg.medianBandwidth(mg.particleDistances(theta))).toBeCloseTo(2.5 / Math.log(4), 12);
+    // Coinciding particles: bandwidth 1, not 0 (the kernel would divide by it).
+    expect(mg.medianBandwidth(mg.particleDistances([mg.tensor([[1], [1]], f64)]))).toBe(1);
+  });
+
+  test('distances are exact on the diagonal and symmetric', () => {
+    const d = mg.particleDistances(randomParticles(4, [[3], [2, 2]], 3));
+    for (let i = 0; i < 4; i++) {
+      expect(d.data[i * 5]).toBe(0);
+      for (let j = 0; j < 4; j++) expect(d.data[i * 4 + j]).toBeCloseTo(d.data[j * 4 + i]!, 12);
+    }
+  });
+
+  test('an explicit bandwidth is used as given, and a bad one is refused', () => {
+    const theta = randomParticles(3, [[2]], 4);
+    const { kernel, bandwidth } = mg.rbfKernel(theta, 2);
+    expect(bandwidth).toBe(2);
+    const d = mg.particleDistances(theta);
+    expectClose(kernel.data, Float64Array.from(d.data, (v) => Math.exp(-v / 2)), 1e-14, 'kernel');
+    expect(() => mg.rbfKernel(theta, 0)).toThrow(/rbfKernel: bandwidth/);
+  });
+
+  test('SVGD names mismatched particles and scores', () => {
+    const theta = randomParticles(3, [[2], [1]], 5);
+    expect(() => mg.svgdDirection(theta, theta.slice(1))).toThrow(/2 particle tensors but 1 scores|particle tensors but/);
+    expect(() => mg.svgdDirection(theta, [theta[0]!, mg.zeros([3, 2], f64)])).toThrow(/scores\[1\] must have the particles' shape \[3,1\]/);
+    expect(() => mg.svgdDirection([mg.zeros([3, 2], f64), mg.zeros([2, 2], f64)], [])).toThrow(/same leading particle axis/);
+    expect(() => mg.svgdDirection([], [])).toThrow(/non-empty list/);
+    expect(() => mg.svgdStep(theta, () => mg.zeros([2], f64), 0.1)).toThrow(/logDensity must return a scalar Tensor/);
+    expect(() => mg.svgdStep(theta, (p) => mg.sum(p[0]!), -0.1)).toThrow(/svgdStep: stepSize/);
+  });
+
+  test('an SVGD step off the tape is detached; on the tape it keeps the graph', () => {
+    const theta = randomParticles(2, [[2]], 6).map((t) => t.requireGrad());
+    const logp = (p: Tensor[]) => mg.scale(mg.sum(mg.square(p[0]!)), -1);
+    const off = mg.svgdStep(theta, logp, 0.1);
+    expect(off[0]!.requiresGrad).toBe(false); // values, off the tape
+    expect(() => mg.grad(mg.sum(off[0]!), theta)).toThrow();
+    const on = mg.svgdStep(theta, logp, 0.1, { createGraph: true });
+    expect(flat(on)).toEqual(flat(off));
+    const [g] = mg.grad(mg.sum(on[0]!), theta);
+    expect(g!.shape).toEqual([2, 2]);
+  });
+
+  test('settings are checked by name', () => {
+    expect(() => mg.bmaml({ innerLr: 0.1, innerSteps: 1, leaderSteps: 0 })).toThrow(/BMAML: leaderSteps/);
+    expect(() => mg.bmaml({ innerLr: 0.1, innerSteps: 1, leaderLr: 0 })).toThrow(/BMAML: leaderLr/);
+    expect(() => mg.bmaml({ innerLr: 0.1, innerSteps: 1, temperature: -1 })).toThrow(/BMAML: temperature/);
+    expect(() => mg.bmaml({ innerLr: 0.1, innerSteps: 1, priorPrecision: -1 })).toThrow(/BMAML: priorPrecision/);
+    expect(() => mg.emaml({ innerLr: 0, innerSteps: 1 })).toThrow(/EMAML: innerLr/);
+    expect(() => mg.emaml({ innerLr: 0.1, innerSteps: 0 })).toThrow(/EMAML: innerSteps/);
+    const theta = model.init({ rng: new mg.Rng(1), ...f64 });
+    expect(() => mg.platipus(theta, { innerLr: 0, innerSteps: 1 })).toThrow(/PLATIPUS: innerLr/);
+    expect(() => mg.platipus(theta, { innerLr: 0.1, innerSteps: 0 })).toThrow(/PLATIPUS: innerSteps/);
+    expect(() => mg.platipus(theta, { innerLr: 0.1, innerSteps: 1, klWeight: -1 })).toThrow(/PLATIPUS: klWeight/);
+    expect(() => mg.platipus(theta, { innerLr: 0.1, innerSteps: 1, samples: 0 })).toThrow(/PLATIPUS: samples/);
+    expect(() => mg.platipus(theta, { innerLr: 0.1, innerSteps: 1, testSamples: 1.5 })).toThrow(/PLATIPUS: testSamples/);
+    expect(() => mg.platipus(theta, { innerLr: 0.1, innerSteps: 1, initialStd: 0 })).toThrow(/PLATIPUS: initialStd/);
+    expect(() => mg.platipus(theta, { innerLr: 0.1, innerSteps: 1, seed: 0.5 })).toThrow(/PLATIPUS: seed must be a safe integer/);
+    expect(() => mg.platipus([], { innerLr: 0.1, innerSteps: 1 })).toThrow(/PLATIPUS: the model has no parameters/);
+  });
+
+  test('PLATIPUS starts from the prior it is given: log-variances of the initial std, step sizes α', () => {
+    const theta = model.init({ rng: new mg.Rng(1), ...f64 });
+    const { extra, algorithm } = mg.platipus(theta, { innerLr: 0.07, innerSteps: 1, initialStd: 0.5 });
+    expect(extra).toHaveLength(2 * theta.length + 1);
+    for (const e of extra.slice(0, -1)) for (const v of e.data) expect(v).toBeCloseTo(2 * Math.log(0.5), 12);
+    expect(Array.from(extra[extra.length - 1]!.data)).toEqual([0.07, 0.07]);
+    const named = algorithm.split([...theta, ...extra]);
+    expect(named.mean).toEqual(theta);
+    expect(named.stepSizes).toBe(extra[extra.length - 1]);
+    // Draws: as many as asked, each an adapted model; the default count is testSamples.
+    const task = oneTask(3, 3);
+    expect(algorithm.adapt(model, [...theta, ...extra], task)[0]!.shape[0]).toBe(10);
+    expect(algorithm.adapt(model, [...theta, ...extra], task, { samples: 2 })[0]!.shape[0]).toBe(2);
+  });
+
+  test('a particle task of any Task runs the particles one at a time with the same losses', () => {
+    const task = oneTask(41, 3);
+    const theta = mg.initParticles(model, 3, { rng: new mg.Rng(42), ...f64 });
+    const batched = mg.particleTask(task, 3);
+    // A task that is not an MSE supervisedTask takes the particle-by-particle path.
+    const wrapped: mg.Task = { supportLoss: (m, p, s) => task.supportLoss(m, p, s), queryLoss: (m, p, on, s) => task.queryLoss(m, p, on, s), score: (m, p, s) => task.score(m, p, s) };
+    const looped = mg.particleTask(wrapped, 3);
+    expect(looped.stacked).toBe(3);
+    expect(looped.supportLoss(model, theta, 0).item()).toBeCloseTo(batched.supportLoss(model, theta, 0).item(), 12);
+    expect(looped.queryLoss(model, theta).item()).toBeCloseTo(batched.queryLoss(model, theta).item(), 12);
+    expect(looped.score(model, theta)).toHaveLength(3);
+    expect(looped.score(model, theta)[1]).toBeCloseTo(task.score(model, mg.particle(theta, 1))[0]!, 12);
+    // Predictions: all particles at once, or one at a time, the same.
+    const x = mg.tensor([[0.5], [-1]], f64);
+    expectClose(mg.predictParticles(model, theta, x).data, mg.predictParticles(model, theta, x, { byParticle: true }).data, 1e-14, 'predictions');
+  });
+});
+
+describe('predictive measures refuse what they cannot score', () => {
+  test('shapes, noise, lengths, bins', () => {
+    expect(mg.normalQuantile(0.99)).toBeCloseTo(2.326347874040841, 8);
+    expect(mg.normalQuantile(0.3)).toBeCloseTo(-0.5244005127080407, 8);
+    expect(() => mg.regressionPredictive(mg.zeros([3], f64))).toThrow(/\[members, points\]/);
+    expect(() => mg.regressionPredictive(mg.zeros([2, 3, 2], f64))).toThrow(/\[members, points, 1\], got \[2,3,2\]/);
+    expect(() => mg.regressionPredictive(mg.zeros([2, 3], f64), { noiseVariance: -1 })).toThrow(/noiseVariance must be a finite number ≥ 0/);
+    const p = mg.regressionPredictive(mg.zeros([2, 3], f64));
+    expect(() => mg.regressionScores(p, [1, 2])).toThrow(/3 predictions but 2 targets/);
+    expect(mg.regressionScores(p, [0, 0, 0]).nll).toBeNaN(); // zero variance
+    expect(() => mg.calibration([], [])).toThrow(/no predictions/);
+    expect(() => mg.calibration([[1, 0]], [0, 1])).toThrow(/1 predictions but 2 labels/);
+    expect(() => mg.calibration([[1, 0]], [0], 0)).toThrow(/bins must be a positive integer/);
+    expect(() => mg.classProbabilities(mg.zeros([2, 3], f64))).toThrow(/\[members, points, classes\]/);
+    // A confidence of exactly 1 falls in the last bin.
+    expect(mg.calibration([[1, 0]], [0], 4).bins[3]!.count).toBe(1);
+  });
+});
