@@ -442,3 +442,90 @@ describe('predictive measures refuse what they cannot score', () => {
     expect(mg.calibration([[1, 0]], [0], 4).bins[3]!.count).toBe(1);
   });
 });
+
+describe('details the mutation run asked about', () => {
+  test('the temperature divides the scores: one particle at τ = 2 steps as gradient descent at half the step', () => {
+    const task = oneTask(51, 3);
+    const theta = mg.initParticles(model, 1, { rng: new mg.Rng(52), ...f64 });
+    const hot = mg.bmaml({ innerLr: 0.1, innerSteps: 2, temperature: 2 }).adapt(model, theta, task);
+    const gd = mg.sgdInnerLoop(mg.particle(theta, 0), [0, 1].map((i) => (p: Tensor[]) => task.supportLoss(model, p, i)), 0.05).params;
+    expectClose(flat(hot), flat(gd), 1e-12, 'τ = 2');
+  });
+
+  test('the chaser sees support steps 0 … n−1, the leader n … n+s−1, each with the query loss at its step', () => {
+    const task = oneTask(53, 3);
+    const seen: string[] = [];
+    const recording: mg.Task = {
+      supportLoss: (m, p, step) => (seen.push(`support ${step}`), task.supportLoss(m, p, step)),
+      queryLoss: (m, p, on, step) => (seen.push(`query ${step}`), task.queryLoss(m, p, on, step)),
+      score: (m, p, step) => task.score(m, p, step),
+    };
+    const theta = mg.initParticles(model, 2, { rng: new mg.Rng(54), ...f64 });
+    mg.bmaml({ innerLr: 0.01, innerSteps: 2, leaderSteps: 2 }).taskGradient!(model, theta, recording);
+    expect([...new Set(seen)]).toEqual(['support 0', 'support 1', 'support 2', 'query 2', 'support 3', 'query 3']);
+    expect(seen.filter((s) => s === 'support 0')).toHaveLength(2); // once per particle
+  });
+
+  test('particle tasks keep mini-batches and cross-entropy: the losses are the particles\' own', () => {
+    const theta = mg.initParticles(model, 2, { rng: new mg.Rng(55), ...f64 });
+    const x = mg.tensor([[0.1], [0.5], [-0.3], [0.9]], f64);
+    const y = mg.tensor([[1], [0], [2], [-1]], f64);
+    const batched = mg.supervisedTask({ xSupport: x, ySupport: y, xQuery: x, yQuery: y }, { batches: [[0, 1], [2, 3]] });
+    const classes = mg.supervisedTask({ xSupport: x, ySupport: [0, 1, 1, 0], xQuery: x, yQuery: [1, 0, 0, 1] }, { loss: 'cross-entropy' });
+    const net = mg.mlp([1, 4, 2], { activation: 'tanh' });
+    const thetaC = mg.initParticles(net, 2, { rng: new mg.Rng(56), ...f64 });
+    for (const [task, ps, m] of [[batched, theta, model], [classes, thetaC, net]] as const) {
+      const pt = mg.particleTask(task, 2);
+      for (const step of [0, 1]) {
+        const own = [0, 1].reduce((acc, k) => acc + task.supportLoss(m, mg.particle(ps, k), step).item(), 0);
+        expect(pt.supportLoss(m, ps, step).item()).toBeCloseTo(own, 12);
+      }
+    }
+  });
+
+  test('predictions one particle at a time work for models without a task axis', () => {
+    const flatOnly: mg.Model = {
+      init: ({ rng } = {}) => [mg.randn([1, 1], { rng, ...f64 })],
+      forward: ([w], x) => {
+        if (x.ndim !== 2) throw new RangeError('two-dimensional inputs only');
+        return mg.matmul(x, w!);
+      },
+    };
+    const ps = mg.initParticles(flatOnly, 3, { rng: new mg.Rng(57) });
+    const x = mg.tensor([[1], [2]], f64);
+    expect(mg.predictParticles(flatOnly, ps, x, { byParticle: true }).shape).toEqual([3, 2, 1]);
+    expect(() => mg.predictParticles(flatOnly, ps, x)).toThrow(/failed on a stacked meta-batch/);
+  });
+
+  test('bandwidth of two particles, and particles that are vectors', () => {
+    expect(mg.medianBandwidth(mg.particleDistances([mg.tensor([0, 3], f64)]))).toBeCloseTo(9 / Math.log(2), 12);
+    const step = mg.svgdStep([mg.tensor([0, 1, 3], f64)], (p) => mg.scale(mg.sum(mg.square(p[0]!)), -0.5), 0.1);
+    expect(step[0]!.shape).toEqual([3]);
+  });
+
+  test('class probabilities keep points and members apart, and calibration counts right answers', () => {
+    // Two members, two points, two classes.
+    const logits = mg.tensor([[[0, 0], [Math.log(3), 0]], [[Math.log(3), 0], [0, Math.log(3)]]], f64);
+    const [p0, p1] = mg.classProbabilities(logits);
+    expect(p0![0]).toBeCloseTo((0.5 + 0.75) / 2, 12);
+    expect(p1![0]).toBeCloseTo((0.75 + 0.25) / 2, 12);
+    const c = mg.calibration([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7], [0.6, 0.4]], [0, 0, 1, 1], 5);
+    expect(c.accuracy).toBe(0.75);
+    // A tie goes to the first class.
+    expect(mg.calibration([[0.5, 0.5]], [0], 2).accuracy).toBe(1);
+    expect(() => mg.normalQuantile(0)).toThrow(/\(0, 1\)/);
+  });
+
+  test('PLATIPUS training noise depends on the seed, also beyond 2^32', () => {
+    const net = mg.mlp([1, 3, 1], { activation: 'tanh' });
+    const theta = net.init({ rng: new mg.Rng(58), ...f64 });
+    const task = [oneTask(59, 3)];
+    const grads = (seed: number) => {
+      const { algorithm, extra } = mg.platipus(theta, { innerLr: 0.05, innerSteps: 1, seed, initialStd: 0.3 });
+      return flat(algorithm.metaGradient(net, [...theta, ...extra], task, { iteration: 0 }).grads);
+    };
+    const [a, b, c] = [grads(1), grads(2), grads(2 ** 32 + 1)];
+    expect(a).not.toEqual(b);
+    expect(a).not.toEqual(c);
+  });
+});
