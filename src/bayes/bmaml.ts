@@ -69,6 +69,12 @@ export interface EmamlSettings {
   firstOrder?: boolean;
 }
 
+/** An ensemble method's algorithm from its one-task gradient and its adaptation: stacked meta-batches are split into their tasks. */
+function ensembleAlgorithm<S>(name: string, settings: S, taskGradient: (model: Model, params: readonly Tensor[], task: Task) => MetaGradient, adapt: EnsembleAlgorithm['adapt']): EnsembleAlgorithm & { readonly settings: S } {
+  const all = overTasks(taskGradient);
+  return { name, settings, taskGradient: (model, params, task) => (task.stacked === undefined ? taskGradient(model, params, task) : all(model, params, [task])), metaGradient: all, adapt };
+}
+
 /** An algorithm's meta-gradient from a one-task gradient: the mean over the meta-batch's single tasks, each step's temporaries recycled. */
 function overTasks(taskGradient: (model: Model, params: readonly Tensor[], task: Task) => MetaGradient): MetaAlgorithm['metaGradient'] {
   return (model, params, tasks) => meanGradient(singleTasks(tasks).map((t) => tidy(() => taskGradient(model, params, t))));
@@ -118,22 +124,16 @@ export function bmaml(settings: BmamlSettings, owner = 'BMAML'): EnsembleAlgorit
     return { grads: grad(L, theta0, { allowUnused: true }), loss: L.item() };
   };
 
-  return {
-    name: owner,
-    settings: s,
-    taskGradient: (model, params, task) => (task.stacked === undefined ? taskGradient(model, params, task) : overTasks(taskGradient)(model, params, [task])),
-    metaGradient: overTasks(taskGradient),
-    adapt(model, params, task, options = {}) {
-      const M = particleCount(owner, params);
-      const { logDensity } = densities(model, task, M, tau, prior);
-      let phi = params.map((p) => p.detach());
-      for (let i = 0; i < (options.steps ?? s.innerSteps); i++) {
-        const from = phi;
-        phi = tidy(() => svgdStep(from, logDensity('support', i), s.innerLr));
-      }
-      return phi;
-    },
-  };
+  return ensembleAlgorithm(owner, s, taskGradient, (model, params, task, options = {}) => {
+    const M = particleCount(owner, params);
+    const { logDensity } = densities(model, task, M, tau, prior);
+    let phi = params.map((p) => p.detach());
+    for (let i = 0; i < (options.steps ?? s.innerSteps); i++) {
+      const from = phi;
+      phi = tidy(() => svgdStep(from, logDensity('support', i), s.innerLr));
+    }
+    return phi;
+  });
 }
 
 /** EMAML, the ensemble of M independent MAMLs, as a {@link MetaAlgorithm} over particles `[M, …]`. */
@@ -145,15 +145,9 @@ export function emaml(settings: EmamlSettings, owner = 'EMAML'): EnsembleAlgorit
     const pt = particleTask(task, particleCount(owner, params));
     return mamlGradient(params, supportLosses(model, pt, s.innerSteps), (p) => pt.queryLoss(model, p, 'query', s.innerSteps), s.innerLr, { firstOrder: s.firstOrder === true });
   };
-  return {
-    name: owner,
-    settings: s,
-    taskGradient: (model, params, task) => (task.stacked === undefined ? taskGradient(model, params, task) : overTasks(taskGradient)(model, params, [task])),
-    metaGradient: overTasks(taskGradient),
-    adapt(model, params, task, options = {}) {
-      const pt = particleTask(task, particleCount(owner, params));
-      // The particles already carry the stacked axis: no tiling, one detached SGD loop.
-      return tidy(() => sgdInnerLoop(params, supportLosses(model, pt, options.steps ?? s.innerSteps), s.innerLr, 'detached').params);
-    },
-  };
+  return ensembleAlgorithm(owner, s, taskGradient, (model, params, task, options = {}) => {
+    const pt = particleTask(task, particleCount(owner, params));
+    // The particles already carry the stacked axis: no tiling, one detached SGD loop.
+    return tidy(() => sgdInnerLoop(params, supportLosses(model, pt, options.steps ?? s.innerSteps), s.innerLr, 'detached').params);
+  });
 }
