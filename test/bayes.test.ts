@@ -529,3 +529,48 @@ describe('details the mutation run asked about', () => {
     expect(a).not.toEqual(c);
   });
 });
+
+describe('the mutation run\'s remaining questions', () => {
+  test('a stacked task\'s taskGradient is the mean over its tasks; first-order EMAML is each particle\'s FOMAML over M', () => {
+    const batch = new mg.SineTasks({ rng: new mg.Rng(61), dtype: 'float64', shots: 3 }).sampleBatch(2);
+    const theta = mg.initParticles(model, 2, { rng: new mg.Rng(62), ...f64 });
+    for (const algo of [mg.bmaml({ innerLr: 0.02, innerSteps: 1 }), mg.emaml({ innerLr: 0.02, innerSteps: 1 })]) {
+      expectClose(flat(algo.taskGradient!(model, theta, batch).grads), flat(algo.metaGradient(model, theta, [batch]).grads), 1e-14, algo.name);
+    }
+    const task = batch.split()[0]!;
+    const first = mg.emaml({ innerLr: 0.05, innerSteps: 2, firstOrder: true }).taskGradient!(model, theta, task);
+    const fomaml = mg.maml({ innerLr: 0.05, innerSteps: 2, firstOrder: true, tail: 'separate' });
+    for (let m = 0; m < 2; m++) {
+      const own = fomaml.taskGradient!(model, mg.noGrad(() => mg.particle(theta, m)), task);
+      own.grads.forEach((g, j) => expectClose(mg.noGrad(() => mg.index(first.grads[j]!, 0, m)).data, Float64Array.from(g.data, (v) => v / 2), 1e-12, `particle ${m}`));
+    }
+  });
+
+  test('PLATIPUS averages its fit over the draws, and adapts with its own seed by default', () => {
+    const net = mg.mlp([1, 3, 1], { activation: 'tanh' });
+    const theta = net.init({ rng: new mg.Rng(63), ...f64 });
+    const { algorithm, extra } = mg.platipus(theta, { innerLr: 0.05, innerSteps: 1, seed: 7, initialStd: 0.2 });
+    const params = [...theta, ...extra];
+    const task = oneTask(64, 3);
+    const eps = theta.map((p) => mg.randn(p.shape, { rng: new mg.Rng(65), ...f64 }));
+    expect(algorithm.objective(net, params, task, [eps, eps]).item()).toBeCloseTo(algorithm.objective(net, params, task, [eps]).item(), 12);
+    expect(flat(algorithm.adapt(net, params, task, { samples: 2 }))).toEqual(flat(algorithm.adapt(net, params, task, { samples: 2, rng: new mg.Rng(7) })));
+  });
+
+  test('a particle task with innerBatch keeps its mini-batches; labels must be class indices', () => {
+    const x = mg.tensor([[0.1], [0.5], [-0.3], [0.9]], f64);
+    const y = mg.tensor([[1], [0], [2], [-1]], f64);
+    const task = mg.supervisedTask({ xSupport: x, ySupport: y, xQuery: x, yQuery: y }, { innerBatch: 2, order: [3, 2, 1, 0] });
+    const theta = mg.initParticles(model, 2, { rng: new mg.Rng(66), ...f64 });
+    const own = [0, 1].reduce((acc, k) => acc + task.supportLoss(model, mg.particle(theta, k), 0).item(), 0);
+    expect(mg.particleTask(task, 2).supportLoss(model, theta, 0).item()).toBeCloseTo(own, 12);
+    expect(() => mg.calibration([[0.6, 0.4]], [-1])).toThrow(/label 0 is -1/);
+    expect(() => mg.calibration([[0.6, 0.4]], [0.5])).toThrow(/label 0 is 0.5/);
+  });
+
+  test('float32 particles: the distances\' diagonal is exactly zero', () => {
+    const rng = new mg.Rng(67);
+    const d = mg.particleDistances([mg.randn([4, 300], { rng }), mg.randn([4, 17, 3], { rng })]);
+    for (let i = 0; i < 4; i++) expect(Math.abs(d.data[i * 5]!)).toBe(0);
+  });
+});
