@@ -1,13 +1,11 @@
 /**
- * The uncertainty CLI end to end on a few iterations, its task families, and the figure's band.
+ * The uncertainty CLI end to end on a few iterations.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, test } from 'vitest';
-import * as mg from '../src/index.js';
-import { plotSvg } from '../src/io/svg.js';
+import { afterAll, expect, test } from 'vitest';
 
 const root = join(__dirname, '..');
 const dir = mkdtempSync(join(tmpdir(), 'mg-bayes-cli-'));
@@ -40,49 +38,4 @@ test('bad flags are named before any training', () => {
   expect(cli(['--setup', 'cosine']).err.trim()).toBe("metagrad bayes: --setup must be 'ambiguous' or 'bmaml', got 'cosine'");
   expect(cli(['--particles', '0']).err.trim()).toBe("metagrad bayes: --particles must be an integer ≥ 1, got '0'");
   expect(cli(['--out', join(dir, 'x.png')]).err.trim()).toMatch(/--out must name an \.svg file/);
-});
-
-describe('noisy regression tasks', () => {
-  test('the ambiguous family draws sines and lines in the papers\' ranges, with noise 0.3', () => {
-    const tasks = new mg.NoisyRegressionTasks({ rng: new mg.Rng(1), dtype: 'float64', shots: 5 });
-    const batch = tasks.sampleBatch(400);
-    const kinds = batch.functions.map((f) => f.kind);
-    expect(kinds.filter((k) => k === 'line').length).toBeGreaterThan(150);
-    expect(kinds.filter((k) => k === 'sine').length).toBeGreaterThan(150);
-    for (const f of batch.functions) {
-      if (f.kind === 'line') {
-        expect(Math.abs(f.slope)).toBeLessThanOrEqual(3);
-        expect(Math.abs(f.intercept)).toBeLessThanOrEqual(3);
-      } else {
-        expect(f.amplitude).toBeGreaterThanOrEqual(0.1);
-        expect(f.amplitude).toBeLessThanOrEqual(5);
-      }
-    }
-    expect(new Set(batch.noiseStd)).toEqual(new Set([0.3]));
-    // The residuals from the true functions have the noise's spread.
-    let ss = 0;
-    batch.functions.forEach((f, t) => {
-      for (let j = 0; j < 5; j++) ss += (batch.ySupport.data[t * 5 + j]! - mg.evaluateFunction(f, batch.xSupport.data[t * 5 + j]!)) ** 2;
-    });
-    expect(Math.sqrt(ss / 2000)).toBeCloseTo(0.3, 1);
-  });
-
-  test('the BMAML family varies the frequency and scales the noise with the amplitude', () => {
-    const batch = new mg.NoisyRegressionTasks({ setup: 'bmaml', rng: new mg.Rng(2), shots: 10 }).sampleBatch(50);
-    expect(batch.xSupport.shape).toEqual([50, 10, 1]);
-    batch.functions.forEach((f, t) => {
-      expect(f.kind).toBe('sine');
-      if (f.kind !== 'sine') return;
-      expect(f.frequency).toBeGreaterThanOrEqual(0.5);
-      expect(f.frequency).toBeLessThanOrEqual(2);
-      expect(batch.noiseStd[t]).toBeCloseTo(0.01 * f.amplitude, 12);
-    });
-    expect(() => new mg.NoisyRegressionTasks({ setup: 'sine' as 'bmaml' })).toThrow(/setup must be 'ambiguous' or 'bmaml'/);
-  });
-});
-
-test('a band fills the region between its edges, and a band without a lower edge is refused', () => {
-  const svg = plotSvg([{ label: 'band', x: [0, 1, 2], y: [1, 2, 1], lower: [0, 0, -1], color: '#00f', style: 'band' }]);
-  expect(svg).toMatch(/<path d="M[^"]+ Z" fill="#00f" stroke="none" opacity="0.25"\/>/);
-  expect(() => plotSvg([{ label: 'b', x: [0, 1], y: [1, 2], color: '#00f', style: 'band' }])).toThrow(/band 'b' needs a lower edge of 2 values/);
 });
