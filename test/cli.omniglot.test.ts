@@ -95,6 +95,7 @@ describe.runIf(existsSync(join(dataDir, 'images_background.zip')))('npm run omni
   test('a checkpoint is not evaluated or resumed with another preset or seed, and a missing one is named', () => {
     expect(cli(['--resume', '--checkpoint', ckpt, '--preset', 'maml-5way-1shot']).err).toMatch(/--preset maml-5way-1shot differs from the preset reptile-5way-1shot that .*run\.safetensors was trained with/);
     expect(cli(['--evaluate', '--checkpoint', ckpt, '--seed', '5']).err).toMatch(/--seed 5 differs from the seed 0 that .*run\.safetensors was trained with/);
+    expect(cli(['--calibration', '--checkpoint', ckpt]).err).toMatch(/--calibration reports on a checkpoint: give it with --evaluate/);
     expect(cli(['--evaluate', '--checkpoint', join(dir, 'nope.safetensors')]).err).toMatch(/--evaluate needs an existing --checkpoint file, got .*nope\.safetensors/);
     // An unknown preset is named, including the names every object has (toString, constructor).
     for (const name of ['reptile-5way-2shot', 'toString', '__proto__']) {

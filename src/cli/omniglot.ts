@@ -86,6 +86,7 @@ Ctrl-C (or SIGTERM) stops after the iteration in progress and writes the checkpo
   if ((values.resume || values.evaluate) && (checkpoint === undefined || !existsSync(checkpoint))) {
     throw new Error(`--${values.resume ? 'resume' : 'evaluate'} needs an existing --checkpoint file, got ${checkpoint ?? 'none'}`);
   }
+  if (values.calibration && !values.evaluate) throw new Error('--calibration reports on a checkpoint: give it with --evaluate');
   if (values.overwrite && (values.resume || values.evaluate)) {
     throw new Error(`--overwrite starts a new run over --checkpoint; it cannot be combined with --${values.resume ? 'resume' : 'evaluate'}`);
   }
