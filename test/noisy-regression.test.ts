@@ -73,4 +73,5 @@ test('bad options and batch sizes are named', () => {
   expect(() => tasks.sampleBatch(2.5)).toThrow(/got 2.5/);
   expect(() => new mg.NoisyRegressionTasks({ shots: 2 ** 20 }).sampleBatch(2 ** 20)).toThrow(/NoisyRegressionTasks\.sampleBatch/);
   expect(tasks.sampleBatch(1).xSupport.shape).toEqual([1, 5, 1]);
+  expect(new mg.NoisyRegressionTasks({ shots: 1, queryPoints: 1, rng: new mg.Rng(6) }).sampleBatch(1).xQuery.shape).toEqual([1, 1, 1]);
 });
