@@ -183,3 +183,12 @@ export function rngOption(what: string, rng: unknown): Rng {
   }
   return rng as Rng;
 }
+
+/**
+ * The generator of meta-iteration `iteration` in a run seeded with `seed`: training noise drawn
+ * from it does not depend on how many draws earlier iterations made, so a resumed run draws what
+ * the uninterrupted one would.
+ */
+export function iterationRng(seed: number, iteration: number): Rng {
+  return new Rng((((seed >>> 0) ^ Math.imul(iteration + 1, 0x9e3779b1)) >>> 0) + Math.floor(seed / 4294967296) * 4294967296);
+}

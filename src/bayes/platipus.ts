@@ -25,7 +25,7 @@ import { index, stack } from '../ops/layout.js';
 import { sum } from '../ops/reduce.js';
 import { exp, scale, square } from '../ops/unary.js';
 import { randn } from '../creation.js';
-import { Rng, rngOption } from '../random.js';
+import { iterationRng, Rng, rngOption } from '../random.js';
 import { noGrad } from '../autograd.js';
 import { Tensor } from '../tensor.js';
 import { tidy } from '../tidy.js';
@@ -78,11 +78,6 @@ export interface PlatipusAlgorithm extends EnsembleAlgorithm {
   split(params: readonly Tensor[]): PlatipusParams;
   /** The variational objective of one task under given noise (one list of tensors shaped like the model's parameters per draw), on the tape. */
   objective(model: Model, params: readonly Tensor[], task: Task, noise: readonly (readonly Tensor[])[]): Tensor;
-}
-
-/** A generator for meta-iteration `iteration` of a run seeded with `seed`. */
-function iterationRng(seed: number, iteration: number): Rng {
-  return new Rng((((seed >>> 0) ^ Math.imul(iteration + 1, 0x9e3779b1)) >>> 0) + Math.floor(seed / 4294967296) * 4294967296);
 }
 
 /**

@@ -9,3 +9,4 @@ export { innerGradientFamily, type FamilySettings } from './family.js';
 export { mamlpp, mslWeights, cosineAnnealing, type MamlppSettings, type MamlppAlgorithm } from './mamlpp.js';
 export { perTaskMse, summedTaskMse, meanTaskMse, stackedData, type StackedData } from './losses.js';
 export { evaluate, adaptationCurve, adaptationLossesWithOptimizer, meanCI, type MeanCI, type EvalTask } from './evaluate.js';
+export { leo, linearClassifier, orthogonalityPenalty, type LeoSettings, type LeoParams, type LeoNoise, type LeoObjective, type LeoAlgorithm } from './leo.js';
