@@ -6,3 +6,4 @@
 export { openZip, decodePngNode, nodeInflate, nodeInflateRaw, writeFileAtomicSync, checkWritable, lockFile, saveSafetensors, loadSafetensors } from './io/node.js';
 export { loadOmniglot, type LoadOptions } from './tasks/omniglot-node.js';
 export { TaskWorkers, type TaskWorkersOptions } from './train/task-workers-node.js';
+export { omniglotEmbeddings, type Embeddings, type EmbeddingOptions } from './experiments/embeddings-node.js';

@@ -156,4 +156,27 @@ describe('LEO', () => {
     expect(() => algo.adapt(algo.classifier, theta, mseTask)).toThrow(/cross-entropy/);
     expect(() => algo.classifier.init()).toThrow(/generated per task/);
   });
+
+  test('LeoTrainer: a run stopped and resumed from its state ends where the uninterrupted run ends; a different configuration is refused', () => {
+    const emb = mg.randn([12, 20, 6], { rng: new mg.Rng(30) });
+    const config: mg.LeoConfig = { nWay: 3, kShot: 1, queryPerClass: 2, metaBatch: 2, iterations: 4, outerLr: 1e-2, leo: { latent: 3, innerSteps: 1, finetuneSteps: 1, dropout: 0.2 } };
+    const whole = new mg.LeoTrainer(emb, config, 31);
+    for (let i = 0; i < 4; i++) whole.step();
+    const first = new mg.LeoTrainer(emb, config, 31);
+    first.step();
+    first.step();
+    const state = mg.decodeSafetensors(mg.encodeSafetensors(first.getState().tensors, first.getState().metadata));
+    const second = new mg.LeoTrainer(emb, config, 31);
+    second.setState(state);
+    expect(second.iteration).toBe(2);
+    second.step();
+    second.step();
+    second.params.forEach((p, i) => expect(Array.from(p.data)).toEqual(Array.from(whole.params[i]!.data)));
+    const acc = second.evaluate(emb, 5, new mg.Rng(1));
+    expect(acc.n).toBe(5);
+    expect(acc.mean).toBeGreaterThanOrEqual(0);
+    const other = new mg.LeoTrainer(emb, { ...config, leo: { ...config.leo, latent: 4 } }, 31);
+    expect(() => other.setState(state)).toThrow(/different configuration \(leo: /);
+    expect(() => new mg.LeoTrainer(emb, { ...config, metabatch: 2 } as never, 1)).toThrow(/metabatch/);
+  });
 });

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The package's command, `npx metagrad <command> [flags]`: the repository's `npm run` CLIs
- * (sine, reproduce-sine, reproduce-reptile, omniglot, rl, bayes) under one name. Each command has its own `--help`.
+ * (sine, reproduce-sine, reproduce-reptile, omniglot, rl, bayes, leo) under one name. Each command has its own `--help`.
  */
 const COMMANDS: Record<string, string> = {
   sine: './sine.js',
@@ -10,6 +10,7 @@ const COMMANDS: Record<string, string> = {
   omniglot: './omniglot.js',
   rl: './rl.js',
   bayes: './bayes.js',
+  leo: './leo.js',
 };
 
 const USAGE = `usage: metagrad <command> [flags]
@@ -20,6 +21,7 @@ const USAGE = `usage: metagrad <command> [flags]
   omniglot         few-shot Omniglot with the papers' presets, or a checkpoint's evaluation
   rl               meta-reinforcement learning: MAML-TRPO on 2-D navigation, and its evaluation
   bayes            PLATIPUS, BMAML, EMAML or MAML on noisy regression: uncertainty scores and a figure
+  leo              LEO on Omniglot embeddings (latent embedding optimisation), or a checkpoint's evaluation
 
 metagrad <command> --help lists a command's flags. Node flags (such as
 --experimental-wasm-relaxed-simd, for the fused multiply-add kernels on Node 20) go before the

@@ -22,11 +22,10 @@
  * --evaluate trains nothing: it restores a checkpoint (its configuration and seed come from the
  * file) and reports test accuracy in both batch-norm modes.
  */
-import { existsSync } from 'node:fs';
-import * as os from 'node:os';
 import { parseArgs } from 'node:util';
 import * as mg from '../index.js';
-import { loadSafetensors, lockFile, saveSafetensors } from '../io/node.js';
+import { saveSafetensors } from '../io/node.js';
+import { openCheckpoint, stopOnSignals } from './run.js';
 import { TaskWorkers } from '../train/task-workers-node.js';
 import { loadOmniglot } from '../tasks/omniglot-node.js';
 import { isRecord } from '../checks.js';
@@ -83,20 +82,8 @@ Ctrl-C (or SIGTERM) stops after the iteration in progress and writes the checkpo
     return;
   }
   const checkpoint = values.checkpoint;
-  if ((values.resume || values.evaluate) && (checkpoint === undefined || !existsSync(checkpoint))) {
-    throw new Error(`--${values.resume ? 'resume' : 'evaluate'} needs an existing --checkpoint file, got ${checkpoint ?? 'none'}`);
-  }
   if (values.calibration && !values.evaluate) throw new Error('--calibration reports on a checkpoint: give it with --evaluate');
-  if (values.overwrite && (values.resume || values.evaluate)) {
-    throw new Error(`--overwrite starts a new run over --checkpoint; it cannot be combined with --${values.resume ? 'resume' : 'evaluate'}`);
-  }
-  if (!values.resume && !values.evaluate && checkpoint !== undefined && existsSync(checkpoint) && !values.overwrite) {
-    throw new Error(`${checkpoint} already exists: continue that run with --resume, or start a new one over it with --overwrite`);
-  }
-  // One run per checkpoint: a second one (a --resume typed while the first still trains) would
-  // keep replacing the first one's progress with its own. Released when this process exits.
-  if (checkpoint !== undefined && !values.evaluate) lockFile(checkpoint);
-  const saved = values.resume || values.evaluate ? loadSafetensors(checkpoint!) : undefined;
+  const saved = openCheckpoint({ checkpoint, resume: values.resume!, overwrite: values.overwrite!, evaluate: values.evaluate! });
   const savedRun = saved === undefined ? undefined : runInfo(saved.metadata, checkpoint!);
   // A checkpoint names its preset; a different --preset is refused rather than mixed in.
   if (savedRun?.preset !== undefined && values.preset !== undefined && values.preset !== savedRun.preset) {
@@ -175,13 +162,7 @@ Ctrl-C (or SIGTERM) stops after the iteration in progress and writes the checkpo
     acc = r.mean;
     console.error(`\n${new Date().toISOString()} iteration ${trainer.iteration}: ${watchedName} accuracy (transductive, ${r.n} episodes) ${(100 * r.mean).toFixed(2)}% ± ${(100 * r.ci95).toFixed(2)}`);
   };
-  let stopSignal: NodeJS.Signals | null = null;
-  // A second signal stops at once: checkpoints are written atomically, so none is half-written.
-  const onSignal = (sig: NodeJS.Signals): void => {
-    if (stopSignal !== null) process.exit(128 + os.constants.signals[sig]);
-    stopSignal = sig;
-  };
-  if (checkpoint !== undefined) for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, onSignal);
+  const stop = checkpoint === undefined ? null : stopOnSignals();
   // Written now, before any training, so an unwritable path fails at once rather than at the
   // first checkpoint interval (for --resume it rewrites the state just read).
   if (checkpoint !== undefined) save();
@@ -197,7 +178,7 @@ Ctrl-C (or SIGTERM) stops after the iteration in progress and writes the checkpo
       checkpointEvery: checkpoint === undefined ? 0 : checkpointEvery,
       checkpoint: checkpoint === undefined ? undefined : save,
       onProgress: (it, avg) => bar.update(it, `loss ${avg.toFixed(3)}${Number.isNaN(acc) ? '' : ` acc ${(100 * acc).toFixed(1)}%`}`),
-      shouldStop: () => stopSignal !== null,
+      shouldStop: () => stop?.signal() != null,
     });
   } catch (e) {
     // A failed step (a worker that died, a gradient that diverged to NaN) leaves the trainer as
@@ -208,8 +189,8 @@ Ctrl-C (or SIGTERM) stops after the iteration in progress and writes the checkpo
     await pool?.close();
   }
   if (ended === 'stopped') {
-    console.error(`\n${stopSignal}: stopped at iteration ${trainer.iteration}; checkpoint written to ${checkpoint}, continue with --resume`);
-    process.exitCode = 128 + os.constants.signals[stopSignal!];
+    console.error(`\n${stop!.signal()}: stopped at iteration ${trainer.iteration}; checkpoint written to ${checkpoint}, continue with --resume`);
+    process.exitCode = stop!.exitCode();
     return;
   }
   finalReport();

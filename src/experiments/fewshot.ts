@@ -26,7 +26,7 @@ import { epsilonAt, reptile, ReptileUpdate } from '../meta/reptile.js';
 import { cosineAnnealing, mamlpp, type MamlppAlgorithm } from '../meta/mamlpp.js';
 import type { Task } from '../meta/task.js';
 import type { MetaGradient } from '../meta/inner.js';
-import { MetaLearner, type MetaGradientOffload } from '../train/learner.js';
+import { MetaLearner, sameRun, type MetaGradientOffload } from '../train/learner.js';
 import { tidy } from '../tidy.js';
 import { noGrad } from '../autograd.js';
 import { reshape } from '../ops/layout.js';
@@ -367,20 +367,7 @@ export class FewShotTrainer {
    * checked before anything changes: a checkpoint that is refused leaves the trainer as it was.
    */
   setState(state: { tensors: Record<string, Tensor>; metadata: Record<string, string> }): void {
-    const meta = this.learner.setState(state, 'FewShotTrainer', (m, fail) => {
-      if (!isRecord(m.config)) return fail("the 'metagrad' metadata holds no configuration");
-      const saved = m.config;
-      const current = this.config as unknown as Record<string, unknown>;
-      const differ = [...new Set([...Object.keys(saved), ...Object.keys(current)])].filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(current[k]));
-      if (differ.length > 0) {
-        fail(`the checkpoint was made with a different configuration (${differ.map((k) => `${k}: ${JSON.stringify(saved[k])} there, ${JSON.stringify(current[k])} here`).join('; ')})`);
-      }
-      try {
-        new Rng(0).setState(m.rng as number[]); // checked on a scratch generator, so a refusal changes nothing
-      } catch (e) {
-        fail(`the sampler state is damaged (${(e as Error).message})`);
-      }
-    });
+    const meta = this.learner.setState(state, 'FewShotTrainer', sameRun(this.config));
     this.rng.setState(meta.rng as number[]);
   }
 }

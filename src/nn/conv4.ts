@@ -10,7 +10,7 @@
  * what is passed together decides transductive versus non-transductive evaluation.
  */
 import { add } from '../ops/binary.js';
-import { batchNorm } from '../ops/batchnorm.js';
+import { batchMoments, batchNorm } from '../ops/batchnorm.js';
 import { conv2d, maxPool2d } from '../ops/conv.js';
 import { reshape } from '../ops/layout.js';
 import { matmul } from '../ops/matmul.js';
@@ -43,12 +43,28 @@ export interface Conv4Options {
 
 const CONV4_OPTIONS: OptionKeys<Conv4Options> = { classes: true, variant: true, filters: true, side: true, channels: true, stepNorms: true };
 
+/** Per-channel statistics of one block's batch norm. */
+export interface BlockStats {
+  mean: Tensor;
+  variance: Tensor;
+}
+
+/** The conv net of {@link conv4}: a {@link Model}, and its body as a feature extractor. */
+export interface Conv4Model extends Model {
+  /** The body's output, flattened to `[n, features]`, with batch statistics or the given per-block `stats`. */
+  features(params: readonly Tensor[], x: Tensor, options?: { step?: number; stats?: readonly BlockStats[] }): Tensor;
+  /** Each block's batch-norm statistics on the batch `x` (blocks after the first see inputs normalised with the batch's own). */
+  moments(params: readonly Tensor[], x: Tensor): BlockStats[];
+  /** The length of a feature vector. */
+  readonly featureSize: number;
+}
+
 /**
  * The papers' 4-layer conv net as a {@link Model}: `init({ rng })` gives its parameters (He-normal
  * filters, zero conv biases, γ = 1, β = 0; head weights as PyTorch's Linear, zero head bias), `forward(params, x)` maps NHWC
  * images `[n, side, side, channels]` to logits `[n, classes]`.
  */
-export function conv4(options: Conv4Options): Model {
+export function conv4(options: Conv4Options): Conv4Model {
   checkOptionsObject('conv4', options, CONV4_OPTIONS, '{ classes: 5 }');
   const { classes } = options;
   const variant = options.variant ?? 'strided';
@@ -77,21 +93,38 @@ export function conv4(options: Conv4Options): Model {
       return ps;
     },
     forward(params, x, context) {
-      if (!(x instanceof Tensor)) throw new TypeError(`conv4: the input must be a Tensor, got ${describeValue(x)}`);
-      if (params.length !== count) throw new RangeError(`conv4: expected ${count} parameter tensors, got ${params.length}`);
-      const set = Math.min(context?.step ?? 0, sets - 1);
-      if (x.ndim !== 4 || x.shape[1] !== side || x.shape[2] !== side || x.shape[3] !== channels) {
-        throw new RangeError(`conv4: input must be [n, ${side}, ${side}, ${channels}], got ${fmt(x.shape)}`);
-      }
-      let h = x;
-      for (let b = 0; b < 4; b++) {
-        const at = perBlock * b;
-        const [w, bias, gamma, beta] = [params[at]!, params[at + 1]!, params[at + 2 + 2 * set]!, params[at + 3 + 2 * set]!];
-        h = variant === 'strided' ? conv2d(h, w, { stride: 2, padding: 'same' }) : conv2d(h, w, { padding: 'same' });
-        h = relu(batchNorm(add(h, bias), gamma, beta));
-        if (variant === 'maxpool') h = maxPool2d(h, 2);
-      }
-      return add(matmul(reshape(h, [x.shape[0]!, features]), params[count - 2]!), params[count - 1]!);
+      return add(matmul(body(params, x, context?.step ?? 0, undefined, null), params[count - 2]!), params[count - 1]!);
     },
+    features(params, x, o = {}) {
+      if (o.stats !== undefined && (!Array.isArray(o.stats) || o.stats.length !== 4)) throw new RangeError(`conv4.features: stats must list the 4 blocks' { mean, variance }, got ${describeValue(o.stats)}`);
+      return body(params, x, o.step ?? 0, o.stats, null);
+    },
+    moments(params, x) {
+      const out: BlockStats[] = [];
+      body(params, x, 0, undefined, out);
+      return out;
+    },
+    featureSize: features,
   };
+
+  /** The four blocks, flattened; with `stats` given the blocks normalise with them, with `moments` given the batch's are pushed to it. */
+  function body(params: readonly Tensor[], x: Tensor, step: number, stats: readonly BlockStats[] | undefined, moments: BlockStats[] | null): Tensor {
+    if (!(x instanceof Tensor)) throw new TypeError(`conv4: the input must be a Tensor, got ${describeValue(x)}`);
+    if (params.length !== count) throw new RangeError(`conv4: expected ${count} parameter tensors, got ${params.length}`);
+    const set = Math.min(step, sets - 1);
+    if (x.ndim !== 4 || x.shape[1] !== side || x.shape[2] !== side || x.shape[3] !== channels) {
+      throw new RangeError(`conv4: input must be [n, ${side}, ${side}, ${channels}], got ${fmt(x.shape)}`);
+    }
+    let h = x;
+    for (let b = 0; b < 4; b++) {
+      const at = perBlock * b;
+      const [w, bias, gamma, beta] = [params[at]!, params[at + 1]!, params[at + 2 + 2 * set]!, params[at + 3 + 2 * set]!];
+      h = variant === 'strided' ? conv2d(h, w, { stride: 2, padding: 'same' }) : conv2d(h, w, { padding: 'same' });
+      h = add(h, bias);
+      if (moments !== null) moments.push(batchMoments(h));
+      h = relu(stats === undefined ? batchNorm(h, gamma, beta) : batchNorm(h, gamma, beta, { stats: stats[b]! }));
+      if (variant === 'maxpool') h = maxPool2d(h, 2);
+    }
+    return reshape(h, [x.shape[0]!, features]);
+  }
 }

@@ -10,6 +10,7 @@ import { Tensor } from '../tensor.js';
 import type { TypedArray } from '../dtype.js';
 import { tidy } from '../tidy.js';
 import { describeValue, isRecord } from '../checks.js';
+import { Rng } from '../random.js';
 import { meanGradient, type MetaAlgorithm, type MetaContext, type WorkerAlgorithm } from '../meta/algorithm.js';
 import { recyclable } from '../meta/adapt.js';
 import { checkParams, type MetaGradient } from '../meta/inner.js';
@@ -318,4 +319,26 @@ export class MetaLearner {
     this.iteration = iteration;
     return meta;
   }
+}
+
+/**
+ * A {@link MetaLearner.setState} check for trainers that save `{ rng, config }` beside the
+ * learner's state: the checkpoint's configuration must be `current` field for field, and its
+ * sampler state one a generator accepts.
+ */
+export function sameRun(current: object): (meta: Record<string, unknown>, fail: (msg: string) => never) => void {
+  return (m, fail) => {
+    if (!isRecord(m.config)) return fail("the 'metagrad' metadata holds no configuration");
+    const saved = m.config;
+    const here = current as Record<string, unknown>;
+    const differ = [...new Set([...Object.keys(saved), ...Object.keys(here)])].filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(here[k]));
+    if (differ.length > 0) {
+      fail(`the checkpoint was made with a different configuration (${differ.map((k) => `${k}: ${JSON.stringify(saved[k])} there, ${JSON.stringify(here[k])} here`).join('; ')})`);
+    }
+    try {
+      new Rng(0).setState(m.rng as number[]); // checked on a scratch generator, so a refusal changes nothing
+    } catch (e) {
+      fail(`the sampler state is damaged (${(e as Error).message})`);
+    }
+  };
 }
