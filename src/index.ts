@@ -39,6 +39,6 @@ export { inflateRaw, inflateZlib, adler32 } from './io/inflate.js';
 export { conv4, type Conv4Options, type Conv4Model, type BlockStats } from './nn/conv4.js';
 export { encodeSafetensors, decodeSafetensors } from './io/safetensors.js';
 export { NoisyRegressionTasks, FunctionBatch, evaluateFunction, type NoisySetup, type NoisyRegressionOptions, type RegressionFunction } from './tasks/noisy-regression.js';
-export { EmbeddingTrainer, embeddingSettings, featureEpisode, type EmbeddingSettings } from './experiments/embeddings.js';
+export { EmbeddingTrainer, embeddingSettings, featureEpisode, unitLength, type EmbeddingSettings } from './experiments/embeddings.js';
 export { LeoTrainer, LEO_PRESETS, type LeoConfig } from './experiments/leo.js';
 export { UncertaintyExperiment, UNCERTAINTY_METHODS, type UncertaintyMethod, type UncertaintySettings, type UncertaintyScores, type TaskPicture } from './experiments/uncertainty.js';

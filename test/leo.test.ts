@@ -179,4 +179,20 @@ describe('LEO', () => {
     expect(() => other.setState(state)).toThrow(/different configuration \(leo: /);
     expect(() => new mg.LeoTrainer(emb, { ...config, metabatch: 2 } as never, 1)).toThrow(/metabatch/);
   });
+
+  test('a meta-batch whose loss is not finite steps along a weight decay alone, as the authors\' code does', () => {
+    const algo = mg.leo(tiny);
+    const theta = params(algo, 40);
+    const good = featureTask(41);
+    const bad = mg.supervisedTask({ xSupport: mg.mul(good.xSupport, mg.full(good.xSupport.shape, NaN, f64)), ySupport: good.ySupport, xQuery: good.xQuery, yQuery: good.yQuery }, { loss: 'cross-entropy' });
+    const g = mg.leo({ ...tiny, clipValue: Infinity, clipNorm: Infinity }).metaGradient(algo.classifier, theta, [good, bad]);
+    expect(g.loss).toBeNaN();
+    g.grads.forEach((t, i) => expectClose(t.data, Array.from(theta[i]!.data, (v) => (i < theta.length - 2 ? 1e-4 * v : 0)), 1e-15, `pull-back ${i}`));
+  });
+
+  test('unitLength scales every feature vector to length 1 and leaves zero vectors alone', () => {
+    const u = mg.unitLength(mg.tensor([[[3, 4], [0, 0]], [[1, 0], [0, -2]]]));
+    expect(Array.from(u.data)).toEqual([0.6, 0.8, 0, 0, 1, 0, 0, -1].map((v) => Math.fround(v)));
+    expect(u.shape).toEqual([2, 2, 2]);
+  });
 });

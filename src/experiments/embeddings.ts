@@ -163,6 +163,18 @@ export class EmbeddingTrainer {
   }
 }
 
+/** `embeddings` with every feature vector (along the last axis) scaled to unit length; zero vectors stay zero. */
+export function unitLength(embeddings: Tensor): Tensor {
+  const size = embeddings.shape[embeddings.ndim - 1]!;
+  const out = Float32Array.from(embeddings.data);
+  for (let o = 0; o < out.length; o += size) {
+    let sq = 0;
+    for (let j = 0; j < size; j++) sq += out[o + j]! * out[o + j]!;
+    if (sq > 0) for (let j = 0; j < size; j++) out[o + j]! /= Math.sqrt(sq);
+  }
+  return new Tensor(out, embeddings.shape);
+}
+
 /**
  * An N-way K-shot episode on embeddings `[classes, drawers, features]`: N distinct classes, for
  * each K support and `queryPerClass` query images from different drawers, labels 0 … N−1 in

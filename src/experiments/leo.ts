@@ -10,7 +10,7 @@ import type { Tensor } from '../tensor.js';
 import { tidy } from '../tidy.js';
 import { MetaLearner, sameRun } from '../train/learner.js';
 import { checkInteger, checkOptionsObject, checkPositive, describeValue, isRecord, type OptionKeys } from '../checks.js';
-import { featureEpisode } from './embeddings.js';
+import { featureEpisode, unitLength } from './embeddings.js';
 
 /** A LEO setting on Omniglot: the episodes, the outer loop and LEO's own settings. */
 export interface LeoConfig {
@@ -59,23 +59,24 @@ export class LeoTrainer {
   readonly learner: MetaLearner;
   private readonly rng: Rng;
 
+  /** The training classes' embeddings, each feature vector scaled to unit length. */
+  readonly embeddings: Tensor;
+
   /**
-   * @param embeddings the training classes' embeddings `[classes, drawers, features]`
+   * @param embeddings the training classes' embeddings `[classes, drawers, features]`; LEO sees
+   *   them scaled to unit length (so the latent loop's step sizes do not depend on the
+   *   embedding network's scale)
    * @param config the episodes and settings ({@link LEO_PRESETS})
    * @param seed seeds the initial weights, every episode and the training noise
    */
-  constructor(
-    /** The training classes' embeddings. */
-    readonly embeddings: Tensor,
-    config: LeoConfig,
-    seed: number,
-  ) {
+  constructor(embeddings: Tensor, config: LeoConfig, seed: number) {
     if (!isRecord(config)) throw new TypeError(`LeoTrainer: config must be a LeoConfig object (see LEO_PRESETS), got ${describeValue(config)}`);
     checkOptionsObject('LeoConfig', config, CONFIG_KEYS, "LEO_PRESETS['leo-5way-1shot']");
     for (const k of ['nWay', 'kShot', 'queryPerClass', 'metaBatch', 'iterations'] as const) checkInteger(`LeoConfig.${k}`, config[k]);
     checkPositive('LeoConfig.outerLr', config.outerLr);
     if (embeddings.ndim !== 3) throw new RangeError(`LeoTrainer: embeddings must be [classes, drawers, features], got ${embeddings.ndim} dimensions`);
     this.config = Object.freeze({ ...config });
+    this.embeddings = unitLength(embeddings);
     this.rng = new Rng(seed);
     this.algorithm = leo({ ...config.leo, ways: config.nWay, features: embeddings.shape[2]!, seed }, 'LeoTrainer');
     this.learner = new MetaLearner(this.algorithm.classifier, this.algorithm.init({ rng: this.rng }), this.algorithm, new Adam({ lr: config.outerLr }));
@@ -103,16 +104,17 @@ export class LeoTrainer {
     }
   }
 
-  /** Query accuracy on `episodes` new episodes of `embeddings` (other classes), adapted without noise; `rng` draws them. */
+  /** Query accuracy on `episodes` new episodes of `embeddings` (other classes; scaled to unit length as in training), adapted without noise; `rng` draws them. */
   evaluate(embeddings: Tensor, episodes: number, rng?: Rng, onEpisode?: (done: number) => void): MeanCI {
     checkInteger('LeoTrainer.evaluate: episodes', episodes);
     const sampler = rngOption('LeoTrainer.evaluate', rng);
     const c = this.config;
+    const normalised = unitLength(embeddings);
     const accs: number[] = [];
     for (let e = 0; e < episodes; e++) {
       accs.push(
         tidy(() => {
-          const task = featureEpisode(embeddings, c.nWay, c.kShot, c.queryPerClass, sampler);
+          const task = featureEpisode(normalised, c.nWay, c.kShot, c.queryPerClass, sampler);
           return task.score(this.algorithm.classifier, [this.algorithm.adapt(this.algorithm.classifier, this.params, task)])[0]!;
         }),
       );

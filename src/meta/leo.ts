@@ -15,7 +15,8 @@
  * the single-sample estimate mean(log q(z) − log p(z)); standard deviations are
  * max(exp(u) − 1 + offset, 1e-10) of the unnormalised half u of a code (offset √(2/(N + E)) for
  * the weights, Glorot's scale); the encoder penalty and orthogonality term are means of squares;
- * the meta-gradient is clipped elementwise, then by its global norm. Each decode draws new
+ * the meta-gradient is clipped elementwise, then by its global norm, and where it is not finite
+ * (a latent loop that diverged) it is replaced by that of a weight decay alone. Each decode draws new
  * weights; adapting to a new task uses the means throughout (no noise, no dropout).
  *
  * Simplifications: one weight draw per class per decode (the authors draw one per support
@@ -162,6 +163,11 @@ export function orthogonalityPenalty(w: Tensor): Tensor {
     return t;
   });
   return mean(square(sub(corr, eye)));
+}
+
+/** Whether a meta-gradient's loss and every element are finite. */
+function finite(g: MetaGradient): boolean {
+  return Number.isFinite(g.loss) && g.grads.every((t) => t.data.every((v) => v - v === 0));
 }
 
 /** max(exp(u) − 1 + offset, 1e-10): the authors' standard deviation from an unnormalised one. */
@@ -333,6 +339,14 @@ export function leo(settings: LeoSettings, owner = 'LEO'): LeoAlgorithm {
       return { grads: norm > s.clipNorm ? clipped.map((x) => scale(x, s.clipNorm / norm)) : clipped, loss: g.loss };
     });
 
+  /**
+   * Where a meta-batch's loss or gradient is not finite (a latent loop that diverged), the
+   * authors' code steps along the gradient of 1e-4·Σ‖weights‖²/2 alone, pulling the weights back
+   * towards a region where the loops converge; so does this.
+   */
+  const pullBack = (params: readonly Tensor[], loss: number): MetaGradient =>
+    noGrad(() => ({ grads: params.map((x, i) => scale(x, i < count - 2 ? 1e-4 : 0)), loss }));
+
   const taskGradient = (model: Model, params: readonly Tensor[], task: Task, rng: Rng): MetaGradient => {
     const leaves = params.map((x) => new Tensor(x.data, x.shape, true));
     const { loss } = objective(model, leaves, task, noise(task, rng, params[0]!.dtype));
@@ -357,7 +371,8 @@ export function leo(settings: LeoSettings, owner = 'LEO'): LeoAlgorithm {
     metaGradient(model, params, tasks, context?: MetaContext) {
       const rng = iterationRng(s.seed, context?.iteration ?? 0);
       const list = tasks.flatMap((t) => (t.stacked !== undefined && t.split !== undefined ? t.split() : [t]));
-      return clip(meanGradient(list.map((t) => tidy(() => taskGradient(model, params, t, rng)))));
+      const g = meanGradient(list.map((t) => tidy(() => taskGradient(model, params, t, rng))));
+      return clip(finite(g) ? g : pullBack(params, g.loss));
     },
     adapt(model, params, task) {
       return tidy(() => objective(model, params, task, null).weights.detach());
