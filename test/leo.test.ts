@@ -195,4 +195,138 @@ describe('LEO', () => {
     expect(Array.from(u.data)).toEqual([0.6, 0.8, 0, 0, 1, 0, 0, -1].map((v) => Math.fround(v)));
     expect(u.shape).toEqual([2, 2, 2]);
   });
+
+  describe('the objective, written out by hand', () => {
+    // The whole training objective for a task, from the formulas of docs/leo.md, without the relation net.
+    function reference(algo: mg.LeoAlgorithm, theta: Tensor[], task: mg.SupervisedTask, noise: mg.LeoNoise | null): { loss: number; weights: number[] } {
+      const s = algo.settings;
+      const [enc, dec, alpha, eta] = theta.map((t) => new mg.Tensor(t.data, t.shape, true)) as [Tensor, Tensor, Tensor, Tensor];
+      const N = s.ways, E = s.features, L = s.latent;
+      const labels = Array.from(task.ySupport as Int32Array);
+      const mask = (x: Tensor, m: Tensor | undefined) => (m === undefined ? x : mg.mul(x, m));
+      const xs = mask(task.xSupport, noise?.dropout?.support), xq = mask(task.xQuery, noise?.dropout?.query);
+      const ce = (x: Tensor, w: Tensor, y: Int32Array) => mg.crossEntropy(mg.matmul(x, mg.transpose(w)), y);
+      const codes = mg.matmul(xs, enc);
+      const rows = (c: number) => labels.flatMap((l, i) => (l === c ? [i] : []));
+      const perClass = mg.stack(Array.from({ length: N }, (_, c) => mg.mean(mg.stack(rows(c).map((i) => mg.index(codes, 0, i))), 0)));
+      const mu = mg.slice(perClass, 1, 0, L), u = mg.slice(perClass, 1, L, 2 * L);
+      const sd = (v: Tensor, offset: number) => mg.where(mg.greater(mg.sub(mg.exp(v), 1 - offset), 1e-10), mg.sub(mg.exp(v), 1 - offset), 1e-10);
+      let z = mu;
+      let extra: Tensor = mg.zeros([], f64);
+      if (noise !== null) {
+        z = mg.add(mu, mg.mul(sd(u, 0), noise.latent));
+        const logq = mg.sub(mg.scale(mg.square(noise.latent), -0.5), mg.log(sd(u, 0)));
+        const logp = mg.scale(mg.square(z), -0.5);
+        extra = mg.scale(mg.mean(mg.sub(logq, logp)), s.klWeight);
+      }
+      const decode = (zz: Tensor, i: number) => {
+        const out = mg.matmul(zz, dec);
+        const m = mg.slice(out, 1, 0, E);
+        return noise === null ? m : mg.add(m, mg.mul(sd(mg.slice(out, 1, E, 2 * E), Math.sqrt(2 / (N + E))), noise.weights[i]!));
+      };
+      const ys = Int32Array.from(labels);
+      let w: Tensor;
+      let steps = s.finetuneSteps;
+      if (s.space === 'latent') {
+        const z0 = z;
+        for (let k = 0; k < s.innerSteps; k++) z = mg.sub(z, mg.mul(alpha, mg.grad(ce(xs, decode(z, k), ys), [z], { createGraph: true })[0]!));
+        if (noise !== null) extra = mg.add(extra, mg.scale(mg.mean(mg.square(mg.sub(z0, z.detach()))), s.encoderPenalty));
+        w = decode(z, s.innerSteps);
+      } else {
+        w = decode(z, 0);
+        steps += s.innerSteps;
+      }
+      for (let k = 0; k < steps; k++) w = mg.sub(w, mg.mul(eta, mg.grad(ce(xs, w, ys), [w], { createGraph: true })[0]!));
+      let loss = mg.add(ce(xq, w, task.yQuery as Int32Array), extra);
+      if (noise !== null) {
+        const l2 = mg.add(mg.sum(mg.square(enc)), mg.sum(mg.square(dec)));
+        const norms = mg.sqrt(mg.sum(mg.square(dec), 1, true));
+        const corr = mg.div(mg.matmul(dec, mg.transpose(dec)), mg.matmul(norms, mg.transpose(norms)));
+        const eye = mg.tensor(Array.from({ length: L }, (_, i) => Array.from({ length: L }, (_, j) => (i === j ? 1 : 0))), f64);
+        loss = mg.add(loss, mg.add(mg.scale(l2, s.weightDecay / 2), mg.scale(mg.mean(mg.square(mg.sub(corr, eye))), s.orthogonality)));
+      }
+      return { loss: loss.item(), weights: Array.from(w.data) };
+    }
+
+    for (const space of ['latent', 'weights'] as const) {
+      test(`with and without noise, inner loop in ${space} space`, () => {
+        const algo = mg.leo({ ...tiny, relationNet: false, space, innerSteps: 2, finetuneSteps: 1, encoderPenalty: 0.3, dropout: 0.3 });
+        const task = featureTask(50);
+        const theta = params(algo, 51);
+        const noise = algo.noise(task, new mg.Rng(52), 'float64');
+        expect(noise.latent.shape).toEqual([3, 2]);
+        expect(noise.weights.map((t) => t.shape)).toEqual(Array.from({ length: space === 'latent' ? 3 : 1 }, () => [3, 4]));
+        for (const n of [noise, null]) {
+          const ours = algo.objective(algo.classifier, theta, task, n);
+          const ref = reference(algo, theta, task, n);
+          expect(ours.loss.item()).toBeCloseTo(ref.loss, 12);
+          expectClose(ours.weights.data, ref.weights, 1e-12, `weights, noise ${n === null ? 'off' : 'on'}`);
+        }
+        expectClose(algo.adapt(algo.classifier, theta, task).data, reference(algo, theta, task, null).weights, 1e-12, 'adapt');
+        // Every meta-parameter is used or, in weight space, α gets a zero gradient.
+        const g = algo.metaGradient(algo.classifier, theta, [task]);
+        expect(g.grads.map((t) => t.shape)).toEqual(theta.map((t) => t.shape));
+        expect(g.grads[2]!.data.every((v) => v === 0)).toBe(space === 'weights');
+      });
+    }
+
+    test('dropout masks are 0 or 1/(1 − rate), at about the rate, on both feature sets; none without dropout', () => {
+      const task = featureTask(53, 3, 400);
+      const noise = mg.leo({ ...tiny, features: 400, dropout: 0.25 }).noise(task, new mg.Rng(54), 'float64');
+      for (const m of [noise.dropout!.support, noise.dropout!.query]) {
+        expect(m.shape).toEqual([6, 400]);
+        const zeros = Array.from(m.data).filter((v) => v === 0).length / m.size;
+        expect(Array.from(m.data).every((v) => v === 0 || v === 1 / 0.75)).toBe(true);
+        expect(zeros).toBeGreaterThan(0.2);
+        expect(zeros).toBeLessThan(0.3);
+      }
+      expect(mg.leo(tiny).noise(featureTask(53), new mg.Rng(54)).dropout).toBeUndefined();
+    });
+
+    test('masked features keep the task\'s own options (mini-batches of the support set)', () => {
+      const algo = mg.leo({ ...tiny, dropout: 0.5 });
+      const base = featureTask(55);
+      const opts = { loss: 'cross-entropy' as const, innerBatch: 2, order: [5, 4, 3, 2, 1, 0] };
+      const task = mg.supervisedTask({ xSupport: base.xSupport, ySupport: base.ySupport, xQuery: base.xQuery, yQuery: base.yQuery }, opts);
+      const theta = params(algo, 56);
+      const noise = algo.noise(task, new mg.Rng(57), 'float64');
+      const masked = mg.supervisedTask({ xSupport: mg.mul(task.xSupport, noise.dropout!.support), ySupport: task.ySupport, xQuery: mg.mul(task.xQuery, noise.dropout!.query), yQuery: task.yQuery }, opts);
+      const { dropout: _, ...rest } = noise;
+      expect(algo.objective(algo.classifier, theta, task, noise).loss.item()).toBe(algo.objective(algo.classifier, theta, masked, rest).loss.item());
+    });
+  });
+
+  test('the defaults are the authors\' published settings', () => {
+    expect(mg.leo({ ways: 5, features: 64 }).settings).toEqual({ ways: 5, features: 64, latent: 64, innerSteps: 5, finetuneSteps: 5, innerLr: 1, finetuneLr: 0.001, klWeight: 1e-3, encoderPenalty: 1e-9, weightDecay: 1e-8, orthogonality: 1e-3, dropout: 0, relationNet: true, space: 'latent', clipValue: 0.1, clipNorm: 0.1, seed: 0 });
+  });
+
+  test('names every other refusal', () => {
+    const algo = mg.leo(tiny);
+    const theta = params(algo, 1);
+    const withLabels = (ys: number[]) => mg.supervisedTask({ xSupport: mg.zeros([ys.length, 4], f64), ySupport: ys, xQuery: mg.zeros([1, 4], f64), yQuery: [0] }, { loss: 'cross-entropy' });
+    expect(() => algo.adapt(algo.classifier, theta, withLabels([0, 1, 3]))).toThrow(/LEO: support label 3 at 2 is not a class of a 3-way task \(0 … 2\)/);
+    expect(() => algo.adapt(algo.classifier, theta, withLabels([0, -1, 2]))).toThrow(/support label -1 at 1/);
+    expect(() => algo.adapt(algo.classifier, theta, withLabels([0, 1.5, 2]))).toThrow(/support label 1.5 at 1/);
+    expect(() => algo.adapt(algo.classifier, theta, withLabels([1, 1, 2]))).toThrow(/class 0 has no support example/);
+    const flat = mg.supervisedTask({ xSupport: mg.zeros([3, 2, 2], f64), ySupport: [0, 1, 2], xQuery: mg.zeros([1, 2, 2], f64), yQuery: [0] }, { loss: 'cross-entropy' });
+    expect(() => algo.adapt(algo.classifier, theta, flat)).toThrow(/support features must be \[n, 4\], got \[3,2,2\]/);
+    const tensorLabels = mg.supervisedTask({ xSupport: mg.zeros([3, 4], f64), ySupport: mg.zeros([3], f64), xQuery: mg.zeros([1, 4], f64), yQuery: mg.zeros([1], f64) }, { loss: (p) => mg.sum(p) });
+    expect(() => algo.adapt(algo.classifier, theta, tensorLabels)).toThrow(/cross-entropy/);
+    expect(() => algo.classifier.forward([], mg.zeros([1, 4]))).toThrow(/linearClassifier: expected one weight matrix \[N, E\], got 0 tensors/);
+    expect(() => mg.orthogonalityPenalty(mg.zeros([2, 2, 2]))).toThrow(/orthogonalityPenalty: expected a matrix, got shape \[2,2,2\]/);
+    expect(() => mg.leo({ ...tiny, finetuneSteps: -1 })).toThrow(/LEO: finetuneSteps/);
+    expect(() => mg.leo({ ...tiny, innerLr: 0 })).toThrow(/LEO: innerLr/);
+    expect(() => mg.leo({ ...tiny, clipNorm: 0 })).toThrow(/LEO: clipNorm must be a positive number or Infinity, got 0/);
+    expect(() => mg.leo({ ...tiny, clipValue: '1' as never })).toThrow(/LEO: clipValue must be a positive number or Infinity, got 1/);
+    expect(() => mg.leo({ ...tiny, klWeight: -1 })).toThrow(/LEO: klWeight/);
+    expect(() => mg.leo({ ...tiny, dropout: -0.1 })).toThrow(/LEO: dropout must be in \[0, 1\), got -0.1/);
+    expect(() => mg.leo({ ...tiny, seed: 0.5 })).toThrow(/LEO: seed must be a safe integer, got 0.5/);
+    expect(() => mg.leo({ ways: 3, features: 4 }, 'Mine').split([])).toThrow(/^Mine: expected 7 tensors \(encoder, three relation layers, decoder, α, η\), got 0$/);
+    expect(() => mg.leo({ ...tiny, relationNet: false }).split([])).toThrow(/expected 4 tensors \(encoder, decoder, α, η\)/);
+    expect(() => mg.leo(null as never)).toThrow(/LEO: options must be an object such as \{ ways: 5, features: 64 \}/);
+    for (const [i, name] of [[1, 'relation layer 0'], [4, 'decoder'], [5, 'α'], [6, 'η']] as const) {
+      const bad = theta.map((t, j) => (j === i ? mg.zeros([1, 1], f64) : t));
+      expect(() => algo.split(bad)).toThrow(new RegExp(`the ${name} must be`));
+    }
+  });
 });

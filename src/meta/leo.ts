@@ -195,7 +195,7 @@ function classMeans(labels: ArrayLike<number>, ways: number, dtype: DType, owner
 /**
  * LEO for N-way tasks on E-dimensional features: `new MetaLearner(algorithm.classifier,
  * algorithm.init({ rng }), algorithm, new Adam({ lr }))`. Tasks are `supervisedTask`s with
- * cross-entropy on `[n, E]` features (stacked ones are split).
+ * cross-entropy on `[n, E]` features, one per task.
  */
 export function leo(settings: LeoSettings, owner = 'LEO'): LeoAlgorithm {
   checkOptionsObject(owner, settings, LEO_SETTINGS, '{ ways: 5, features: 64 }');
@@ -370,8 +370,7 @@ export function leo(settings: LeoSettings, owner = 'LEO'): LeoAlgorithm {
     },
     metaGradient(model, params, tasks, context?: MetaContext) {
       const rng = iterationRng(s.seed, context?.iteration ?? 0);
-      const list = tasks.flatMap((t) => (t.stacked !== undefined && t.split !== undefined ? t.split() : [t]));
-      const g = meanGradient(list.map((t) => tidy(() => taskGradient(model, params, t, rng))));
+      const g = meanGradient(tasks.map((t) => tidy(() => taskGradient(model, params, t, rng))));
       return clip(finite(g) ? g : pullBack(params, g.loss));
     },
     adapt(model, params, task) {
