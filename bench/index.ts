@@ -15,8 +15,9 @@ import * as kernels from './kernels.js';
 import * as meta from './meta.js';
 import * as omniglot from './omniglot.js';
 import * as threads from './threads.js';
+import * as leo from './leo.js';
 
-const suites: Record<string, { run: () => string | Promise<string> }> = { engine, kernels, 'kernels-relaxed': kernels, elementwise, meta, omniglot, 'omniglot-relaxed': omniglot, threads };
+const suites: Record<string, { run: () => string | Promise<string> }> = { engine, kernels, 'kernels-relaxed': kernels, elementwise, meta, omniglot, 'omniglot-relaxed': omniglot, threads, leo };
 
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
