@@ -310,6 +310,8 @@ describe('LEO', () => {
     expect(() => algo.adapt(algo.classifier, theta, withLabels([1, 1, 2]))).toThrow(/class 0 has no support example/);
     const flat = mg.supervisedTask({ xSupport: mg.zeros([3, 2, 2], f64), ySupport: [0, 1, 2], xQuery: mg.zeros([1, 2, 2], f64), yQuery: [0] }, { loss: 'cross-entropy' });
     expect(() => algo.adapt(algo.classifier, theta, flat)).toThrow(/support features must be \[n, 4\], got \[3,2,2\]/);
+    const deep = mg.supervisedTask({ xSupport: mg.zeros([3, 4, 2], f64), ySupport: [0, 1, 2], xQuery: mg.zeros([1, 4, 2], f64), yQuery: [0] }, { loss: 'cross-entropy' });
+    expect(() => algo.adapt(algo.classifier, theta, deep)).toThrow(/support features must be \[n, 4\], got \[3,4,2\]/);
     const tensorLabels = mg.supervisedTask({ xSupport: mg.zeros([3, 4], f64), ySupport: mg.zeros([3], f64), xQuery: mg.zeros([1, 4], f64), yQuery: mg.zeros([1], f64) }, { loss: (p) => mg.sum(p) });
     expect(() => algo.adapt(algo.classifier, theta, tensorLabels)).toThrow(/cross-entropy/);
     expect(() => algo.classifier.forward([], mg.zeros([1, 4]))).toThrow(/linearClassifier: expected one weight matrix \[N, E\], got 0 tensors/);
@@ -328,5 +330,25 @@ describe('LEO', () => {
       const bad = theta.map((t, j) => (j === i ? mg.zeros([1, 1], f64) : t));
       expect(() => algo.split(bad)).toThrow(new RegExp(`the ${name} must be`));
     }
+  });
+
+  test('LeoTrainer: the presets, Adam at the configured rate, evaluation progress and the refusals, named', () => {
+    expect(Object.keys(mg.LEO_PRESETS)).toEqual(['leo-5way-1shot', 'leo-5way-5shot', 'leo-20way-1shot', 'leo-20way-5shot']);
+    expect(mg.LEO_PRESETS['leo-20way-5shot']).toEqual({ nWay: 20, kShot: 5, queryPerClass: 15, metaBatch: 12, iterations: 20_000, outerLr: 5e-4, leo: { dropout: 0.3 } });
+    const emb = mg.randn([8, 20, 5], { rng: new mg.Rng(70) });
+    const config: mg.LeoConfig = { nWay: 2, kShot: 1, queryPerClass: 2, metaBatch: 1, iterations: 2, outerLr: 3e-3, leo: { latent: 2, innerSteps: 1, finetuneSteps: 1 } };
+    const t = new mg.LeoTrainer(emb, config, 1);
+    expect(t.learner.optimizer.lr).toBe(3e-3);
+    const done: number[] = [];
+    t.evaluate(emb, 3, new mg.Rng(2), (d) => done.push(d));
+    expect(done).toEqual([1, 2, 3]);
+    expect(() => t.evaluate(emb, 0)).toThrow(/LeoTrainer.evaluate: episodes/);
+    expect(() => t.setState({ tensors: {}, metadata: {} })).toThrow(/^LeoTrainer.setState: /);
+    expect(() => new mg.LeoTrainer(emb, null as never, 1)).toThrow(/LeoTrainer: config must be a LeoConfig object \(see LEO_PRESETS\), got null/);
+    expect(() => new mg.LeoTrainer(emb, [] as never, 1)).toThrow(/LeoTrainer: config must be a LeoConfig object/);
+    expect(() => new mg.LeoTrainer(emb, { ...config, metaBatch: 0 }, 1)).toThrow(/LeoConfig.metaBatch/);
+    expect(() => new mg.LeoTrainer(emb, { ...config, outerLr: 0 }, 1)).toThrow(/LeoConfig.outerLr/);
+    expect(() => new mg.LeoTrainer(mg.zeros([8, 5]), config, 1)).toThrow(/LeoTrainer: embeddings must be \[classes, drawers, features\], got 2 dimensions/);
+    expect(() => new mg.LeoTrainer(emb, { ...config, leo: { latent: 0 } }, 1)).toThrow(/^LeoTrainer: latent/);
   });
 });

@@ -235,10 +235,9 @@ export function leo(settings: LeoSettings, owner = 'LEO'): LeoAlgorithm {
   };
 
   const episode = (task: Task): SupervisedTask => {
+    // (A cross-entropy supervisedTask is never stacked and has integer labels.)
     if (!(task instanceof SupervisedTask) || task.loss !== 'cross-entropy') throw new TypeError(`${owner}: tasks must be supervisedTask(…, { loss: 'cross-entropy' }) on features, got ${describeValue(task)}`);
-    if (task.stacked !== undefined) throw new RangeError(`${owner}: give tasks one at a time (this one stacks ${task.stacked}; use task.split())`);
     if (task.xSupport.ndim !== 2 || task.xSupport.shape[1] !== E) throw new RangeError(`${owner}: support features must be [n, ${E}], got ${fmt(task.xSupport.shape)}`);
-    if (task.ySupport instanceof Tensor) throw new TypeError(`${owner}: support labels must be integer class labels (Int32Array or number[]), got a Tensor`);
     return task;
   };
 
