@@ -20,7 +20,7 @@ import { omniglotEmbeddings } from '../experiments/embeddings-node.js';
 import { isRecord } from '../checks.js';
 import { intOption } from './args.js';
 import { ProgressBar } from './progress.js';
-import { openCheckpoint, stopOnSignals } from './run.js';
+import { openCheckpoint, restoreRun, RUN_OPTIONS, trainWithCheckpoints } from './run.js';
 
 const ABLATIONS: Record<string, mg.LeoConfig['leo']> = {
   'no-relation-net': { relationNet: false },
@@ -38,13 +38,7 @@ async function main(): Promise<void> {
       data: { type: 'string', default: '../shared/data/omniglot' },
       cache: { type: 'string' },
       embeddings: { type: 'string', default: 'runs/omniglot-embeddings.safetensors' },
-      'eval-every': { type: 'string' },
-      'eval-episodes': { type: 'string' },
-      checkpoint: { type: 'string' },
-      'checkpoint-every': { type: 'string' },
-      resume: { type: 'boolean', default: false },
-      overwrite: { type: 'boolean', default: false },
-      evaluate: { type: 'boolean', default: false },
+      ...RUN_OPTIONS,
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -106,14 +100,7 @@ or the evaluation of a checkpoint.
     },
   });
   const trainer = new mg.LeoTrainer(embeddings.train, config, seed);
-  if (saved !== undefined) {
-    try {
-      trainer.setState(saved);
-    } catch (e) {
-      throw new Error(`${checkpoint}: ${e instanceof Error ? e.message : String(e)}`);
-    }
-    console.error(`${values.evaluate ? 'evaluating' : 'resumed from'} ${checkpoint} at iteration ${trainer.iteration}`);
-  }
+  if (saved !== undefined) restoreRun(trainer, saved, checkpoint!, values.evaluate!);
   const finalReport = (): void => {
     const progress = new ProgressBar(evalEpisodes, 'test episodes');
     const r = trainer.evaluate(embeddings.test, evalEpisodes, new mg.Rng(seed + 54321), (done) => progress.update(done, ''));
@@ -132,34 +119,21 @@ or the evaluation of a checkpoint.
     acc = r.mean;
     console.error(`\n${new Date().toISOString()} iteration ${trainer.iteration}: test accuracy (${r.n} episodes) ${(100 * r.mean).toFixed(2)}% ± ${(100 * r.ci95).toFixed(2)}`);
   };
-  const stop = checkpoint === undefined ? null : stopOnSignals();
-  if (checkpoint !== undefined) save();
   const started = Date.now();
   const from = trainer.iteration;
-  let ended: 'finished' | 'stopped';
-  try {
-    ended = await mg.trainLoop({
-      iterations: config.iterations,
-      iteration: () => trainer.iteration,
-      step: () => trainer.step(),
-      evaluateEvery: evalEvery,
-      evaluate: report,
-      checkpointEvery: checkpoint === undefined ? 0 : checkpointEvery,
-      checkpoint: checkpoint === undefined ? undefined : save,
-      onProgress: (it, avg) => progress.update(it, `loss ${avg.toFixed(3)}${Number.isNaN(acc) ? '' : ` acc ${(100 * acc).toFixed(1)}%`}`),
-      shouldStop: () => stop?.signal() != null,
-    });
-  } catch (e) {
-    if (checkpoint === undefined) throw e;
-    throw new Error(`${e instanceof Error ? e.message : String(e)}\ncheckpoint written to ${checkpoint} at iteration ${trainer.iteration}; continue with --resume`);
-  }
+  const finished = await trainWithCheckpoints({
+    checkpoint,
+    iterations: config.iterations,
+    iteration: () => trainer.iteration,
+    step: () => trainer.step(),
+    evaluateEvery: evalEvery,
+    evaluate: report,
+    checkpointEvery,
+    save,
+    onProgress: (it, avg) => progress.update(it, `loss ${avg.toFixed(3)}${Number.isNaN(acc) ? '' : ` acc ${(100 * acc).toFixed(1)}%`}`),
+  });
   if (trainer.iteration > from) console.error(`\n${((Date.now() - started) / (trainer.iteration - from)).toFixed(1)} ms per meta-iteration`);
-  if (ended === 'stopped') {
-    console.error(`\n${stop!.signal()}: stopped at iteration ${trainer.iteration}; checkpoint written to ${checkpoint}, continue with --resume`);
-    process.exitCode = stop!.exitCode();
-    return;
-  }
-  finalReport();
+  if (finished) finalReport();
 }
 
 /** What a checkpoint says about the run that wrote it. */

@@ -25,7 +25,7 @@
 import { parseArgs } from 'node:util';
 import * as mg from '../index.js';
 import { saveSafetensors } from '../io/node.js';
-import { openCheckpoint, stopOnSignals } from './run.js';
+import { openCheckpoint, restoreRun, RUN_OPTIONS, trainWithCheckpoints } from './run.js';
 import { TaskWorkers } from '../train/task-workers-node.js';
 import { loadOmniglot } from '../tasks/omniglot-node.js';
 import { isRecord } from '../checks.js';
@@ -39,13 +39,7 @@ async function main(): Promise<void> {
       iterations: { type: 'string' },
       data: { type: 'string', default: '../shared/data/omniglot' },
       seed: { type: 'string' },
-      'eval-every': { type: 'string' },
-      'eval-episodes': { type: 'string' },
-      checkpoint: { type: 'string' },
-      'checkpoint-every': { type: 'string' },
-      resume: { type: 'boolean', default: false },
-      overwrite: { type: 'boolean', default: false },
-      evaluate: { type: 'boolean', default: false },
+      ...RUN_OPTIONS,
       calibration: { type: 'boolean', default: false },
       cache: { type: 'string' },
       workers: { type: 'string' },
@@ -125,14 +119,7 @@ Ctrl-C (or SIGTERM) stops after the iteration in progress and writes the checkpo
   const [watched, watchedName] = validation.length > 0 ? [mg.classesOf(validation, false), 'validation'] : [testClasses, 'test'];
   const model = mg.fewShotModel(config);
   const trainer = new mg.FewShotTrainer(model, trainClasses, config, seed);
-  if (saved !== undefined) {
-    try {
-      trainer.setState(saved);
-    } catch (e) {
-      throw new Error(`${checkpoint}: ${e instanceof Error ? e.message : String(e)}`);
-    }
-    console.error(`${values.evaluate ? 'evaluating' : 'resumed from'} ${checkpoint} at iteration ${trainer.iteration}`);
-  }
+  if (saved !== undefined) restoreRun(trainer, saved, checkpoint!, values.evaluate!);
   const finalReport = (): void => {
     for (const transductive of [true, false]) {
       const bar = new ProgressBar(evalEpisodes, `test episodes, ${transductive ? 'transductive' : 'non-transductive'}`);
@@ -162,38 +149,20 @@ Ctrl-C (or SIGTERM) stops after the iteration in progress and writes the checkpo
     acc = r.mean;
     console.error(`\n${new Date().toISOString()} iteration ${trainer.iteration}: ${watchedName} accuracy (transductive, ${r.n} episodes) ${(100 * r.mean).toFixed(2)}% ± ${(100 * r.ci95).toFixed(2)}`);
   };
-  const stop = checkpoint === undefined ? null : stopOnSignals();
-  // Written now, before any training, so an unwritable path fails at once rather than at the
-  // first checkpoint interval (for --resume it rewrites the state just read).
-  if (checkpoint !== undefined) save();
-  const pool = workers > 0 ? await TaskWorkers.start({ workers, model: { module: new URL('../index.js', import.meta.url).href, export: 'fewShotModel', options: config } }) : undefined;
-  let ended: 'finished' | 'stopped';
-  try {
-    ended = await mg.trainLoop({
-      iterations: config.iterations,
-      iteration: () => trainer.iteration,
-      step: () => (pool === undefined ? trainer.step() : trainer.stepAsync(pool)),
-      evaluateEvery: evalEvery,
-      evaluate: report,
-      checkpointEvery: checkpoint === undefined ? 0 : checkpointEvery,
-      checkpoint: checkpoint === undefined ? undefined : save,
-      onProgress: (it, avg) => bar.update(it, `loss ${avg.toFixed(3)}${Number.isNaN(acc) ? '' : ` acc ${(100 * acc).toFixed(1)}%`}`),
-      shouldStop: () => stop?.signal() != null,
-    });
-  } catch (e) {
-    // A failed step (a worker that died, a gradient that diverged to NaN) leaves the trainer as
-    // it was, and the loop has written the checkpoint of the last good iteration.
-    if (checkpoint === undefined) throw e;
-    throw new Error(`${e instanceof Error ? e.message : String(e)}\ncheckpoint written to ${checkpoint} at iteration ${trainer.iteration}; continue with --resume`);
-  } finally {
-    await pool?.close();
-  }
-  if (ended === 'stopped') {
-    console.error(`\n${stop!.signal()}: stopped at iteration ${trainer.iteration}; checkpoint written to ${checkpoint}, continue with --resume`);
-    process.exitCode = stop!.exitCode();
-    return;
-  }
-  finalReport();
+  let pool: TaskWorkers | undefined;
+  const finished = await trainWithCheckpoints({
+    checkpoint,
+    iterations: config.iterations,
+    iteration: () => trainer.iteration,
+    step: () => (pool === undefined ? trainer.step() : trainer.stepAsync(pool)),
+    evaluateEvery: evalEvery,
+    evaluate: report,
+    checkpointEvery,
+    save,
+    onProgress: (it, avg) => bar.update(it, `loss ${avg.toFixed(3)}${Number.isNaN(acc) ? '' : ` acc ${(100 * acc).toFixed(1)}%`}`),
+    open: async () => (pool = workers > 0 ? await TaskWorkers.start({ workers, model: { module: new URL('../index.js', import.meta.url).href, export: 'fewShotModel', options: config } }) : undefined),
+  });
+  if (finished) finalReport();
 }
 
 /** What a checkpoint says about the run that wrote it: its configuration, and (from this CLI) preset and seed. */

@@ -47,10 +47,10 @@ export function omniglotEmbeddings(split: { train: Character[]; validation: Char
   const names = (cs: Character[]): string => cs.map((c) => `${c.alphabet}/${c.name}`).join('\n');
   const key = JSON.stringify({ kind: KIND, settings: embeddingSettings(options.settings), seed: options.seed ?? 0, characters: ['train', 'validation', 'test'].map((k) => crc32(new TextEncoder().encode(names(split[k as keyof typeof split])))) });
   const cache = options.cache;
-  if (cache !== undefined && existsSync(cache)) {
-    const cached = readCache(cache, key);
+  if (cache !== undefined) {
+    const cached = existsSync(cache) ? readCache(cache, key) : null;
     if (cached !== null) return cached;
-    checkWritable(cache);
+    checkWritable(cache); // now, not after the training
   }
   const trainer = new EmbeddingTrainer(classesOf(split.train, true), options.settings, options.seed ?? 0);
   for (let i = 0; i < trainer.steps; i++) {
