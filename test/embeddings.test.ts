@@ -122,6 +122,10 @@ describe('omniglotEmbeddings', () => {
     writeFileSync(other, 'my notes');
     expect(() => omniglotEmbeddings(split, { ...options, cache: other })).toThrow(/is not a metagrad embeddings cache: not replaced/);
     expect(readFileSync(other, 'utf8')).toBe('my notes');
+    // A cache path that cannot be written fails before any training.
+    let steps = 0;
+    expect(() => omniglotEmbeddings(split, { ...options, cache: join(other, 'emb.safetensors'), onProgress: () => void steps++ })).toThrow(/notes\.safetensors/);
+    expect(steps).toBe(0);
     expect(existsSync(cache)).toBe(true);
   }, 60_000);
 });
