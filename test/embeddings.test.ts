@@ -45,6 +45,27 @@ describe('EmbeddingTrainer', () => {
     expect(e.shape).toEqual([3, 20, t.model.featureSize]);
     const alone = t.model.features(t.params, new mg.Tensor(Float32Array.from(classes[1]!.character.images[7]!), [1, 28, 28, 1]), { stats });
     Array.from(alone.data).forEach((v, i) => expect(e.data[(1 * 20 + 7) * t.model.featureSize + i]).toBeCloseTo(v, 5));
+    const x = new mg.Tensor(Float32Array.from(classes[1]!.character.images[7]!), [1, 28, 28, 1]);
+    expect(() => t.model.features(t.params, x, { stats: stats.slice(0, 3) })).toThrow(/conv4.features: stats must list the 4 blocks' \{ mean, variance \}, got an array/);
+    expect(() => t.model.features(t.params, x, { stats: {} as never })).toThrow(/conv4.features: stats must list the 4 blocks/);
+  });
+
+  test('one shuffle per epoch; statistics over a sample of statsImages images; two classes suffice', () => {
+    const t = new mg.EmbeddingTrainer(classes.slice(0, 2), { ...settings, statsImages: 30 }, 5);
+    expect(t.stepsPerEpoch).toBe(2);
+    t.step();
+    const first = (t as unknown as { order: unknown[] }).order;
+    expect(first).toHaveLength(40);
+    t.step();
+    expect((t as unknown as { order: unknown[] }).order).toBe(first);
+    t.step();
+    expect((t as unknown as { order: unknown[] }).order).not.toBe(first);
+    // The 30 images the generator picks, in one chunk: their batch moments.
+    const all = classes.slice(0, 2).flatMap((c) => c.character.images);
+    const picks = new mg.Rng(6).sample(40, 30);
+    const x = new mg.Tensor(Float32Array.from(picks.flatMap((i) => Array.from(all[i]!))), [30, 28, 28, 1]);
+    const stats = t.statistics(new mg.Rng(6));
+    t.model.moments(t.params, x).forEach((m, b) => Array.from(m.mean.data).forEach((v, i) => expect(stats[b]!.mean.data[i]).toBeCloseTo(v, 4)));
   });
 
   test('refuses settings it cannot use', () => {
@@ -78,6 +99,7 @@ describe('featureEpisode', () => {
   });
 
   test('refuses impossible episodes, naming the problem', () => {
+    expect(mg.featureEpisode(emb, 6, 10, 10, new mg.Rng(0)).xQuery.shape).toEqual([60, 3]); // every class, every drawing
     expect(() => mg.featureEpisode(emb, 7, 1, 1, new mg.Rng(0))).toThrow(/6 classes cannot make 7-way/);
     expect(() => mg.featureEpisode(emb, 2, 10, 11, new mg.Rng(0))).toThrow(/a class has 20/);
     expect(() => mg.featureEpisode(mg.zeros([6, 3]), 2, 1, 1, new mg.Rng(0))).toThrow(/\[classes, drawers, features\]/);
@@ -93,8 +115,10 @@ describe('omniglotEmbeddings', () => {
     const cache = join(dir, 'sub', 'emb.safetensors');
     let trained = 0;
     const onProgress = (phase: string): void => void (phase === 'train' && trained++);
-    const first = omniglotEmbeddings(split, { ...options, cache, onProgress });
+    const calls: string[] = [];
+    const first = omniglotEmbeddings(split, { ...options, cache, onProgress: (phase, done, total) => (onProgress(phase), calls.push(`${phase} ${done}/${total}`)) });
     expect(trained).toBe(4); // 2 characters × 4 rotations × 20 drawings in batches of 40
+    expect(calls).toEqual([...[1, 2, 3, 4].map((d) => `train ${d}/4`), ...Array.from({ length: 11 }, (_, i) => `embed ${i + 1}/11`)]);
     expect(first.train.shape).toEqual([8, 20, 256]);
     expect(first.validation.shape).toEqual([0, 0, 256]);
     expect(first.test.shape).toEqual([3, 20, 256]);
@@ -108,16 +132,20 @@ describe('omniglotEmbeddings', () => {
     const rebuilt = omniglotEmbeddings(split, { ...options, cache, onProgress });
     expect(trained).toBe(8);
     expect(Array.from(rebuilt.test.data)).toEqual(Array.from(first.test.data));
+    // An empty file (a copy that never started): rebuilt.
+    writeFileSync(cache, '');
+    omniglotEmbeddings(split, { ...options, cache, onProgress });
+    expect(trained).toBe(12);
     // Cut short (a copy interrupted): the header no longer parses; rebuilt.
     writeFileSync(cache, readFileSync(cache).subarray(0, 300));
     omniglotEmbeddings(split, { ...options, cache, onProgress });
-    expect(trained).toBe(12);
-    const seed2 = omniglotEmbeddings(split, { ...options, seed: 2, cache, onProgress });
     expect(trained).toBe(16);
+    const seed2 = omniglotEmbeddings(split, { ...options, seed: 2, cache, onProgress });
+    expect(trained).toBe(20);
     expect(Array.from(seed2.test.data)).not.toEqual(Array.from(first.test.data));
     // The same number of test characters, other ones: rebuilt.
     omniglotEmbeddings({ ...split, test: [chars[2]!, chars[3]!, chars[0]!] }, { ...options, seed: 2, cache, onProgress });
-    expect(trained).toBe(20);
+    expect(trained).toBe(24);
     const other = join(dir, 'notes.safetensors');
     writeFileSync(other, 'my notes');
     expect(() => omniglotEmbeddings(split, { ...options, cache: other })).toThrow(/is not a metagrad embeddings cache: not replaced/);
