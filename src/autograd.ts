@@ -101,13 +101,15 @@ function nodeOfKey(k: GraphKey): Node | null {
 /**
  * @internal Records that `out` was computed by `op` from `inputs`; returns `out`. The node keeps
  * the values `keeps` names (and `saved`), nothing else: an input no rule reads can be freed as
- * soon as nothing else holds it. In forward mode it also gives `out` its tangent.
+ * soon as nothing else holds it. In forward mode it also gives `out` its tangent. `keys`, when
+ * given, are the inputs' places on the tape, for an op that computed from a stand-in of equal
+ * value (see `batchSource`): its gradients still go to the input it stands for.
  */
-export function record(out: Tensor, op: string, inputs: readonly Tensor[], vjp: VjpRule, saved: unknown = null, keeps: Keeps = KEEP_INPUTS): Tensor {
+export function record(out: Tensor, op: string, inputs: readonly Tensor[], vjp: VjpRule, saved: unknown = null, keeps: Keeps = KEEP_INPUTS, keys?: readonly GraphKey[]): Tensor {
   out.requiresGrad = true;
   const want = keeps.inputs;
   const values = inputs.map((t, i) => (want === true || (want !== false && want[i] === true) ? t : null));
-  out.node = { id: nextNodeId++, op, shape: out.shape, dtype: out.dtype, inputs: inputs.map(keyOf), values, output: keeps.output ? out : null, saved, vjp };
+  out.node = { id: nextNodeId++, op, shape: out.shape, dtype: out.dtype, inputs: keys ?? inputs.map(keyOf), values, output: keeps.output ? out : null, saved, vjp };
   if (forwardDepth > 0) carryTangent(out, inputs);
   return out;
 }

@@ -286,3 +286,56 @@ describe('every op names a non-tensor input', () => {
     expect(() => op([1], ...rest[name]!)).toThrow(new RegExp(`^${name}: `));
   });
 });
+
+describe('a batch broadcast is read through its source (task-tiled parameters)', () => {
+  // f(W̃) for a weight tiled over 3 tasks, W̃ = broadcastTo(W): the products read W for every
+  // task and keep no tiled copy, yet every order of gradient with respect to W̃ must be what a
+  // leaf holding the same copies gets, bit for bit.
+  const rng = new mg.Rng(11);
+  // x requires gradients too, so the products keep the weight's value for x's gradient.
+  const x = mg.randn([3, 4, 5], { ...f64, rng, requiresGrad: true });
+  const c1 = mg.randn([3, 5, 5], { ...f64, rng }), c2 = mg.randn([3, 5, 5], { ...f64, rng });
+  const uses = {
+    'x·W̃': (w: mg.Tensor) => mg.matmul(x, w),
+    'x·W̃ᵀ': (w: mg.Tensor) => mg.matmul(x, w, false, true),
+    'W̃·xᵀ (left)': (w: mg.Tensor) => mg.matmul(w, x, false, true),
+    'W̃ᵀ·xᵀ (left, transposed)': (w: mg.Tensor) => mg.matmul(w, x, true, true),
+  };
+  const shapeOf = { 'x·W̃': [5, 5], 'x·W̃ᵀ': [5, 5], 'W̃·xᵀ (left)': [5, 5], 'W̃ᵀ·xᵀ (left, transposed)': [5, 5] };
+  /** g₁ = ∇f, g₂ = ∇⟨g₁, c₁⟩, g₃ = ∇⟨g₂, c₂⟩, all with respect to the tiled weight. */
+  const three = (use: (w: mg.Tensor) => mg.Tensor, w: mg.Tensor) => {
+    const g1 = mg.grad(mg.sum(mg.square(mg.tanh(use(w)))), w, { createGraph: true });
+    const g2 = mg.grad(mg.sum(mg.mul(g1, c1)), w, { createGraph: true });
+    const g3 = mg.grad(mg.sum(mg.mul(g2, c2)), w);
+    return [g1, g2, g3].map((g) => Array.from(g.data));
+  };
+  test.each(Object.keys(uses))('%s: gradients to third order equal a leaf copy\'s, bit for bit', (name) => {
+    const use = uses[name as keyof typeof uses];
+    const W = mg.randn(shapeOf[name as keyof typeof shapeOf], { ...f64, rng, requiresGrad: true });
+    const tiled = mg.broadcastTo(mg.unsqueeze(W, 0), [3, 5, 5]);
+    const out = use(tiled);
+    // The product kept W's [1,5,5] view, not the [3,5,5] copy.
+    expect(out.node!.values.some((v) => v !== null && v.size === 25)).toBe(true);
+    expect(out.node!.values.some((v) => v === tiled)).toBe(false);
+    const copy = new mg.Tensor(tiled.data.slice(), tiled.shape, true);
+    expect(three(use, tiled)).toEqual(three(use, copy));
+    // And through the source: the gradient with respect to W is the rows' sum.
+    const gW = mg.grad(mg.sum(mg.square(mg.tanh(use(mg.broadcastTo(mg.unsqueeze(W, 0), [3, 5, 5]))))), W);
+    const rows = mg.grad(mg.sum(mg.square(mg.tanh(use(copy)))), copy);
+    expect(Array.from(gW.data)).toEqual(Array.from(mg.sum(rows, 0).data));
+  });
+
+  test('forward mode carries the tangent through the source (jvp and hvp against a leaf copy)', () => {
+    const W = mg.randn([5, 5], { ...f64, rng });
+    const v = mg.randn([5, 5], { ...f64, rng });
+    const viaSource = ([w]: mg.Tensor[]) => mg.sum(mg.square(mg.tanh(mg.matmul(x, mg.broadcastTo(mg.unsqueeze(w!, 0), [3, 5, 5])))));
+    const tile = (t: mg.Tensor) => new mg.Tensor(mg.broadcastTo(mg.unsqueeze(t, 0), [3, 5, 5]).data.slice(), [3, 5, 5]);
+    const onCopy = ([w]: mg.Tensor[]) => mg.sum(mg.square(mg.tanh(mg.matmul(x, w!))));
+    const [, t1] = mg.jvp(viaSource, [W], [v]);
+    const [, t2] = mg.jvp(onCopy, [tile(W)], [tile(v)]);
+    expect(t1.item()).toBe(t2.item());
+    const h1 = mg.hvp(viaSource, [W], [v])[0]!;
+    const h2 = mg.hvp(onCopy, [tile(W)], [tile(v)])[0]!;
+    expect(Array.from(h1.data)).toEqual(Array.from(mg.sum(h2, 0).data));
+  });
+});

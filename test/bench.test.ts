@@ -33,7 +33,11 @@ describe('bench memory', () => {
       expect(a).toBeGreaterThan(0);
       expect(graphBytes(model, params, batch, 4, mode)).toBe(a);
     }
-    expect(graphBytes(model, params, batch, 10, 'recompute')).toBeLessThan(graphBytes(model, params, batch, 10, 'second-order') / 1.5);
+    const full = graphBytes(model, params, batch, 10, 'second-order');
+    expect(graphBytes(model, params, batch, 10, 'recompute')).toBeLessThan(full / 1.3);
+    expect(graphBytes(model, params, batch, 10, 'checkpointed')).toBeLessThan(full / 2);
+    // At k = 1 the graph holds no task-tiled copy of φ: below PyTorch 1.13's 0.36 MiB of saved tensors.
+    expect(graphBytes(model, params, batch, 1, 'second-order')).toBeLessThan(0.36 * 2 ** 20);
     // First order does not grow with k; second order does.
     expect(graphBytes(model, params, batch, 8, 'first-order')).toBe(graphBytes(model, params, batch, 2, 'first-order'));
     expect(graphBytes(model, params, batch, 8, 'second-order')).toBeGreaterThan(3 * graphBytes(model, params, batch, 2, 'second-order'));

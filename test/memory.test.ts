@@ -37,6 +37,38 @@ describe('graph lifetime', () => {
   });
 });
 
+describe('task-tiled parameters', () => {
+  // A second-order MAML graph on 3 stacked tasks, holding only the loss: whether the [3, …]
+  // copies of φ live on is the difference between reading them through φ and keeping them.
+  async function tiledCopyKept(tile: (p: Tensor) => Tensor): Promise<boolean> {
+    const xs = mg.randn([3, 10, 1], { rng }), ys = mg.randn([3, 10, 1], { rng });
+    const ps = init().map((p) => p.requireGrad());
+    const refs: WeakRef<Tensor>[] = [];
+    const tiled = ps.map((p) => {
+      const t = tile(p);
+      refs.push(new WeakRef(t));
+      return t;
+    });
+    const f = (w: Tensor[]) => mg.mse(mg.add(mg.matmul(mg.relu(mg.add(mg.matmul(xs, w[0]!), mg.unsqueeze(w[1]!, 1))), w[2]!), mg.unsqueeze(w[3]!, 1)), ys);
+    const g = mg.grad(f(tiled), tiled, { createGraph: true });
+    const out = f(tiled.map((t, i) => mg.sub(t, mg.scale(g[i]!, 0.01))));
+    tiled.length = 0;
+    await collect();
+    const kept = refs[2]!.deref() !== undefined; // w₂ [3, 40, 1], which the hidden layer's gradient reads
+    expect(Number.isFinite(out.item())).toBe(true);
+    return kept;
+  }
+
+  test('tiled by broadcastTo (tileParams), the copies are read through φ and not kept', async () => {
+    expect(await tiledCopyKept((p) => mg.broadcastTo(mg.unsqueeze(p, 0), [3, ...p.shape]))).toBe(false);
+  });
+
+  test('tiled as leaves, the products keep the copies (the check above can fail)', async () => {
+    const copy = (p: Tensor) => new mg.Tensor(mg.broadcastTo(mg.unsqueeze(p, 0), [3, ...p.shape]).data, [3, ...p.shape], true);
+    expect(await tiledCopyKept(copy)).toBe(true);
+  });
+});
+
 describe('constant memory', () => {
   async function growth(step: (ps: Tensor[]) => Tensor[], steps: number): Promise<number> {
     let ps = init();

@@ -9,7 +9,9 @@ import { gemmRef } from './gemm-ref.js';
 
 /**
  * Batched gemm: for each of `batch` products, A at `aOffs[i]`, B at `bOffs[i]`, C at
- * `i * m * n` (C is contiguous).
+ * `i * m * n` (C is contiguous). `rowBlocks: false` computes each product on its own even when
+ * they could run as one taller product, whose rounding can depend on where a row falls (a
+ * batch entry then gets the same bits however the batch is cut).
  */
 export function gemmBatched(
   a: TypedArray,
@@ -23,8 +25,9 @@ export function gemmBatched(
   k: number,
   transA: boolean,
   transB: boolean,
+  rowBlocks = true,
 ): void {
-  if (batch > 1 && stacksRows(aOffs, bOffs, batch, m * k, transA)) {
+  if (rowBlocks && batch > 1 && stacksRows(aOffs, bOffs, batch, m * k, transA)) {
     // Every product shares one B and the A matrices lie end to end: they are the row blocks
     // of one taller product, which packs B once and keeps the micro-kernel's tiles full.
     gemmBatched(a, aOffs.subarray(0, 1), b, bOffs.subarray(0, 1), c, 1, batch * m, n, k, false, transB);

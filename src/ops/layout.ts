@@ -99,9 +99,26 @@ export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
   const out = allocOutput(x.dtype, sizeOf(shape));
   broadcastInto(x.data, x.shape, shape, out);
   const t = new Tensor(out, [...shape]);
-  return tracks1(x) ? record(t, 'broadcastTo', [x], broadcastToVjp, null, KEEP_NOTHING) : t;
+  return tracks1(x) ? record(t, 'broadcastTo', [x], broadcastToVjp, stacksMatrices(x.shape, shape) ? x : null, KEEP_NOTHING) : t;
 }
 const broadcastToVjp: VjpRule = (g, _o, node) => [sumTo(g, node.inputs[0]!.shape)];
+
+/** Whether broadcasting `from` to `to` repeats whole matrices (the last two axes unchanged). */
+function stacksMatrices(from: Shape, to: readonly number[]): boolean {
+  const n = from.length, m = to.length;
+  return n >= 2 && from[n - 1] === to[m - 1] && from[n - 2] === to[m - 2];
+}
+
+/**
+ * @internal The source of `t` when `t` is a recorded broadcast that only repeats matrices along
+ * batch axes (a task-tiled weight, see `tileParams`), else null. A batched product can read the
+ * source for every batch entry instead of the copies, which then need not be kept for any
+ * derivative rule; the tape still routes gradients to `t` (see `record`'s keys).
+ */
+export function batchSource(t: Tensor): Tensor | null {
+  const node = t.node;
+  return node !== null && node.op === 'broadcastTo' && node.saved instanceof Tensor ? node.saved : null;
+}
 
 /**
  * Sums `x` down to `shape`, the inverse of broadcasting: `shape` must broadcast to `x.shape`.
