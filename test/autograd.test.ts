@@ -325,6 +325,15 @@ describe('a batch broadcast is read through its source (task-tiled parameters)',
     expect(Array.from(gW.data)).toEqual(Array.from(mg.sum(rows, 0).data));
   });
 
+  test('an upstream gradient that is itself a batch broadcast (the rule of a mean over tasks) gives a shared weight its gradient', () => {
+    const W = mg.randn([5, 5], { ...f64, rng, requiresGrad: true });
+    const c = mg.randn([4, 5], { ...f64, rng, requiresGrad: true }); // so the gradient flowing back is on the tape
+    const f = () => mg.sum(mg.mul(mg.mean(mg.matmul(x, W), 0), c));
+    const taped = mg.grad(f(), W, { createGraph: true }); // the mean's rule broadcasts c's rows
+    const plain = mg.grad(f(), W);
+    Array.from(plain.data).forEach((v, i) => expect(taped.data[i]).toBeCloseTo(v, 12));
+  });
+
   test('forward mode carries the tangent through the source (jvp and hvp against a leaf copy)', () => {
     const W = mg.randn([5, 5], { ...f64, rng });
     const v = mg.randn([5, 5], { ...f64, rng });

@@ -130,7 +130,7 @@ const matmulVjp: VjpRule = (g, _o, node, needs) => {
  */
 function sharedOperandGrad(A: Operand, bShape: Shape, G: Operand, tA: boolean, tB: boolean): Tensor {
   const a = A.value, g = G.value;
-  if (bShape.length === 2 && a.ndim > 2 && !tA && a.shape[a.ndim - 1]! > 0 && readsItself(A)) {
+  if (bShape.length === 2 && a.ndim > 2 && !tA && a.shape[a.ndim - 1]! > 0 && readsItself(A) && readsItself(G)) {
     const k = a.shape[a.ndim - 1]!, n = g.shape[g.ndim - 1]!;
     const rows = a.size / k;
     const a2 = reshape(a, [rows, k]), g2 = reshape(g, [rows, n]);
