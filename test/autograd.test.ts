@@ -165,6 +165,11 @@ describe('op errors name the op and the shapes', () => {
     ['mul dtype', () => mg.mul(a, mg.zeros([2, 3], f64)), /mul: dtype mismatch: float32 and float64/],
     ['matmul', () => mg.matmul(a, mg.zeros([2, 3])), /matmul: inner dimensions differ: \[2,3\] · \[2,3\] \(3 vs 2\)/],
     ['matmul 1-D', () => mg.matmul(mg.zeros([3]), a), /matmul: both operands need at least 2 dimensions/],
+    ['matmul 1-D right', () => mg.matmul(a, mg.zeros([3])), /matmul: both operands need at least 2 dimensions, got \[2,3\] and \[3\]/],
+    ['matmul transposed', () => mg.matmul(a, a, true, true), /matmul: inner dimensions differ: \[2,3\]ᵀ · \[2,3\]ᵀ \(2 vs 3\)/],
+    ['matmul dtype', () => mg.matmul(a, mg.zeros([3, 2], f64)), /matmul: dtype mismatch: float32 and float64 \(convert one with astype\)/],
+    ['matmul second operand', () => mg.matmul(a, [[1, 2]] as never), /matmul: both operands must be Tensors/],
+    ['matmul second flag', () => mg.matmul(a, a, false, 1 as never), /matmul: transA and transB must be booleans .*got boolean and number/],
     ['unary non-tensor', () => mg.exp([1] as never), /exp: the input must be a Tensor, got an array \(make it a tensor with tensor\(values\)\)/],
     ['binary null', () => mg.mul(a, null as never), /mul: expected a Tensor or a number, got null/],
     ['mse target', () => mg.mse(a, [[0, 0, 0]] as never), /mse: target must be a Tensor, got an array/],
@@ -184,6 +189,7 @@ describe('op errors name the op and the shapes', () => {
     ['concat', () => mg.concat([a, mg.zeros([3, 3])], 1), /concat: tensor 1 has shape \[3,3\], incompatible with \[2,3\] along axis 1/],
     ['stack', () => mg.stack([a, mg.zeros([3, 2])]), /stack: tensor 1 has shape \[3,2\], tensor 0 has \[2,3\]/],
     ['broadcastTo', () => mg.broadcastTo(a, [3, 3]), /broadcastTo: shapes \[2,3\] and \[3,3\] cannot be broadcast together/],
+    ['broadcastTo fewer axes', () => mg.broadcastTo(a, [3]), /broadcastTo: cannot broadcast \[2,3\] to \[3\]/],
     ['crossEntropy labels', () => mg.crossEntropy(a, [0, 3]), /crossEntropy: index 3 at position 1 is not an integer in \[0, 3\)/],
     ['crossEntropy count', () => mg.crossEntropy(a, [0]), /crossEntropy: 1 labels for 2 rows/],
     ['crossEntropy rank', () => mg.crossEntropy(mg.zeros([3]), [0]), /crossEntropy: logits must be a 2-D tensor/],
@@ -332,6 +338,31 @@ describe('a batch broadcast is read through its source (task-tiled parameters)',
     const taped = mg.grad(f(), W, { createGraph: true }); // the mean's rule broadcasts c's rows
     const plain = mg.grad(f(), W);
     Array.from(plain.data).forEach((v, i) => expect(taped.data[i]).toBeCloseTo(v, 12));
+  });
+
+  test('broadcasting to the same shape gives the tensor itself', () => {
+    const t = mg.randn([2, 3], { rng, requiresGrad: true });
+    expect(mg.broadcastTo(t, [2, 3])).toBe(t);
+  });
+
+  test('only a broadcast that repeats whole matrices is read through its source; other recorded values never are', () => {
+    const copyOf = (t: mg.Tensor) => new mg.Tensor(t.data.slice(), t.shape, true);
+    const product = (w: mg.Tensor) => mg.matmul(x, w); // x [3,4,5]
+    const cases: [string, mg.Tensor, boolean][] = [
+      ['[5,5] → [3,5,5]: a 2-D source', mg.broadcastTo(mg.randn([5, 5], { ...f64, rng, requiresGrad: true }), [3, 5, 5]), true],
+      ['[1,5] → [5,5]: a row repeated', mg.broadcastTo(mg.randn([1, 5], { ...f64, rng, requiresGrad: true }), [5, 5]), false],
+      ['[5,1] → [3,5,5]: a column repeated', mg.broadcastTo(mg.randn([5, 1], { ...f64, rng, requiresGrad: true }), [3, 5, 5]), false],
+      ['[1,1,5] → [3,5,5]', mg.broadcastTo(mg.randn([1, 1, 5], { ...f64, rng, requiresGrad: true }), [3, 5, 5]), false],
+      // where saves its condition (a Tensor) for its tangent rule: not a source.
+      ['where', mg.where(mg.greater(mg.randn([3, 5, 5], { ...f64, rng }), 0), mg.randn([3, 5, 5], { ...f64, rng, requiresGrad: true }), 0), false],
+    ];
+    for (const [name, w, viaSource] of cases) {
+      const out = product(w);
+      expect(out.node!.values[1] !== w, name).toBe(viaSource);
+      const copy = copyOf(w);
+      expect(Array.from(out.data), name).toEqual(Array.from(product(copy).data));
+      expect(three((v) => mg.matmul(x, v), w), name).toEqual(three((v) => mg.matmul(x, v), copy));
+    }
   });
 
   test('forward mode carries the tangent through the source (jvp and hvp against a leaf copy)', () => {

@@ -149,6 +149,51 @@ describe('WASM gemm', () => {
 
   test('k = 0 gives zeros', () => {
     expect(mg.matmul(mg.zeros([3, 0]), mg.zeros([0, 5])).toArray()).toEqual(Array.from({ length: 3 }, () => [0, 0, 0, 0, 0]));
+    // and a weight shared by a batch gets its (empty) gradient
+    const x = mg.zeros([2, 3, 0]).requireGrad(), w = mg.zeros([0, 4]).requireGrad();
+    expect(mg.grad(mg.sum(mg.matmul(x, w)), w).shape).toEqual([0, 4]);
+  });
+});
+
+describe('matmul batching', () => {
+  test('broadcast batch axes pair each matrix of a with the right matrix of b (against the products taken one by one)', () => {
+    const rng = new mg.Rng(21);
+    for (const [ba, bb] of [[[2, 1], [1, 3]], [[2, 3], [3]], [[3], [2, 1]], [[1, 3], [2, 1]], [[2, 1, 2], [3, 1]], [[2, 2], [2, 2]]]) {
+      const a = mg.randn([...ba!, 4, 5], { rng }), b = mg.randn([...bb!, 5, 3], { rng });
+      const c = mg.matmul(a, b);
+      const batch = c.shape.slice(0, -2);
+      const at = (t: mg.Tensor, tb: number[], idx: number[]) => {
+        let u = t;
+        const lead = idx.length - tb.length;
+        for (let d = 0; d < tb.length; d++) u = mg.index(u, 0, tb[d] === 1 ? 0 : idx[lead + d]!);
+        return u;
+      };
+      for (let flat = 0; flat < c.size / 12; flat++) {
+        const idx: number[] = [];
+        let r = flat;
+        for (let d = batch.length - 1; d >= 0; d--) { idx.unshift(r % batch[d]!); r = Math.floor(r / batch[d]!); }
+        const want = mg.matmul(at(a, ba!, idx), at(b, bb!, idx)).data;
+        const got = c.data.subarray(flat * 12, flat * 12 + 12);
+        want.forEach((v, i) => expect(got[i], `batches ${JSON.stringify([ba, bb])} entry ${idx}`).toBeCloseTo(v, 5));
+      }
+    }
+  });
+
+  test('x·W for a batch of x and one W is the product of the stacked rows, bit for bit: forward (W and Wᵀ) and W\'s gradient', () => {
+    const rng = new mg.Rng(22);
+    for (const [T, n, k, m] of [[7, 10, 12, 12], [5, 10, 40, 40], [3, 7, 13, 9]]) {
+      const x = mg.randn([T!, n!, k!], { rng, requiresGrad: true });
+      const flat = mg.reshape(x, [T! * n!, k!]);
+      for (const tB of [false, true]) {
+        const w = mg.randn(tB ? [m!, k!] : [k!, m!], { rng, requiresGrad: true });
+        const c = mg.randn([T!, n!, m!], { rng });
+        const batched = mg.matmul(x, w, false, tB), stacked = mg.matmul(flat, w, false, tB);
+        expect(Array.from(batched.data)).toEqual(Array.from(stacked.data));
+        const gBatched = mg.grad(mg.sum(mg.mul(batched, c)), w);
+        const gStacked = mg.grad(mg.sum(mg.mul(stacked, mg.reshape(c, [T! * n!, m!]))), w);
+        expect(Array.from(gBatched.data)).toEqual(Array.from(gStacked.data));
+      }
+    }
   });
 });
 

@@ -25,12 +25,12 @@ export function gemmBatched(
   k: number,
   transA: boolean,
   transB: boolean,
-  rowBlocks = true,
+  rowBlocks: boolean,
 ): void {
   if (rowBlocks && batch > 1 && stacksRows(aOffs, bOffs, batch, m * k, transA)) {
     // Every product shares one B and the A matrices lie end to end: they are the row blocks
     // of one taller product, which packs B once and keeps the micro-kernel's tiles full.
-    gemmBatched(a, aOffs.subarray(0, 1), b, bOffs.subarray(0, 1), c, 1, batch * m, n, k, false, transB);
+    gemmBatched(a, aOffs.subarray(0, 1), b, bOffs.subarray(0, 1), c, 1, batch * m, n, k, false, transB, false);
     return;
   }
   if (a instanceof Float32Array && b instanceof Float32Array && c instanceof Float32Array) {

@@ -67,7 +67,7 @@ function product(A: Operand, B: Operand, transA: boolean, transB: boolean): Tens
   if (A.shape.length === 2 && B.shape.length === 2) {
     // The common case, without the batch bookkeeping (a few hundred ns of a 3 µs [10×40]·[40×40]).
     const out = allocOutput(a.dtype, m * n);
-    gemmBatched(a.data, SINGLE, b.data, SINGLE, out, 1, m, n, k, transA, transB);
+    gemmBatched(a.data, SINGLE, b.data, SINGLE, out, 1, m, n, k, transA, transB, false);
     t = new Tensor(out, [m, n]);
   } else {
     const batchShape = broadcastShapes(A.shape.slice(0, -2), B.shape.slice(0, -2), 'matmul');
