@@ -190,6 +190,7 @@ describe('op errors name the op and the shapes', () => {
     ['stack', () => mg.stack([a, mg.zeros([3, 2])]), /stack: tensor 1 has shape \[3,2\], tensor 0 has \[2,3\]/],
     ['broadcastTo', () => mg.broadcastTo(a, [3, 3]), /broadcastTo: shapes \[2,3\] and \[3,3\] cannot be broadcast together/],
     ['broadcastTo fewer axes', () => mg.broadcastTo(a, [3]), /broadcastTo: cannot broadcast \[2,3\] to \[3\]/],
+    ['broadcastTo bad shape', () => mg.broadcastTo(a, [2, -3]), /broadcastTo: invalid shape \[2,-3\]/],
     ['crossEntropy labels', () => mg.crossEntropy(a, [0, 3]), /crossEntropy: index 3 at position 1 is not an integer in \[0, 3\)/],
     ['crossEntropy count', () => mg.crossEntropy(a, [0]), /crossEntropy: 1 labels for 2 rows/],
     ['crossEntropy rank', () => mg.crossEntropy(mg.zeros([3]), [0]), /crossEntropy: logits must be a 2-D tensor/],
