@@ -152,6 +152,26 @@ export const opCases: Record<string, fc.Arbitrary<OpCase>> = {
       inputs: [one([...ba, ...(tA ? [k, m] : [m, k])], seed), one([...bb, ...(tB ? [n, k] : [k, n])], seed + 1)],
       run: ([a, b]) => mg.matmul(a!, b!, tA, tB),
     })),
+  // A matrix tiled over a batch by broadcastTo (tileParams' case), on either side: the product
+  // reads the untiled matrix and routes its gradients to the tiled one.
+  matmulTiled: fc
+    .record({
+      T: fc.integer({ min: 1, max: 3 }),
+      m: fc.integer({ min: 1, max: 4 }),
+      k: fc.integer({ min: 1, max: 4 }),
+      n: fc.integer({ min: 1, max: 4 }),
+      left: fc.boolean(),
+      tA: fc.boolean(),
+      tB: fc.boolean(),
+      seed: seedArb,
+    })
+    .map(({ T, m, k, n, left, tA, tB, seed }) => {
+      const aShape = tA ? [k, m] : [m, k], bShape = tB ? [n, k] : [k, n];
+      const tile = (w: Tensor) => mg.broadcastTo(mg.unsqueeze(w, 0), [T, ...w.shape]);
+      return left
+        ? { inputs: [one(aShape, seed), one([T, ...bShape], seed + 1)], run: ([w, b]: Tensor[]) => mg.matmul(tile(w!), b!, tA, tB) }
+        : { inputs: [one([T, ...aShape], seed), one(bShape, seed + 1)], run: ([a, w]: Tensor[]) => mg.matmul(a!, tile(w!), tA, tB) };
+    }),
   crossEntropy: fc
     .record({ n: fc.integer({ min: 1, max: 5 }), c: fc.integer({ min: 1, max: 5 }), seed: seedArb, reduction: fc.constantFrom('mean', 'sum', 'none') as fc.Arbitrary<mg.Reduction> })
     .chain((r) => fc.record({ r: fc.constant(r), labels: fc.array(fc.nat(r.c - 1), { minLength: r.n, maxLength: r.n }) }))
