@@ -37,6 +37,7 @@ export { ZipArchive, type ZipEntry, type ZipOptions, type InflateRaw } from './i
 export { decodePng, type GrayImage, type Inflate } from './io/png.js';
 export { inflateRaw, inflateZlib, adler32 } from './io/inflate.js';
 export { conv4, type Conv4Options, type Conv4Model, type BlockStats } from './nn/conv4.js';
+export { StepStatistics, recordingMoments, type StepStatisticsOptions, type LayerMoments, type NormalizedModel, type NormalizedContext, type MomentRecord } from './nn/step-stats.js';
 export { encodeSafetensors, decodeSafetensors } from './io/safetensors.js';
 export { NoisyRegressionTasks, FunctionBatch, evaluateFunction, type NoisySetup, type NoisyRegressionOptions, type RegressionFunction } from './tasks/noisy-regression.js';
 export { EmbeddingTrainer, embeddingSettings, featureEpisode, unitLength, type EmbeddingSettings } from './experiments/embeddings.js';

@@ -106,6 +106,18 @@ describe.runIf(existsSync(join(dataDir, 'images_background.zip')))('npm run omni
     expect(cli(['--resume', '--checkpoint', ckpt, '--split', 'mamlpp']).err).toMatch(/different configuration \(split: undefined there, "mamlpp" here\)/);
   }, 60_000);
 
+  test('--running-stats keeps MAML++\'s per-step running statistics in the checkpoint and reports a third accuracy with them; other methods refuse it', () => {
+    const bnrs = join(dir, 'bnrs.safetensors');
+    const run = cli(['--preset', 'mamlpp-5way-1shot', '--running-stats', '--iterations', '1', '--eval-every', '0', '--eval-episodes', '2', '--checkpoint', bnrs]);
+    expect(run.err).toBe('');
+    const lines = run.out.trim().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[2]).toMatch(/^mamlpp-5way-1shot after 1 iterations, per-step running statistics: \d+\.\d\d% ± \d+\.\d\d \(2 episodes\)$/);
+    expect(cli(['--evaluate', '--checkpoint', bnrs, '--eval-episodes', '2']).out.trim().split('\n')).toEqual(lines);
+    expect(Object.keys(mg.decodeSafetensors(readFileSync(bnrs)).tensors).filter((k) => k.startsWith('bnrs.'))).toHaveLength(6 * 4 * 2); // 6 steps × 4 blocks × mean, variance
+    expect(cli(['--preset', 'maml-5way-1shot', '--running-stats', '--iterations', '1']).err).toMatch(/--running-stats applies to MAML\+\+; maml-5way-1shot is maml/);
+  }, 120_000);
+
   test('a damaged checkpoint is named, with what is wrong (before any data is read where the file alone shows it)', () => {
     const damaged = join(dir, 'damaged.safetensors');
     for (const [bytes, message] of [

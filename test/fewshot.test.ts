@@ -19,6 +19,7 @@ const model = mg.conv4({ classes: 3, filters: 4 });
 const configs: Record<string, mg.FewShotConfig> = {
   reptile: { method: 'reptile', nWay: 3, kShot: 1, trainShots: 3, metaBatch: 2, innerSteps: 2, innerBatch: 4, innerLr: 1e-3, iterations: 10, evalSteps: 3 },
   maml: { method: 'maml', nWay: 3, kShot: 1, queryPerClass: 2, metaBatch: 2, innerSteps: 1, innerLr: 0.4, iterations: 10, evalSteps: 2 },
+  'mamlpp with running statistics': { method: 'mamlpp', nWay: 3, kShot: 1, queryPerClass: 2, metaBatch: 2, innerSteps: 2, innerLr: 0.1, runningStats: true, iterations: 10, evalSteps: 2 },
 };
 
 describe.each(Object.keys(configs))('%s', (name) => {
@@ -54,8 +55,9 @@ describe.each(Object.keys(configs))('%s', (name) => {
   test('evaluation in both BN modes gives accuracies in [0,1] and leaves the training state untouched', () => {
     const t = new mg.FewShotTrainer(model, classes, config, 3);
     t.step();
-    const before = JSON.stringify(t.getState().metadata) + t.params.map((p) => Array.from(p.data).join()).join();
-    for (const transductive of [true, false]) {
+    const snapshot = () => JSON.stringify(t.getState().metadata) + Object.values(t.getState().tensors).map((x) => Array.from(x.data).join()).join();
+    const before = snapshot();
+    for (const transductive of config.runningStats === true ? [true, false, 'running-stats' as const] : [true, false]) {
       const own = new mg.Rng(5);
       const r = t.evaluate(classes, 4, transductive, own);
       expect(r.n).toBe(4);
@@ -66,7 +68,8 @@ describe.each(Object.keys(configs))('%s', (name) => {
       expect(t.evaluate(classes, 4, transductive)).toEqual(r);
       expect(mg.getDefaultRng().getState()).toEqual(own.getState());
     }
-    expect(JSON.stringify(t.getState().metadata) + t.params.map((p) => Array.from(p.data).join()).join()).toBe(before);
+    expect(snapshot()).toBe(before);
+    if (config.runningStats !== true) expect(() => t.evaluate(classes, 1, 'running-stats')).toThrow(/FewShotTrainer\.evaluate: 'running-stats' needs a MAML\+\+ configuration with runningStats: true/);
   });
 });
 
@@ -128,7 +131,7 @@ test('evaluation checks its arguments, and a failure mid-episode leaves the inne
   const before = JSON.stringify(t.getState().metadata) + Object.values(t.getState().tensors).map((x) => Array.from(x.data).join()).join();
   expect(() => t.evaluate(classes, 0, true, new mg.Rng(1))).toThrow(/FewShotTrainer\.evaluate: episodes must be a positive integer, got 0/);
   expect(() => t.evaluate(classes.slice(0, 2), 1, true, new mg.Rng(1))).toThrow(/FewShotTrainer\.evaluate: 2 classes cannot make 3-way episodes/);
-  expect(() => t.evaluate(classes, 1, 'yes' as never, new mg.Rng(1))).toThrow(/FewShotTrainer\.evaluate: transductive must be true or false, got "yes"/);
+  expect(() => t.evaluate(classes, 1, 'yes' as never, new mg.Rng(1))).toThrow(/FewShotTrainer\.evaluate: transductive must be true, false or 'running-stats', got "yes"/);
   expect(() => t.evaluate(classes, 1, true, 7 as never)).toThrow(/FewShotTrainer\.evaluate: rng must be an Rng \(new Rng\(seed\)\), got 7/);
   failAt = calls + 2; // the second adaptation step, after the first has moved Adam's moments
   expect(() => t.evaluate(classes, 1, true, new mg.Rng(1))).toThrow(/forward failed/);
@@ -141,9 +144,9 @@ test.each(Object.keys(configs))('%s: a step that fails or diverges (NaN gradient
   let poisonFrom = Infinity;
   const flaky: mg.Model = {
     ...model,
-    forward: (p, x) => {
+    forward: (p, x, context) => {
       if (++calls === failAt) throw new Error('forward failed');
-      const out = model.forward(p, x);
+      const out = model.forward(p, x, context);
       return calls >= poisonFrom ? mg.mul(out, mg.full(out.shape, NaN)) : out;
     },
   };
@@ -232,7 +235,8 @@ test('MAML++ (learned per-layer per-step step sizes, per-step batch norm, MSL, c
     expect(r.mean).toBeGreaterThanOrEqual(0);
     expect(r.mean).toBeLessThanOrEqual(1);
   }
-  expect(() => new mg.FewShotTrainer(net, classes, { ...configs.maml!, msl: 5 }, 1)).toThrow(/minOuterLr, msl and stepNorms are MAML\+\+ settings/);
+  expect(() => new mg.FewShotTrainer(net, classes, { ...configs.maml!, msl: 5 }, 1)).toThrow(/minOuterLr, msl, stepNorms and runningStats are MAML\+\+ settings/);
+  expect(() => new mg.FewShotTrainer(net, classes, { ...configs.maml!, runningStats: true }, 1)).toThrow(/minOuterLr, msl, stepNorms and runningStats are MAML\+\+ settings/);
   expect(() => new mg.FewShotTrainer(net, classes, { ...configs.maml!, split: 'maml++' as never }, 1)).toThrow(/FewShotConfig.split must be 'standard' or 'mamlpp', got 'maml\+\+'/);
   expect(mg.PRESETS['mamlpp-5way-1shot']!.split).toBe('mamlpp');
   expect(mg.PRESETS['mamlpp-20way-1shot']).toMatchObject({ method: 'mamlpp', nWay: 20, metaBatch: 16, innerSteps: 5, innerLr: 0.1, variant: 'maxpool', stepNorms: true, msl: 10_000, iterations: 125_000 });

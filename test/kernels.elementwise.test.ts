@@ -132,10 +132,14 @@ describe('WASM elementwise kernels', () => {
         const x = randomF32(rows * c, seed), gamma = randomF32(c, seed + 1), beta = randomF32(c, seed + 2);
         const g = randomF32(rows * c, seed + 3);
         const [x64, gamma64, beta64] = [x, gamma, beta].map((a) => Float64Array.from(a)) as [Float64Array, Float64Array, Float64Array];
-        const out = new Float64Array(rows * c), xhat = new Float64Array(rows * c), inv = new Float64Array(c);
-        batchNormForward(x64, gamma64, beta64, 1e-5, c, out, xhat, inv);
-        const gotOut = new Float32Array(rows * c), gotXhat = new Float32Array(rows * c), gotInv = new Float32Array(c);
-        wasm.batchNormForward(x, gamma, beta, 1e-5, c, gotOut, keepXhat ? gotXhat : null, gotInv);
+        const out = new Float64Array(rows * c), xhat = new Float64Array(rows * c), inv = new Float64Array(c), mean = new Float64Array(c);
+        batchNormForward(x64, gamma64, beta64, 1e-5, c, out, xhat, inv, mean);
+        const gotOut = new Float32Array(rows * c), gotXhat = new Float32Array(rows * c), gotInv = new Float32Array(c), gotMean = new Float32Array(c);
+        wasm.batchNormForward(x, gamma, beta, 1e-5, c, gotOut, keepXhat ? gotXhat : null, gotInv, gotMean);
+        // μ itself, from its definition.
+        const direct = Array.from({ length: c }, (_, j) => Array.from({ length: rows }, (_, r) => x64[r * c + j]!).reduce((a, b) => a + b, 0) / rows);
+        expectClose(mean, Float64Array.from(direct), 1e-12, 1e-12, `mean (TypeScript) ${rows}×${c}`);
+        expectClose(gotMean, mean, 0, 4 * 2 ** -22, `mean ${rows}×${c}`);
         // 1/σ can be large when a channel is nearly constant (rows = 1 gives x̂ = 0): compare x̂
         // and outputs against their natural scales.
         expectClose(gotInv, inv, 1e-4, 0, `invStd ${rows}×${c}`);
@@ -196,6 +200,24 @@ describe('elementwise dispatch', () => {
     const viaWasm = run('wasm');
     const viaJs = run('js');
     viaWasm.forEach((w, i) => expectClose(w, viaJs[i]!, 1e-3, 1e-3, `result ${i}`));
+  });
+
+  test.each(['wasm', 'js'] as const)("batchNorm's observe reports the batch's mean and biased variance, off the tape (%s)", (backend) => {
+    mg.setBackend(backend);
+    const rng = new mg.Rng(3);
+    const x = mg.add(mg.mul(mg.randn([2 * WASM_MIN_ELEMENTS, 2, 6], { rng }), 3), 5);
+    const [gamma, beta] = [mg.randn([6], { rng, requiresGrad: true }), mg.randn([6], { rng, requiresGrad: true })];
+    const seen: { mean: mg.Tensor; variance: mg.Tensor }[] = [];
+    const y = mg.batchNorm(x, gamma, beta, { observe: (m) => seen.push(m) });
+    const plain = mg.batchNorm(x, gamma, beta);
+    expect(Array.from(y.data)).toEqual(Array.from(plain.data));
+    expect(seen).toHaveLength(1);
+    const want = mg.batchMoments(x);
+    expectClose(seen[0]!.mean.data as Float32Array, want.mean.data as Float32Array, 1e-6, 1e-5, 'mean');
+    expectClose(seen[0]!.variance.data as Float32Array, want.variance.data as Float32Array, 1e-5, 1e-6, 'variance');
+    expect(seen[0]!.mean.requiresGrad || seen[0]!.variance.requiresGrad).toBe(false);
+    expect(() => mg.batchNorm(x, gamma, beta, { observe: 3 as never })).toThrow(/batchNorm: observe must be a function of \{ mean, variance \}, got number/);
+    expect(() => mg.batchNorm(x, gamma, beta, { observe: () => undefined, stats: want })).toThrow(/batchNorm: observe reports the batch statistics, and with stats given none are computed/);
   });
 
   test.each(['wasm', 'js'] as const)('relu and leaky relu backward: the fused kernel gives the recorded rule\'s numbers bit for bit (%s)', (backend) => {

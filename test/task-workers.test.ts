@@ -65,6 +65,25 @@ describe.each(['maml', 'fomaml'] as const)('%s', (method) => {
   });
 });
 
+test('MAML++ with per-step running statistics: the workers record each task\'s batch moments, so weights and statistics are the single-threaded ones bit for bit', async () => {
+  const c: mg.FewShotConfig = { method: 'mamlpp', nWay: 3, kShot: 1, queryPerClass: 2, metaBatch: 5, innerSteps: 2, innerLr: 0.1, msl: 4, runningStats: true, iterations: 10, evalSteps: 1 };
+  const state = (t: mg.FewShotTrainer) => Object.entries(t.getState().tensors).map(([k, v]) => [k, Array.from(v.data)]);
+  const serial = new mg.FewShotTrainer(model, classes, c, 7);
+  for (let i = 0; i < 2; i++) serial.step();
+  for (const pool of pools) {
+    const t = new mg.FewShotTrainer(model, classes, c, 7);
+    await t.stepAsync(pool);
+    await t.stepAsync(pool);
+    expect(state(t)).toEqual(state(serial));
+  }
+  // Without the statistics the weights are the same: recording changes nothing the step computes.
+  const plain = new mg.FewShotTrainer(model, classes, { ...c, runningStats: undefined }, 7);
+  await plain.stepAsync(pools[1]!);
+  await plain.stepAsync(pools[1]!);
+  expect(weights(plain)).toEqual(weights(serial));
+  expect(state(serial).some(([k, v]) => (k as string).startsWith('bnrs.1.') && (v as number[]).some((x) => x !== 0 && x !== 1))).toBe(true);
+});
+
 test('claimed meta-batches: every task is taken exactly once, by whichever thread asks first, and a worker\'s gradient is the calling thread\'s bit for bit', async () => {
   const t = new mg.FewShotTrainer(model, classes, config('maml'), 7);
   const settings = mg.mamlTaskSettings(config('maml'));

@@ -5,7 +5,7 @@
  *   npm run omniglot -- --preset reptile-5way-1shot [--iterations N] [--data DIR] [--seed N]
  *        [--eval-every N] [--eval-episodes N] [--checkpoint FILE.safetensors]
  *        [--checkpoint-every N] [--resume | --overwrite] [--cache FILE] [--workers N]
- *        [--split standard | mamlpp]
+ *        [--split standard | mamlpp] [--running-stats]
  *   npm run omniglot -- --evaluate --checkpoint FILE.safetensors [--eval-episodes N]
  *
  * Checkpoints (safetensors, written atomically) hold the whole training state; --resume continues
@@ -20,7 +20,8 @@
  * --workers N (MAML, FOMAML and MAML++) spreads each meta-batch over N worker threads besides the main
  * one; the weights are bit-identical to a single-threaded run, so a run may resume with any N.
  * --evaluate trains nothing: it restores a checkpoint (its configuration and seed come from the
- * file) and reports test accuracy in both batch-norm modes.
+ * file) and reports test accuracy in both batch-norm modes (and, for a MAML++ run with
+ * --running-stats, with its per-step running statistics too).
  */
 import { parseArgs } from 'node:util';
 import * as mg from '../index.js';
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
       cache: { type: 'string' },
       workers: { type: 'string' },
       split: { type: 'string' },
+      'running-stats': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -66,6 +68,8 @@ evaluation of a checkpoint.
   --checkpoint-every N     iterations between checkpoints (default: --eval-every, or 1000)
   --resume                 continue the run in --checkpoint
   --overwrite              start a new run over an existing --checkpoint
+  --running-stats          MAML++: keep per-step batch-norm running statistics (BNRS) and
+                           report accuracy with them too (default: off; a checkpoint keeps its own)
   --workers N              worker threads besides the main one, MAML, FOMAML and MAML++ (default 0)
   --evaluate               train nothing: report the accuracy of --checkpoint in both
                            batch-norm modes (--eval-episodes, default 200)
@@ -94,7 +98,14 @@ Ctrl-C (or SIGTERM) stops after the iteration in progress and writes the checkpo
     if (preset === undefined) throw new RangeError(`--preset must be one of ${Object.keys(mg.PRESETS).join(', ')}, got '${presetName}'`);
     const split = values.split ?? savedRun?.config.split ?? preset.split;
     if (split !== undefined && split !== 'standard' && split !== 'mamlpp') throw new RangeError(`--split must be 'standard' (1,200 / 423 characters) or 'mamlpp' (1,150 / 50 / 423), got '${split}'`);
-    config = { ...preset, iterations: intOption('iterations', values.iterations, savedRun?.config.iterations ?? preset.iterations), ...(split === undefined ? {} : { split }) };
+    const runningStats = values['running-stats'] ?? savedRun?.config.runningStats;
+    if (runningStats === true && preset.method !== 'mamlpp') throw new Error(`--running-stats applies to MAML++; ${presetName} is ${preset.method}`);
+    config = {
+      ...preset,
+      iterations: intOption('iterations', values.iterations, savedRun?.config.iterations ?? preset.iterations),
+      ...(split === undefined ? {} : { split }),
+      ...(runningStats === true ? { runningStats } : {}),
+    };
   }
   // The seed also fixes the train/test character split, so a checkpoint's own seed wins.
   const seed = savedRun?.seed ?? intOption('seed', values.seed, 0, 0);
@@ -121,10 +132,12 @@ Ctrl-C (or SIGTERM) stops after the iteration in progress and writes the checkpo
   const trainer = new mg.FewShotTrainer(model, trainClasses, config, seed);
   if (saved !== undefined) restoreRun(trainer, saved, checkpoint!, values.evaluate!);
   const finalReport = (): void => {
-    for (const transductive of [true, false]) {
-      const bar = new ProgressBar(evalEpisodes, `test episodes, ${transductive ? 'transductive' : 'non-transductive'}`);
-      const r = trainer.evaluate(testClasses, evalEpisodes, transductive, new mg.Rng(seed + 54321), (done) => bar.update(done, ''));
-      console.log(`${presetName} after ${trainer.iteration} iterations, ${transductive ? 'transductive' : 'non-transductive'}: ${(100 * r.mean).toFixed(2)}% ± ${(100 * r.ci95).toFixed(2)} (${r.n} episodes)`);
+    const modes = config.runningStats === true ? ([true, false, 'running-stats'] as const) : ([true, false] as const);
+    for (const mode of modes) {
+      const name = mode === true ? 'transductive' : mode === false ? 'non-transductive' : 'per-step running statistics';
+      const bar = new ProgressBar(evalEpisodes, `test episodes, ${name}`);
+      const r = trainer.evaluate(testClasses, evalEpisodes, mode, new mg.Rng(seed + 54321), (done) => bar.update(done, ''));
+      console.log(`${presetName} after ${trainer.iteration} iterations, ${name}: ${(100 * r.mean).toFixed(2)}% ± ${(100 * r.ci95).toFixed(2)} (${r.n} episodes)`);
     }
   };
   if (values.evaluate) {

@@ -15,6 +15,7 @@
  */
 import { checkModel, type Model } from '../nn/model.js';
 import { conv4 } from '../nn/conv4.js';
+import { checkNormalized, recordingMoments, StepStatistics, type MomentRecord, type NormalizedModel } from '../nn/step-stats.js';
 import { Adam } from '../optim/adam.js';
 import { Rng, rngOption } from '../random.js';
 import type { Tensor } from '../tensor.js';
@@ -22,6 +23,7 @@ import { episodeTask, sampleEpisode, type Episode, type OmniglotClass } from '..
 import { meanCI, type MeanCI } from '../meta/evaluate.js';
 import { adaptRestoring } from '../meta/adapt.js';
 import { maml, mamlTaskGradient as taskGradient, type MamlSettings, type MamlTaskSettings } from '../meta/maml.js';
+import { meanGradient, type MetaAlgorithm, type MetaContext } from '../meta/algorithm.js';
 import { epsilonAt, reptile, ReptileUpdate } from '../meta/reptile.js';
 import { cosineAnnealing, mamlpp, type MamlppAlgorithm } from '../meta/mamlpp.js';
 import type { Task } from '../meta/task.js';
@@ -79,6 +81,12 @@ export interface FewShotConfig {
   msl?: number;
   /** MAML++: per-step batch-norm weights and biases in the model (BNWB). Default false. */
   stepNorms?: boolean;
+  /**
+   * MAML++: per-step batch-norm running statistics (BNRS), gathered from every training task's
+   * forward passes and used by `evaluate(…, 'running-stats')`. Training is unchanged. Needs a
+   * model with `moments` (conv4). Default false.
+   */
+  runningStats?: boolean;
   /** The class split the CLI makes (`CLASS_SPLITS`): 'standard' (1,200 / 423) or 'mamlpp' (1,150 / 50 / 423). Default 'standard'. */
   split?: 'standard' | 'mamlpp';
 }
@@ -87,7 +95,7 @@ export interface FewShotConfig {
 const CONFIG_KEYS: OptionKeys<FewShotConfig> = {
   method: true, nWay: true, kShot: true, trainShots: true, queryPerClass: true, metaBatch: true, innerSteps: true, innerLr: true,
   innerBatch: true, metaStepSize: true, metaStepSizeFinal: true, outerLr: true, iterations: true, evalSteps: true, evalBatch: true,
-  variant: true, minOuterLr: true, msl: true, stepNorms: 'flag', split: true,
+  variant: true, minOuterLr: true, msl: true, stepNorms: 'flag', runningStats: 'flag', split: true,
 };
 
 function checkConfig(c: FewShotConfig): void {
@@ -96,7 +104,7 @@ function checkConfig(c: FewShotConfig): void {
   if (c.method !== 'reptile' && c.method !== 'maml' && c.method !== 'fomaml' && c.method !== 'mamlpp') throw new RangeError(`FewShotConfig.method must be 'reptile', 'maml', 'fomaml' or 'mamlpp', got '${String(c.method)}'`);
   if (c.variant !== undefined && c.variant !== 'strided' && c.variant !== 'maxpool') throw new RangeError(`FewShotConfig.variant must be 'strided' or 'maxpool', got '${String(c.variant)}'`);
   if (c.split !== undefined && c.split !== 'standard' && c.split !== 'mamlpp') throw new RangeError(`FewShotConfig.split must be 'standard' or 'mamlpp', got '${String(c.split)}'`);
-  if (c.method !== 'mamlpp' && (c.minOuterLr !== undefined || c.msl !== undefined || c.stepNorms !== undefined)) throw new RangeError('FewShotConfig: minOuterLr, msl and stepNorms are MAML++ settings (method: \'mamlpp\')');
+  if (c.method !== 'mamlpp' && (c.minOuterLr !== undefined || c.msl !== undefined || c.stepNorms !== undefined || c.runningStats !== undefined)) throw new RangeError('FewShotConfig: minOuterLr, msl, stepNorms and runningStats are MAML++ settings (method: \'mamlpp\')');
   const counts: [string, number | undefined, boolean][] = [
     ['nWay', c.nWay, true], ['kShot', c.kShot, true], ['metaBatch', c.metaBatch, true], ['innerSteps', c.innerSteps, true],
     ['iterations', c.iterations, true], ['evalSteps', c.evalSteps, true], ['trainShots', c.trainShots, false],
@@ -123,6 +131,17 @@ export type { MamlTaskSettings };
  */
 export function fewShotModel(c: FewShotConfig): Model {
   return conv4({ classes: c.nWay, ...(c.variant === undefined ? {} : { variant: c.variant }), ...(c.stepNorms === true ? { stepNorms: c.innerSteps + 1 } : {}) });
+}
+
+/**
+ * Running statistics for every step a MAML++ configuration's forward passes take (0 … k), for
+ * the batch-norm layers `model` reports (their channels read off one training image).
+ */
+function stepStatisticsOf(model: Model, classes: readonly OmniglotClass[], c: FewShotConfig, params: readonly Tensor[]): StepStatistics {
+  checkNormalized('FewShotTrainer: runningStats', model);
+  const image = sampleEpisode(classes, 1, 1, 0, new Rng(0)).xSupport;
+  const channels = noGrad(() => model.moments(params, image).map((m) => m.mean.size));
+  return new StepStatistics({ steps: c.innerSteps + 1, channels, dtype: params[0]!.dtype });
 }
 
 /** The {@link MamlTaskSettings} of a MAML or FOMAML configuration. */
@@ -184,6 +203,10 @@ export class FewShotTrainer {
   private readonly rng: Rng;
   private readonly innerAdam: Adam | null;
   private readonly plus: MamlppAlgorithm | null = null;
+  /** MAML++'s per-step running statistics, when `runningStats` is on. */
+  private readonly stats: StepStatistics | null = null;
+  /** The batch moments each task of the step in progress recorded. */
+  private readonly recorded = new Map<Task, MomentRecord[]>();
 
   /**
    * @param model the classifier, with `config.nWay` outputs
@@ -216,13 +239,34 @@ export class FewShotTrainer {
       const adapt = [0, 1, 2, 3].flatMap((b) => [b * perBlock, b * perBlock + 1]).concat([params.length - 2, params.length - 1]);
       const { algorithm, extra } = mamlpp(params, { innerLr: c.innerLr, innerSteps: c.innerSteps, learnedLr: 'per-layer-per-step', adapt, ...(c.msl === undefined ? {} : { msl: { iterations: c.msl } }) }, 'FewShotTrainer');
       this.plus = algorithm;
+      if (c.runningStats === true) this.stats = stepStatisticsOf(model, trainClasses, c, params);
       const schedule = c.minOuterLr === undefined ? undefined : cosineAnnealing(c.outerLr ?? 1e-3, c.minOuterLr, c.iterations);
-      this.learner = new MetaLearner(model, [...params, ...extra], algorithm, new Adam({ lr: c.outerLr ?? 1e-3 }), { schedule });
+      const trained = this.stats === null ? algorithm : this.recordingAlgorithm(algorithm);
+      this.learner = new MetaLearner(model, [...params, ...extra], trained, new Adam({ lr: c.outerLr ?? 1e-3 }), { schedule });
     } else {
       this.innerAdam = null;
       const settings: MamlSettings = { ...mamlTaskSettings(c), tail: 'separate' };
       this.learner = new MetaLearner(model, params, maml(settings, 'FewShotTrainer'), new Adam({ lr: c.outerLr ?? 1e-3 }));
     }
+  }
+
+  /**
+   * `algorithm` with each task's forward passes recording their batch moments (kept by task for
+   * {@link recording}), here and on worker threads alike.
+   */
+  private recordingAlgorithm(algorithm: MamlppAlgorithm): MetaAlgorithm {
+    const taskGradient = (model: Model, params: readonly Tensor[], task: Task, context?: MetaContext): MetaGradient => {
+      const records: MomentRecord[] = [];
+      const g = algorithm.taskGradient(recordingMoments(model, records), params, task, context);
+      this.recorded.set(task, records);
+      return g;
+    };
+    return {
+      name: algorithm.name,
+      taskGradient,
+      workerSettings: { ...algorithm.workerSettings, recordMoments: true },
+      metaGradient: (model, params, tasks, context) => meanGradient(tasks.map((t) => taskGradient(model, params, t, context))),
+    };
   }
 
   /** The current meta-parameters φ. */
@@ -274,8 +318,65 @@ export class FewShotTrainer {
    * adaptation; Reptile: the inner losses). If it throws, the trainer is left as it was.
    */
   step(): number {
-    return this.keepingSampler(() => this.learner.step(this.sampleTasks()));
+    return this.keepingSampler(() => this.recording(this.sampleTasks(), (tasks) => this.learner.step(tasks)));
   }
+
+  /**
+   * Runs `step` on `tasks`; with running statistics kept, then folds in the batch moments each
+   * task's forward passes recorded, in task order (whichever thread computed it), once the step
+   * has succeeded.
+   */
+  private recording<T>(tasks: Task[], step: (tasks: Task[]) => T): T {
+    const stats = this.stats;
+    if (stats === null) return step(tasks);
+    const finish = (r: T): T => {
+      const records = tasks.map((t, i) => this.recorded.get(t) ?? fail(`no thread recorded the batch moments of task ${i}`));
+      this.recorded.clear();
+      for (const r of records) stats.apply(r);
+      return r;
+    };
+    const fail = (msg: string): never => {
+      throw new Error(`FewShotTrainer: ${msg}`);
+    };
+    try {
+      const r = step(tasks);
+      return (r instanceof Promise ? r.then(finish, (e: unknown) => (this.recorded.clear(), Promise.reject(e))) : finish(r)) as T;
+    } catch (e) {
+      this.recorded.clear();
+      throw e;
+    }
+  }
+
+  /** `offload` with the batch moments in its results kept by task, for {@link recording}. */
+  private keepingMoments(offload: MetaGradientOffload): MetaGradientOffload {
+    const keep = (tasks: readonly Task[], i: number, g: MetaGradient): void => {
+      if (g.moments !== undefined) this.recorded.set(tasks[i]!, g.moments);
+    };
+    return {
+      share: (n) => offload.share(n),
+      ...(offload.size === undefined ? {} : { size: offload.size }),
+      ...(offload.settle === undefined ? {} : { settle: () => offload.settle!() }),
+      compute: async (params, tasks, settings, context) => {
+        const gs = await offload.compute(params, tasks, settings, context);
+        gs.forEach((g, i) => keep(tasks, i, g));
+        return gs;
+      },
+      ...(offload.claim === undefined
+        ? {}
+        : {
+            claim: (params, tasks, settings, context) => {
+              const c = offload.claim!(params, tasks, settings, context);
+              if (c === null) return null;
+              const results = c.results.then((m) => {
+                m.forEach((g, i) => keep(tasks, i, g));
+                return m;
+              });
+              return { next: () => c.next(), results };
+            },
+          }),
+    };
+  }
+
 
   /**
    * One meta-iteration with the per-task meta-gradients shared between this thread and
@@ -287,18 +388,22 @@ export class FewShotTrainer {
    */
   async stepAsync(offload?: MetaGradientOffload): Promise<number> {
     if (offload === undefined || this.config.method === 'reptile') return this.step();
-    return this.keepingSampler(() => this.learner.stepAsync(this.sampleTasks(), offload));
+    const via = this.stats === null ? offload : this.keepingMoments(offload);
+    return this.keepingSampler(() => this.recording(this.sampleTasks(), (tasks) => this.learner.stepAsync(tasks, via)));
   }
 
   /**
    * Accuracy over `episodes` new N-way K-shot episodes (one query per class) from `classes`,
-   * after `evalSteps` adaptation steps; batch norm transductive or not. Reptile's inner Adam
+   * after `evalSteps` adaptation steps; batch norm transductive (`true`: the query images in one
+   * batch), not (`false`: the support set and one query image), or with MAML++'s per-step running
+   * statistics (`'running-stats'`: each image on its own; needs `runningStats`). Reptile's inner Adam
    * state is saved and restored around each episode; the sampler is `rng` (not the training one;
    * default: the library-wide generator). `onEpisode(done)` is called after each episode.
    */
-  evaluate(classes: readonly OmniglotClass[], episodes: number, transductive: boolean, rng?: Rng, onEpisode?: (done: number) => void): MeanCI {
+  evaluate(classes: readonly OmniglotClass[], episodes: number, transductive: boolean | 'running-stats', rng?: Rng, onEpisode?: (done: number) => void): MeanCI {
     checkInteger('FewShotTrainer.evaluate: episodes', episodes);
-    if (typeof transductive !== 'boolean') throw new TypeError(`FewShotTrainer.evaluate: transductive must be true or false, got ${showValue(transductive)}`);
+    if (typeof transductive !== 'boolean' && transductive !== 'running-stats') throw new TypeError(`FewShotTrainer.evaluate: transductive must be true, false or 'running-stats', got ${showValue(transductive)}`);
+    if (transductive === 'running-stats' && this.stats === null) throw new RangeError("FewShotTrainer.evaluate: 'running-stats' needs a MAML++ configuration with runningStats: true");
     const sampler = rngOption('FewShotTrainer.evaluate', rng);
     if (classes.length < this.config.nWay) throw new RangeError(`FewShotTrainer.evaluate: ${classes.length} classes cannot make ${this.config.nWay}-way episodes`);
     const accs: number[] = [];
@@ -330,25 +435,27 @@ export class FewShotTrainer {
   }
 
   /** A new episode and the parameters adapted to it, as {@link evaluate} adapts them. */
-  private adaptToEpisode(classes: readonly OmniglotClass[], transductive: boolean, rng: Rng): { ep: Episode; task: Task; adapted: Tensor[] } {
+  private adaptToEpisode(classes: readonly OmniglotClass[], transductive: boolean | 'running-stats', rng: Rng): { ep: Episode; task: Task; adapted: Tensor[]; model: Model } {
     const c = this.config;
+    // With running statistics each image is normalised on its own, so the queries may share a batch.
+    const model = transductive === 'running-stats' ? this.stats!.model(this.model as NormalizedModel) : this.model;
     const ep = sampleEpisode(classes, c.nWay, c.kShot, 1, rng);
     const n = ep.ySupport.length;
     const b = c.evalBatch ?? n;
     const order = b < n ? rng.shuffle(Array.from({ length: n }, (_, i) => i)) : undefined;
-    const task = episodeTask(ep, { transductive, ...(order === undefined ? {} : { innerBatch: b, order }) });
+    const task = episodeTask(ep, { transductive: transductive !== false, ...(order === undefined ? {} : { innerBatch: b, order }) });
     const how = this.innerAdam !== null ? { steps: c.evalSteps, optimizer: this.innerAdam } : { steps: c.evalSteps, lr: c.innerLr };
     // MAML++ adapts with its learned step sizes, and only what its inner loop adapts.
-    const adapted = this.plus !== null ? this.plus.adapt(this.model, this.params, task, c.evalSteps) : adaptRestoring(this.model, this.params, task, how).params;
-    return { ep, task, adapted };
+    const adapted = this.plus !== null ? this.plus.adapt(model, this.params, task, c.evalSteps) : adaptRestoring(model, this.params, task, how).params;
+    return { ep, task, adapted, model };
   }
 
   /** Accuracy on one new episode, as {@link evaluate} describes. */
-  private evaluateEpisode(classes: readonly OmniglotClass[], transductive: boolean, rng: Rng): number {
+  private evaluateEpisode(classes: readonly OmniglotClass[], transductive: boolean | 'running-stats', rng: Rng): number {
     const c = this.config;
-    const { task, adapted } = this.adaptToEpisode(classes, transductive, rng);
+    const { task, adapted, model } = this.adaptToEpisode(classes, transductive, rng);
     try {
-      return task.score(this.model, adapted, c.evalSteps)[0]!;
+      return task.score(model, adapted, c.evalSteps)[0]!;
     } catch (e) {
       if (e instanceof RangeError && /logits hold NaN/.test(e.message)) {
         throw new RangeError(`FewShotTrainer.evaluate: the adapted classifier's logits hold NaN (its ${c.evalSteps} adaptation steps of ${c.innerLr} diverged, or the weights hold NaN)`);
@@ -359,7 +466,8 @@ export class FewShotTrainer {
 
   /** Everything needed to resume: tensors (parameters, optimiser moments) and string metadata. */
   getState(): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
-    return this.learner.getState({ rng: this.rng.getState(), config: this.config });
+    const s = this.learner.getState({ rng: this.rng.getState(), config: this.config });
+    return this.stats === null ? s : { tensors: { ...s.tensors, ...this.stats.getState() }, metadata: s.metadata };
   }
 
   /**
@@ -367,7 +475,18 @@ export class FewShotTrainer {
    * checked before anything changes: a checkpoint that is refused leaves the trainer as it was.
    */
   setState(state: { tensors: Record<string, Tensor>; metadata: Record<string, string> }): void {
-    const meta = this.learner.setState(state, 'FewShotTrainer', sameRun(this.config));
+    const stats = this.stats;
+    const meta = this.learner.setState(state, 'FewShotTrainer', (m, fail) => {
+      sameRun(this.config)(m, fail);
+      if (stats === null) return;
+      // Checked on a scratch copy, so a refusal changes nothing.
+      try {
+        new StepStatistics({ steps: stats.steps, channels: stats.channels, momentum: stats.momentum, dtype: stats.dtype }).setState(state.tensors);
+      } catch (e) {
+        fail((e as Error).message);
+      }
+    });
+    stats?.setState(state.tensors);
     this.rng.setState(meta.rng as number[]);
   }
 }

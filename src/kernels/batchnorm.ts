@@ -4,13 +4,14 @@
  */
 import type { TypedArray } from '../dtype.js';
 
-/** out = γ·x̂ + β with x̂ = (x − μ)/σ, σ = √(var + eps); also writes x̂ and 1/σ. */
-export function batchNormForward(x: TypedArray, gamma: TypedArray, beta: TypedArray, eps: number, channels: number, out: TypedArray, xhat: TypedArray, invStd: TypedArray): void {
+/** out = γ·x̂ + β with x̂ = (x − μ)/σ, σ = √(var + eps); also writes x̂ and 1/σ, and μ to `meanOut` if given. */
+export function batchNormForward(x: TypedArray, gamma: TypedArray, beta: TypedArray, eps: number, channels: number, out: TypedArray, xhat: TypedArray, invStd: TypedArray, meanOut: TypedArray | null = null): void {
   const rows = x.length / channels;
   const mean = new Float64Array(channels);
   const sq = new Float64Array(channels);
   for (let r = 0, o = 0; r < rows; r++) for (let c = 0; c < channels; c++, o++) mean[c]! += x[o]!;
   for (let c = 0; c < channels; c++) mean[c]! /= rows;
+  meanOut?.set(mean);
   for (let r = 0, o = 0; r < rows; r++) {
     for (let c = 0; c < channels; c++, o++) {
       const d = x[o]! - mean[c]!;

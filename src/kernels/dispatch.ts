@@ -73,11 +73,11 @@ export function sumAxes(x: TypedArray, shape: readonly number[], axes: readonly 
   sumAxesInto(x, shape, axes, out);
 }
 
-/** Batch-norm forward (see kernels/batchnorm.ts); `xhat` may be `out` when x̂ is not kept. */
-export function batchNormForward(x: TypedArray, gamma: TypedArray, beta: TypedArray, eps: number, channels: number, out: TypedArray, xhat: TypedArray, invStd: TypedArray): void {
-  const w = wasmFor(x.length, x, gamma, beta, out, xhat, invStd);
-  if (w !== null) w.batchNormForward(x as Float32Array, gamma as Float32Array, beta as Float32Array, eps, channels, out as Float32Array, xhat === out ? null : (xhat as Float32Array), invStd as Float32Array);
-  else bnForwardTs(x, gamma, beta, eps, channels, out, xhat, invStd);
+/** Batch-norm forward (see kernels/batchnorm.ts); `xhat` may be `out` when x̂ is not kept; μ goes to `mean` if given. */
+export function batchNormForward(x: TypedArray, gamma: TypedArray, beta: TypedArray, eps: number, channels: number, out: TypedArray, xhat: TypedArray, invStd: TypedArray, mean: TypedArray | null = null): void {
+  const w = wasmFor(x.length, x, gamma, beta, out, xhat, invStd, ...(mean === null ? [] : [mean]));
+  if (w !== null) w.batchNormForward(x as Float32Array, gamma as Float32Array, beta as Float32Array, eps, channels, out as Float32Array, xhat === out ? null : (xhat as Float32Array), invStd as Float32Array, mean as Float32Array | null);
+  else bnForwardTs(x, gamma, beta, eps, channels, out, xhat, invStd, mean);
 }
 
 /** First-order batch-norm backward (see kernels/batchnorm.ts). */

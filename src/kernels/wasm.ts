@@ -285,13 +285,14 @@ export class WasmKernels {
     return true;
   }
 
-  /** Batch-norm forward over x[rows, c] (see kernels/batchnorm.ts); `xhat` null: not kept. */
-  batchNormForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, eps: number, c: number, out: Float32Array, xhat: Float32Array | null, invStd: Float32Array): void {
+  /** Batch-norm forward over x[rows, c] (see kernels/batchnorm.ts); `xhat` null: not kept; `mean` given: μ written there. */
+  batchNormForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, eps: number, c: number, out: Float32Array, xhat: Float32Array | null, invStd: Float32Array, mean: Float32Array | null = null): void {
     const [px, pg, pb, po, ph, pi, pm] = this.place([x, gamma, beta], [out.length, xhat === null ? 0 : out.length, c, c]) as [number, number, number, number, number, number, number];
     this.ex.batchNormForward(px, x.length / c, c, pg, pb, eps, po, xhat === null ? po : ph, pi, pm);
     this.fetch(po, out);
     if (xhat !== null) this.fetch(ph, xhat);
     this.fetch(pi, invStd);
+    if (mean !== null) this.fetch(pm, mean);
   }
 
   /** First-order batch-norm backward from the saved x̂ and 1/σ (see kernels/batchnorm.ts). */

@@ -42,12 +42,17 @@ export interface MetaContext {
   iteration: number;
 }
 
-/** What a worker thread needs to compute an algorithm's `taskGradient` (the model and task aside). */
-export type WorkerAlgorithm =
+/**
+ * What a worker thread needs to compute an algorithm's `taskGradient` (the model and task aside);
+ * with `recordMoments`, each task's result also carries the batch moments its forward passes saw
+ * (`MetaGradient.moments`: per-step batch-norm running statistics).
+ */
+export type WorkerAlgorithm = (
   | (MamlTaskSettings & { kind?: 'maml' })
   | { kind: 'reptile'; innerLr: number; innerSteps: number }
   | { kind: 'family'; innerLr: number; coefficients: readonly number[] }
-  | { kind: 'mamlpp'; settings: MamlppSettings; modelParams: number };
+  | { kind: 'mamlpp'; settings: MamlppSettings; modelParams: number }
+) & { recordMoments?: boolean };
 
 /**
  * A meta-learning algorithm: the direction an outer optimiser steps the meta-parameters along,

@@ -11,6 +11,7 @@
  * a loss that sums the tasks' own losses then has per-task gradients, and the meta-gradient
  * w.r.t. the untiled φ is the sum over tasks (the callers divide by T for the mean).
  */
+import type { MomentRecord } from '../nn/step-stats.js';
 import { grad, noGrad } from '../autograd.js';
 import { add, mul, sub } from '../ops/binary.js';
 import { broadcastTo, unsqueeze } from '../ops/layout.js';
@@ -119,6 +120,8 @@ function innerLoop(op: string, params: readonly Tensor[], losses: readonly LossF
 export interface MetaGradient {
   grads: Tensor[];
   loss: number;
+  /** The batch moments the task's forward passes saw, when they were recorded (`recordingMoments`). */
+  moments?: MomentRecord[];
 }
 
 /**

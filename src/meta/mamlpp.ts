@@ -29,7 +29,7 @@ import { scale } from '../ops/unary.js';
 import { full } from '../creation.js';
 import { Tensor } from '../tensor.js';
 import { checkInteger, checkNonNegative, checkPositive } from '../checks.js';
-import { meanGradient, type MamlppSettings, type MetaAlgorithm, type MetaContext } from './algorithm.js';
+import { meanGradient, type MamlppSettings, type MetaAlgorithm, type MetaContext, type WorkerAlgorithm } from './algorithm.js';
 import { tileParams, type MetaGradient } from './inner.js';
 import type { Task } from './task.js';
 
@@ -60,6 +60,8 @@ export interface MamlppAlgorithm extends MetaAlgorithm {
   readonly settings: Readonly<MamlppSettings>;
   /** The model's parameters adapted to `task` by `steps` inner steps (off the tape), for evaluation. */
   adapt(model: Model, params: readonly Tensor[], task: Task, steps?: number): Tensor[];
+  taskGradient: NonNullable<MetaAlgorithm['taskGradient']>;
+  readonly workerSettings: WorkerAlgorithm;
 }
 
 /**

@@ -10,7 +10,7 @@
  * what is passed together decides transductive versus non-transductive evaluation.
  */
 import { add } from '../ops/binary.js';
-import { batchMoments, batchNorm } from '../ops/batchnorm.js';
+import { batchNorm } from '../ops/batchnorm.js';
 import { conv2d, maxPool2d } from '../ops/conv.js';
 import { reshape } from '../ops/layout.js';
 import { matmul } from '../ops/matmul.js';
@@ -19,7 +19,8 @@ import { ones, zeros } from '../creation.js';
 import { fmt } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { heNormal, uniformFanIn } from './init.js';
-import { checkInitOptions, type Model } from './mlp.js';
+import { checkInitOptions } from './mlp.js';
+import type { LayerMoments, NormalizedModel } from './step-stats.js';
 import { checkInteger, checkOptionsObject, describeValue, type OptionKeys } from '../checks.js';
 
 /** Options of {@link conv4}; each is checked when the model is built. */
@@ -43,18 +44,22 @@ export interface Conv4Options {
 
 const CONV4_OPTIONS: OptionKeys<Conv4Options> = { classes: true, variant: true, filters: true, side: true, channels: true, stepNorms: true };
 
-/** Per-channel statistics of one block's batch norm. */
-export interface BlockStats {
-  mean: Tensor;
-  variance: Tensor;
-}
+/** Per-channel statistics of one block's batch norm (`count`: values per channel in the batch). */
+export type BlockStats = LayerMoments;
 
-/** The conv net of {@link conv4}: a {@link Model}, and its body as a feature extractor. */
-export interface Conv4Model extends Model {
+/**
+ * The conv net of {@link conv4}: a {@link Model}, and its body as a feature extractor. Its
+ * `forward` normalises with `context.stats` (one `{ mean, variance }` per block) when given, and
+ * pushes each block's batch moments to `context.moments` when given.
+ */
+export interface Conv4Model extends NormalizedModel {
   /** The body's output, flattened to `[n, features]`, with batch statistics or the given per-block `stats`. */
   features(params: readonly Tensor[], x: Tensor, options?: { step?: number; stats?: readonly BlockStats[] }): Tensor;
-  /** Each block's batch-norm statistics on the batch `x` (blocks after the first see inputs normalised with the batch's own). */
-  moments(params: readonly Tensor[], x: Tensor): BlockStats[];
+  /**
+   * Each block's batch-norm statistics on the batch `x` with the batch-norm set of `step`
+   * (blocks after the first see inputs normalised with the batch's own).
+   */
+  moments(params: readonly Tensor[], x: Tensor, options?: { step?: number }): BlockStats[];
   /** The length of a feature vector. */
   readonly featureSize: number;
 }
@@ -93,19 +98,23 @@ export function conv4(options: Conv4Options): Conv4Model {
       return ps;
     },
     forward(params, x, context) {
-      return add(matmul(body(params, x, context?.step ?? 0, undefined, null), params[count - 2]!), params[count - 1]!);
+      return add(matmul(body(params, x, context?.step ?? 0, checkStats('forward', context?.stats), context?.moments ?? null), params[count - 2]!), params[count - 1]!);
     },
     features(params, x, o = {}) {
-      if (o.stats !== undefined && (!Array.isArray(o.stats) || o.stats.length !== 4)) throw new RangeError(`conv4.features: stats must list the 4 blocks' { mean, variance }, got ${describeValue(o.stats)}`);
-      return body(params, x, o.step ?? 0, o.stats, null);
+      return body(params, x, o.step ?? 0, checkStats('features', o.stats), null);
     },
-    moments(params, x) {
+    moments(params, x, o = {}) {
       const out: BlockStats[] = [];
-      body(params, x, 0, undefined, out);
+      body(params, x, o.step ?? 0, undefined, out);
       return out;
     },
     featureSize: features,
   };
+
+  function checkStats(op: string, stats: readonly BlockStats[] | undefined): readonly BlockStats[] | undefined {
+    if (stats !== undefined && (!Array.isArray(stats) || stats.length !== 4)) throw new RangeError(`conv4.${op}: stats must list the 4 blocks' { mean, variance }, got ${describeValue(stats)}`);
+    return stats;
+  }
 
   /** The four blocks, flattened; with `stats` given the blocks normalise with them, with `moments` given the batch's are pushed to it. */
   function body(params: readonly Tensor[], x: Tensor, step: number, stats: readonly BlockStats[] | undefined, moments: BlockStats[] | null): Tensor {
@@ -121,8 +130,9 @@ export function conv4(options: Conv4Options): Conv4Model {
       const [w, bias, gamma, beta] = [params[at]!, params[at + 1]!, params[at + 2 + 2 * set]!, params[at + 3 + 2 * set]!];
       h = variant === 'strided' ? conv2d(h, w, { stride: 2, padding: 'same' }) : conv2d(h, w, { padding: 'same' });
       h = add(h, bias);
-      if (moments !== null) moments.push(batchMoments(h));
-      h = relu(stats === undefined ? batchNorm(h, gamma, beta) : batchNorm(h, gamma, beta, { stats: stats[b]! }));
+      const count = h.size / filters;
+      const observe = moments === null ? {} : { observe: (m: { mean: Tensor; variance: Tensor }) => moments.push({ ...m, count }) };
+      h = relu(stats === undefined ? batchNorm(h, gamma, beta, observe) : batchNorm(h, gamma, beta, { stats: stats[b]! }));
       if (variant === 'maxpool') h = maxPool2d(h, 2);
     }
     return reshape(h, [x.shape[0]!, features]);

@@ -20,9 +20,14 @@ export interface BatchNormOptions {
   eps?: number;
   /** Use these statistics (shape [C] or broadcastable) instead of the batch's: evaluation with running statistics. */
   stats?: { mean: Tensor; variance: Tensor };
+  /**
+   * With batch statistics: called with the batch's per-channel mean and (biased) variance `[C]`,
+   * off the tape and read from the forward kernel (for running statistics, at no extra pass).
+   */
+  observe?: (moments: { mean: Tensor; variance: Tensor }) => void;
 }
 
-const BATCH_NORM_OPTIONS: OptionKeys<BatchNormOptions> = { eps: true, stats: true };
+const BATCH_NORM_OPTIONS: OptionKeys<BatchNormOptions> = { eps: true, stats: true, observe: true };
 
 /**
  * Batch normalisation over every axis but the last (channels): `γ·(x − μ)/√(σ² + ε) + β` with
@@ -40,6 +45,8 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, options: Batch
     if (t.size !== c) throw new RangeError(`batchNorm: ${name} has shape ${fmt(t.shape)}, expected ${c} channels`);
     if (t.dtype !== x.dtype) throw new TypeError(`batchNorm: ${name} is ${t.dtype} but the input is ${x.dtype}`);
   }
+  if (options.observe !== undefined && typeof options.observe !== 'function') throw new TypeError(`batchNorm: observe must be a function of { mean, variance }, got ${typeof options.observe}`);
+  if (options.observe !== undefined && options.stats) throw new RangeError('batchNorm: observe reports the batch statistics, and with stats given none are computed');
   const axes = x.shape.slice(0, -1).map((_, i) => i);
   if (options.stats) {
     // Given statistics (evaluation with running statistics): composed of ops.
@@ -53,7 +60,14 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, options: Batch
   // (it writes x̂[i] and then overwrites it with γ·x̂[i] + β).
   const xhat = tracked ? allocOutput(x.dtype, x.size) : out;
   const invStd = allocOutput(x.dtype, c);
-  batchNormForward(x.data, gamma.data, beta.data, eps, c, out, xhat, invStd);
+  const mu = options.observe === undefined ? null : allocOutput(x.dtype, c);
+  batchNormForward(x.data, gamma.data, beta.data, eps, c, out, xhat, invStd, mu);
+  if (mu !== null) {
+    // The kernel keeps 1/√(σ² + ε), so σ² = 1/(1/σ)² − ε.
+    const variance = allocOutput(x.dtype, c);
+    for (let j = 0; j < c; j++) variance[j] = Math.max(0, 1 / (invStd[j]! * invStd[j]!) - eps);
+    options.observe!({ mean: new Tensor(mu, [c]), variance: new Tensor(variance, [c]) });
+  }
   const t = new Tensor(out, x.shape);
   if (!tracked) return t;
   return record(t, 'batchNorm', [x, gamma, beta], batchNormVjp, { eps, axes, xhat, invStd }, { inputs: [true, true, false], output: false });

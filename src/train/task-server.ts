@@ -26,6 +26,7 @@ import type { MetaContext, WorkerAlgorithm } from '../meta/algorithm.js';
 import { mamlpp } from '../meta/mamlpp.js';
 import type { Task } from '../meta/task.js';
 import { supervisedTask } from '../meta/task.js';
+import { recordingMoments, type MomentRecord } from '../nn/step-stats.js';
 import { describeValue, isRecord } from '../checks.js';
 
 /**
@@ -81,7 +82,7 @@ export interface TaskRequest {
 }
 
 /** The answer to a request: each task's index in the request, loss and gradient data, or what went wrong. */
-export type TaskReply = { id: number; results: { task: number; loss: number; grads: TypedArray[]; shapes: number[][] }[] } | { id: number; error: string };
+export type TaskReply = { id: number; results: { task: number; loss: number; grads: TypedArray[]; shapes: number[][]; moments?: MomentRecord[] }[] } | { id: number; error: string };
 
 /** The answer to the first message. */
 export type TaskReady = { ready: string } | { failed: string };
@@ -125,9 +126,10 @@ export function serveRequest(model: Model, req: TaskRequest, post: (message: Tas
       const batches = w.batches !== undefined ? { batches: w.batches } : w.innerBatch === undefined ? {} : { innerBatch: w.innerBatch, ...(w.order === undefined ? {} : { order: w.order }) };
       const stacked = w.meanOver === undefined ? {} : { stacked: true, meanOver: w.meanOver };
       const task = supervisedTask({ xSupport: new Tensor(w.xs, w.xsShape), ySupport: y(w.ys), xQuery: new Tensor(w.xq, w.xqShape), yQuery: y(w.yq) }, { loss: w.loss, ...batches, ...stacked });
-      const r = tidy(() => taskGradient(model, params, task, req.context));
+      const records: MomentRecord[] | null = req.settings.recordMoments === true ? [] : null;
+      const r = tidy(() => taskGradient(records === null ? model : recordingMoments(model, records), params, task, req.context));
       // Own copies: the gradients' arrays belong to the storage pool, which reuses them.
-      return { task: i, loss: r.loss, grads: r.grads.map((g) => g.data.slice()), shapes: r.grads.map((g) => [...g.shape]) };
+      return { task: i, loss: r.loss, grads: r.grads.map((g) => g.data.slice()), shapes: r.grads.map((g) => [...g.shape]), ...(records === null ? {} : { moments: records }) };
     };
     const counter = req.counter;
     const results = tidy(() => {

@@ -68,7 +68,7 @@ function wireParams(params: readonly Tensor[]): TaskRequest['params'] {
 
 /** A worker's result as a meta-gradient. */
 function gradientOf(r: Results[number]): MetaGradient {
-  return { loss: r.loss, grads: r.grads.map((g, j) => new Tensor(g, r.shapes[j]!)) };
+  return { loss: r.loss, grads: r.grads.map((g, j) => new Tensor(g, r.shapes[j]!)), ...(r.moments === undefined ? {} : { moments: r.moments }) };
 }
 
 /** A started worker, whatever the thread API: what the pool needs of it. */
