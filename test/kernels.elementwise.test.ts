@@ -205,7 +205,8 @@ describe('elementwise dispatch', () => {
   test.each(['wasm', 'js'] as const)("batchNorm's observe reports the batch's mean and biased variance, off the tape (%s)", (backend) => {
     mg.setBackend(backend);
     const rng = new mg.Rng(3);
-    const x = mg.add(mg.mul(mg.randn([2 * WASM_MIN_ELEMENTS, 2, 6], { rng }), 3), 5);
+    // A variance near ε, so that σ² = 1/(1/σ)² − ε is checked to the ε.
+    const x = mg.add(mg.mul(mg.randn([2 * WASM_MIN_ELEMENTS, 2, 6], { rng }), 0.01), 0.02);
     const [gamma, beta] = [mg.randn([6], { rng, requiresGrad: true }), mg.randn([6], { rng, requiresGrad: true })];
     const seen: { mean: mg.Tensor; variance: mg.Tensor }[] = [];
     const y = mg.batchNorm(x, gamma, beta, { observe: (m) => seen.push(m) });
@@ -214,7 +215,7 @@ describe('elementwise dispatch', () => {
     expect(seen).toHaveLength(1);
     const want = mg.batchMoments(x);
     expectClose(seen[0]!.mean.data as Float32Array, want.mean.data as Float32Array, 1e-6, 1e-5, 'mean');
-    expectClose(seen[0]!.variance.data as Float32Array, want.variance.data as Float32Array, 1e-5, 1e-6, 'variance');
+    expectClose(seen[0]!.variance.data as Float32Array, want.variance.data as Float32Array, 1e-4, 0, 'variance');
     expect(seen[0]!.mean.requiresGrad || seen[0]!.variance.requiresGrad).toBe(false);
     expect(() => mg.batchNorm(x, gamma, beta, { observe: 3 as never })).toThrow(/batchNorm: observe must be a function of \{ mean, variance \}, got number/);
     expect(() => mg.batchNorm(x, gamma, beta, { observe: () => undefined, stats: want })).toThrow(/batchNorm: observe reports the batch statistics, and with stats given none are computed/);

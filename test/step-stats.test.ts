@@ -17,8 +17,10 @@ describe('StepStatistics', () => {
     expect(values(a!.variance)).toEqual([0.75 + 0.25 * 2 * (4 / 3), 0.75 + 0.25 * 6 * (4 / 3)].map(Math.fround));
     expect(values(b!.variance)).toEqual([0.75 + 0.25 * 3]); // no count: taken as it is
     expect(values(s.at(0)[0]!.mean)).toEqual([0, 0]); // other steps untouched
+    const v1 = [0.75 + 0.25 * 2 * (4 / 3), 0.75 + 0.25 * 6 * (4 / 3)];
     s.update(1, [{ mean: vec([0, 0]), variance: vec([0, 0]), count: 4 }, { mean: vec([1]), variance: vec([3]) }]);
     expect(values(s.at(1)[0]!.mean)).toEqual([0.75, -1.5]);
+    expect(values(s.at(1)[0]!.variance)).toEqual(v1.map((v) => Math.fround(0.75 * v)));
     // Steps past the last share its statistics.
     expect(values(s.at(7)[0]!.mean)).toEqual([0.75, -1.5]);
     s.update(5, [{ mean: vec([0.75, -1.5]), variance: vec([1, 1]) }, { mean: vec([1]), variance: vec([3]) }]);
@@ -32,8 +34,14 @@ describe('StepStatistics', () => {
     expect(() => new mg.StepStatistics({ steps: 1, channels: [2], momentum: 0 })).toThrow(/momentum must be in \(0, 1\], got 0/);
     expect(() => new mg.StepStatistics({ steps: 1, channels: [2], momentum: 1.5 })).toThrow(/momentum must be in \(0, 1\], got 1.5/);
     expect(() => new mg.StepStatistics({ steps: 1, channels: [2], dtype: 'int32' as never })).toThrow(/dtype must be 'float32' or 'float64', got "int32"/);
-    expect(() => new mg.StepStatistics({ steps: 1, channels: [2], momentom: 0.1 } as never)).toThrow(/momentom/);
+    expect(() => new mg.StepStatistics({ steps: 1, channels: [2], momentom: 0.1 } as never)).toThrow(/StepStatistics: unknown option 'momentom'/);
+    expect(() => new mg.StepStatistics(3 as never)).toThrow(/StepStatistics: options must be an object such as \{ steps: 6, channels: \[64, 64, 64, 64\] \}, got 3/);
+    // Momentum 1 keeps only the last batch.
+    const last = new mg.StepStatistics({ steps: 1, channels: [1], momentum: 1 });
+    last.update(0, [{ mean: vec([3]), variance: vec([2]) }]);
+    expect(values(last.at(0)[0]!.mean)).toEqual([3]);
     const s = new mg.StepStatistics({ steps: 1, channels: [2] });
+    expect(() => s.update(0, [{ mean: [1, 2] as never, variance: vec([1, 1]) }])).toThrow(/layer 0 needs a mean and a variance of 2 channels/);
     expect(() => s.update(0, [])).toThrow(/expected the moments of 1 layers/);
     expect(() => s.update(0, [{ mean: vec([1]), variance: vec([1, 1]) }])).toThrow(/layer 0 needs a mean and a variance of 2 channels/);
     expect(() => s.update(-1, [{ mean: vec([1, 1]), variance: vec([1, 1]) }])).toThrow(/step must be a non-negative integer, got -1/);
@@ -47,14 +55,29 @@ describe('StepStatistics', () => {
     expect(values(s.at(0)[0]!.mean)).toEqual([Math.fround(0.9 * 1 + 0.1 * 20)]);
     expect(values(s.at(1)[0]!.mean)).toEqual([0.5]);
     const before = JSON.stringify(s.getState());
-    expect(() => s.apply([rec(0, 1), { step: 1, layers: [] }])).toThrow(/expected the moments of 1 layers/);
+    const big = { step: 0, layers: [{ mean: Float64Array.of(7), variance: Float64Array.of(50), count: 1 }] };
+    expect(() => s.apply([big, { step: 1, layers: [] }])).toThrow(/expected the moments of 1 layers/);
     expect(JSON.stringify(s.getState())).toBe(before);
     const net = mg.conv4({ classes: 2, filters: 2 });
     const deaf: mg.Model = { init: net.init, forward: (p, x) => net.forward(p, x) };
     expect(() => mg.recordingMoments(deaf, [])).toThrow(/recordingMoments: running statistics need a model that reports its batch-norm moments/);
+    expect(() => s.model(deaf)).toThrow(/StepStatistics\.model: running statistics need/);
+    expect(() => s.observe(deaf as mg.NormalizedModel, [], mg.zeros([1]), 0)).toThrow(/StepStatistics\.observe: running statistics need/);
     const records: mg.MomentRecord[] = [];
     const dropsContext = mg.recordingMoments({ ...net, forward: (p, x) => net.forward(p, x) } as mg.NormalizedModel, records);
     expect(() => dropsContext.forward(net.init(), mg.zeros([2, 28, 28, 1]), { step: 0 })).toThrow(/reported no batch moments \(a wrapper must pass its context on to the model\)/);
+  });
+
+  test('float64 statistics, and copies: what at() and getState() give cannot change the averages', () => {
+    const s = new mg.StepStatistics({ steps: 1, channels: [2], dtype: 'float64' });
+    s.update(0, [{ mean: vec([1, 2]), variance: vec([3, 4]) }]);
+    const got = s.at(0)[0]!;
+    expect(got.mean.dtype).toBe('float64');
+    expect(Array.from(got.mean.data)).toEqual([0.1, 0.2].map((v, i) => 0.9 * 0 + 0.1 * (i + 1)));
+    got.mean.data[0] = 99;
+    s.getState()['bnrs.0.0.variance']!.data[1] = 99;
+    expect(values(s.at(0)[0]!.mean)[0]).toBeCloseTo(0.1, 12);
+    expect(values(s.at(0)[0]!.variance)[1]).toBeCloseTo(0.9 + 0.4, 12);
   });
 
   test('a state round trip restores the averages; a damaged one is refused, naming the tensor, and changes nothing', () => {
@@ -69,6 +92,8 @@ describe('StepStatistics', () => {
       [damaged('bnrs.1.0.mean', undefined), /lacks tensor 'bnrs.1.0.mean'/],
       [damaged('bnrs.0.0.mean', vec([1, 2])), /'bnrs.0.0.mean' has shape \[2\], expected \[3\]/],
       [damaged('bnrs.0.0.mean', vec([1, NaN, 2])), /'bnrs.0.0.mean' holds NaN at 1 \(not finite\)/],
+      [damaged('bnrs.0.0.mean', vec([Infinity, 1, 2])), /'bnrs.0.0.mean' holds Infinity at 0 \(not finite\)/],
+      [damaged('bnrs.0.0.mean', new mg.Tensor(Float32Array.of(1, 2, 3), [3, 1])), /'bnrs.0.0.mean' has shape \[3, 1\], expected \[3\]/],
       [damaged('bnrs.1.0.variance', vec([1, 1, -2])), /'bnrs.1.0.variance' holds -2 at 2 \(variances are finite and ≥ 0\)/],
     ];
     for (const [bad, message] of cases) {
@@ -78,6 +103,9 @@ describe('StepStatistics', () => {
     expect(() => t.setState(null as never)).toThrow(/expected tensors by name, got null/);
     t.setState(state);
     expect(JSON.stringify(t.getState())).toBe(JSON.stringify(state));
+    // A variance of 0 (a constant channel) is a variance.
+    t.setState({ ...state, 'bnrs.0.0.variance': vec([0, 0, 0]) });
+    expect(values(t.at(0)[0]!.variance)).toEqual([0, 0, 0]);
   });
 });
 
@@ -99,6 +127,14 @@ describe('conv4 with given statistics', () => {
     const at1 = net.moments(shifted, x, { step: 1 });
     expect(values(at1[0]!.mean)).toEqual(values(at0[0]!.mean)); // before any batch norm
     expect(values(at1[1]!.mean)).not.toEqual(values(at0[1]!.mean));
+  });
+
+  test("observe folds in the moments at that step's batch-norm weights", () => {
+    const shifted = params.map((p, i) => (i === 5 ? mg.full(p.shape, 3) : p)); // block 0's β of set 1
+    const s = new mg.StepStatistics({ steps: 2, channels: [4, 4, 4, 4], momentum: 1 });
+    s.observe(net, shifted, x, 1);
+    expect(values(s.at(1)[1]!.mean)).toEqual(values(net.moments(shifted, x, { step: 1 })[1]!.mean));
+    expect(values(s.at(1)[1]!.mean)).not.toEqual(values(net.moments(shifted, x, { step: 0 })[1]!.mean));
   });
 
   test('with running statistics each image is classified on its own, whatever else is in its batch', () => {
@@ -139,6 +175,9 @@ describe('FewShotTrainer with runningStats', () => {
     for (let i = 0; i < 3; i++) expect(bnrs.step()).toBe(plain.step());
     bnrs.params.forEach((p, i) => expect(values(p)).toEqual(values(plain.params[i]!)));
 
+    expect(Object.keys(plain.getState().tensors).some((k) => k.startsWith('bnrs.'))).toBe(false);
+    expect(plain.learner.algorithm.workerSettings).not.toHaveProperty('recordMoments');
+    expect(bnrs.learner.algorithm.workerSettings).toMatchObject({ kind: 'mamlpp', recordMoments: true });
     const fresh = new mg.FewShotTrainer(net, classes, { ...config, runningStats: true }, 7);
     fresh.step();
     const expected = new mg.StepStatistics({ steps: 3, channels: [4, 4, 4, 4] });
@@ -171,5 +210,72 @@ describe('FewShotTrainer with runningStats', () => {
     target.setState(good);
     expect(snapshot()).not.toBe(before);
     expect(() => new mg.FewShotTrainer({ init: net.init, forward: net.forward }, classes, { ...config, runningStats: true }, 1)).toThrow(/FewShotTrainer: runningStats: running statistics need a model that reports its batch-norm moments \(conv4 does\)/);
+  });
+
+  test("evaluation with 'running-stats' normalises every forward pass with the step's statistics; the other modes with the batch's", () => {
+    const seen: (readonly mg.LayerMoments[] | undefined)[] = [];
+    const spy = { ...net, forward: (p: readonly mg.Tensor[], x: mg.Tensor, context?: mg.NormalizedContext) => (seen.push(context?.stats), net.forward(p, x, context)) };
+    const t = new mg.FewShotTrainer(spy, classes, { ...config, runningStats: true }, 7);
+    t.step();
+    seen.length = 0;
+    t.evaluate(classes, 1, 'running-stats', new mg.Rng(2));
+    // Two adaptation steps and the query pass, each with its own step's statistics.
+    expect(seen).toHaveLength(3);
+    const want = (step: number) => values(t.getState().tensors[`bnrs.${step}.0.mean`]!).map(Math.fround);
+    seen.forEach((stats, step) => expect(values(stats![0]!.mean)).toEqual(want(step)));
+    expect(want(0)).not.toEqual(want(2));
+    seen.length = 0;
+    t.evaluate(classes, 1, true, new mg.Rng(2));
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.every((stats) => stats === undefined)).toBe(true);
+  });
+
+  /** An offload computing on this thread as a worker does: the algorithm the settings name, recording when asked. */
+  function sameThreadOffload(options: { claim: boolean; moments: boolean }) {
+    let settled = 0;
+    const gradientOf = (params: readonly mg.Tensor[], task: mg.Task, settings: mg.WorkerAlgorithm, context: mg.MetaContext): mg.MetaGradient => {
+      const records: mg.MomentRecord[] = [];
+      const model = settings.recordMoments === true && options.moments ? mg.recordingMoments(net, records) : net;
+      if (settings.kind !== 'mamlpp') throw new Error('expected MAML++ settings');
+      // As a worker does: the algorithm rebuilt from its settings.
+      const { algorithm } = mg.mamlpp(params.slice(0, settings.modelParams), settings.settings);
+      const g = mg.tidy(() => algorithm.taskGradient(model, params, task, context));
+      const copy = { loss: g.loss, grads: g.grads.map((t) => new mg.Tensor(t.data.slice(), t.shape)) };
+      return options.moments ? { ...copy, moments: records } : copy;
+    };
+    const offload: mg.MetaGradientOffload = {
+      share: (n) => Math.floor(n / 2),
+      settle: () => void settled++,
+      compute: async (params, tasks, settings, context) => tasks.map((t) => gradientOf(params, t, settings, context)),
+      ...(options.claim
+        ? {
+            claim: (params, tasks, settings, context) => {
+              let next = 0;
+              const theirs = new Map<number, mg.MetaGradient>([[next, gradientOf(params, tasks[next++]!, settings, context)]]);
+              return { next: () => next++, results: Promise.resolve(theirs) };
+            },
+          }
+        : {}),
+    };
+    return { offload, settled: () => settled };
+  }
+
+  test.each([false, true])('an offload that records its tasks\' moments (claiming: %s) gives the single-threaded statistics bit for bit; one that does not fails the step cleanly', async (claim) => {
+    const c = { ...config, runningStats: true };
+    const serial = new mg.FewShotTrainer(net, classes, c, 7);
+    serial.step();
+    serial.step();
+    const t = new mg.FewShotTrainer(net, classes, c, 7);
+    const { offload, settled } = sameThreadOffload({ claim, moments: true });
+    await t.stepAsync(offload);
+    await t.stepAsync(offload);
+    const state = (x: mg.FewShotTrainer) => Object.entries(x.getState().tensors).map(([k, v]) => [k, values(v)]);
+    expect(state(t)).toEqual(state(serial));
+    expect(settled()).toBe(claim ? 2 : 0); // only a claimed batch leaves replies to collect
+    const before = JSON.stringify(state(t));
+    const { offload: forgetful } = sameThreadOffload({ claim, moments: false });
+    await expect(t.stepAsync(forgetful)).rejects.toThrow(/FewShotTrainer: the offload returned the meta-gradient of task 0 without the batch moments its forward passes saw/);
+    expect(JSON.stringify(state(t))).toBe(before);
+    expect(t.iteration).toBe(2);
   });
 });

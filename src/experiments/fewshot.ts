@@ -329,11 +329,11 @@ export class FewShotTrainer {
   private recording<T>(tasks: Task[], step: (tasks: Task[]) => T): T {
     const stats = this.stats;
     if (stats === null) return step(tasks);
-    const finish = (r: T): T => {
+    const finish = (result: T): T => {
       const records = tasks.map((t, i) => this.recorded.get(t) ?? fail(`no thread recorded the batch moments of task ${i}`));
       this.recorded.clear();
-      for (const r of records) stats.apply(r);
-      return r;
+      stats.apply(records.flat());
+      return result;
     };
     const fail = (msg: string): never => {
       throw new Error(`FewShotTrainer: ${msg}`);
@@ -349,8 +349,10 @@ export class FewShotTrainer {
 
   /** `offload` with the batch moments in its results kept by task, for {@link recording}. */
   private keepingMoments(offload: MetaGradientOffload): MetaGradientOffload {
+    // Checked before the learner steps: a result without its moments fails the step cleanly.
     const keep = (tasks: readonly Task[], i: number, g: MetaGradient): void => {
-      if (g.moments !== undefined) this.recorded.set(tasks[i]!, g.moments);
+      if (g.moments === undefined) throw new Error(`FewShotTrainer: the offload returned the meta-gradient of task ${i} without the batch moments its forward passes saw (runningStats needs an offload that records them, as TaskWorkers does)`);
+      this.recorded.set(tasks[i]!, g.moments);
     };
     return {
       share: (n) => offload.share(n),
