@@ -30,7 +30,7 @@ export type { TaskStart, TaskRequest, TaskReply, TaskReady, WireTask } from './t
 export { FewShotTrainer, PRESETS, fewShotModel, mamlTaskGradient, mamlTaskSettings, type FewShotConfig, type TaskEpisode } from './experiments/fewshot.js';
 export * from './rl/index.js';
 export * from './bayes/index.js';
-export { CombinationCurve, FIGURE3_COMBINATIONS, FIGURE3_SETTINGS, FIGURE4_METHODS, figure4Points, figure4Coefficients, miniBatches, type Combination, type CurveSettings, type BatchScheme, type Figure4Method, type Figure4Point } from './experiments/reptile-figures.js';
+export { CombinationCurve, FIGURE3_COMBINATIONS, FIGURE3_SETTINGS, FIGURE4_METHODS, figure4Points, figure4Coefficients, miniBatches, finishedRunJson, readFinishedRun, type FinishedRun, type Combination, type CurveSettings, type BatchScheme, type Figure4Method, type Figure4Point } from './experiments/reptile-figures.js';
 export { SineTasks, type SineTask, type SineSetup, type SineOptions, type RegressionBatch } from './tasks/sine.js';
 export { resizeArea, rotate, splitCharacters, CLASS_SPLITS, classesOf, sampleEpisode, episodeTask, type Character, type OmniglotClass, type Episode, type EpisodeTaskOptions } from './tasks/omniglot.js';
 export { ZipArchive, type ZipEntry, type ZipOptions, type InflateRaw } from './io/zip.js';

@@ -51,6 +51,34 @@ test('a curve stopped and restored goes on exactly as one never stopped; another
   expect(() => new mg.CombinationCurve(model, init, classes, combination, { ...settings, outerLr: 0 }, 3)).toThrow(/outerLr must be/);
 });
 
+test("a finished run's record keeps its curve and time, and is refused for another run or when damaged, naming the file", () => {
+  const combination = mg.FIGURE3_COMBINATIONS[3]!; // g2
+  const curve = new mg.CombinationCurve(model, init, classes, combination, settings, 3);
+  for (let i = 0; i < 4; i++) curve.step();
+  curve.record(classes, 2, new mg.Rng(9));
+  const text = mg.finishedRunJson(curve, 12.5);
+  const run = mg.readFinishedRun(text, combination, settings, 'g2.done.json');
+  expect(run).toEqual({ combination, settings, points: curve.points, seconds: 12.5 });
+  const edited = (change: (r: Record<string, unknown>) => void): string => {
+    const r = JSON.parse(text) as Record<string, unknown>;
+    change(r);
+    return JSON.stringify(r);
+  };
+  const cases: [string, RegExp][] = [
+    ['{"points":', /g2\.done\.json: not valid JSON/],
+    ['[1]', /g2\.done\.json: not a record of a finished run/],
+    [edited((r) => (r.points = [])), /its curve is missing or damaged/],
+    [edited((r) => (r.points = [{ iteration: 4, accuracy: 1.5 }])), /its curve is missing or damaged/],
+    [edited((r) => (r.points = [{ iteration: 3, accuracy: 0.5 }])), /its curve ends at iteration 3, not 4/],
+    [edited((r) => (r.seconds = -1)), /its run time -1 is not a number of seconds/],
+    [edited((r) => (r.seconds = undefined)), /its run time undefined is not a number of seconds/],
+  ];
+  for (const [bad, message] of cases) expect(() => mg.readFinishedRun(bad, combination, settings, 'g2.done.json')).toThrow(message);
+  expect(() => mg.readFinishedRun(text, mg.FIGURE3_COMBINATIONS[9]!, settings, 'f')).toThrow(/f: its combination is \{"label":"g2","coefficients":\[0,1\]\}, not \{"label":"g4"/);
+  expect(() => mg.readFinishedRun(text, combination, { ...settings, outerLr: 0.5 }, 'f')).toThrow(/f: its settings are .*"outerLr":0\.03.*, not .*"outerLr":0\.5/);
+  expect(mg.readFinishedRun(edited((r) => (r.points = [{ iteration: 4, accuracy: 0 }])), combination, settings, 'f').points).toEqual([{ iteration: 4, accuracy: 0 }]);
+});
+
 describe('Figure 4: how the inner mini-batches are drawn', () => {
   // 3 classes × 6 rows, labels class-major.
   const labels = Int32Array.from({ length: 18 }, (_, i) => Math.floor(i / 6));

@@ -7,7 +7,7 @@
  *   npm run reproduce:reptile -- [--iterations N] [--eval-every N] [--eval-episodes N]
  *        [--out-dir DIR] [--resume] [--data DIR] [--cache FILE] [--seed N]
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -37,6 +37,7 @@ size and the outer step. Each run resumes from its checkpoint in --out-dir.
   --seed N            the seed of the split, the initial weights and every draw (default 0)
   -h, --help          this text
 
+A finished run's checkpoint is replaced by NAME.done.json: its curve and run time.
 Ctrl-C (or SIGTERM) stops after the iteration in progress and writes the curve's checkpoint.`;
 
 /** Iterations of each Figure 4 run (the paper does not say; its Figure 3 runs 40,000). */
@@ -47,6 +48,11 @@ const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b'
 /** A file name for a combination's label: g1+g2 → g1-plus-g2, ½(g1+g2) → half-g1-plus-g2. */
 function slug(label: string): string {
   return label.replace('½', 'half-').replace('⅓', 'third-').replace('¼', 'quarter-').replace(/[()]/g, '').replace(/\+/g, '-plus-');
+}
+
+/** Where a run's record goes once it has finished (beside its checkpoint, which it replaces). */
+function finishedFile(checkpoint: string): string {
+  return checkpoint.replace(/\.safetensors$/, '.done.json');
 }
 
 /** A curve to run: its checkpoint file, label, update and settings. */
@@ -93,7 +99,7 @@ async function main(): Promise<void> {
           combination: { label: p.method.label, coefficients: mg.figure4Coefficients(p.method.update, p.innerSteps) },
           settings: { ...base, innerBatch: p.innerBatch, outerLr: p.outerLr, scheme: p.method.scheme },
         }));
-  const existing = jobs.map((j) => j.file).filter((f) => existsSync(f));
+  const existing = jobs.flatMap((j) => [j.file, finishedFile(j.file)]).filter((f) => existsSync(f));
   if (existing.length > 0 && !values.resume) throw new Error(`${existing[0]} already exists: continue with --resume, or choose another --out-dir`);
   mkdirSync(dir, { recursive: true });
   const unlock = lockFile(join(dir, `figure${figure}`));
@@ -112,10 +118,17 @@ async function main(): Promise<void> {
   };
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, onSignal);
 
-  const curves: mg.CombinationCurve[] = [];
+  const curves: Pick<mg.CombinationCurve, 'combination' | 'points'>[] = [];
   const seconds: number[] = [];
   try {
     for (const job of jobs) {
+      const done = finishedFile(job.file);
+      if (existsSync(done)) {
+        const run = mg.readFinishedRun(readFileSync(done, 'utf8'), job.combination, job.settings, done);
+        curves.push(run);
+        seconds.push(run.seconds);
+        continue;
+      }
       // Every run starts from the same weights, and draws the same tasks.
       const curve = new mg.CombinationCurve(model, init, trainClasses, job.combination, job.settings, seed + 2);
       let spent = 0;
@@ -160,6 +173,9 @@ async function main(): Promise<void> {
         record();
         save();
       }
+      // A finished run keeps its curve and time only: written first, then its checkpoint goes.
+      writeFileAtomicSync(done, mg.finishedRunJson(curve, spent));
+      rmSync(job.file);
       curves.push(curve);
       seconds.push(spent);
     }
@@ -172,7 +188,7 @@ async function main(): Promise<void> {
 
 const header = (what: string): string => `Written by \`npm run reproduce:reptile${what}\` on ${new Date().toISOString().slice(0, 10)} (${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, kernels: ${mg.backendInfo().variant}).`;
 
-function writeFigure3(dir: string, curves: mg.CombinationCurve[], seconds: number[], s: mg.CurveSettings, seed: number, evalEvery: number, evalEpisodes: number): void {
+function writeFigure3(dir: string, curves: readonly Pick<mg.CombinationCurve, 'combination' | 'points'>[], seconds: number[], s: mg.CurveSettings, seed: number, evalEvery: number, evalEpisodes: number): void {
   const series = curves.map((c, i) => ({ label: c.combination.label, x: c.points.map((p) => p.iteration), y: c.points.map((p) => p.accuracy), color: COLORS[i % COLORS.length]! }));
   writeFileAtomicSync(join(dir, 'figure3.svg'), plotSvg(series, { title: 'Inner-gradient combinations, Omniglot 5-way 5-shot (test accuracy against iteration)', width: 800, height: 480 }));
   const rows = curves.map((c, i) => `| ${c.combination.label} | ${c.combination.coefficients.map((x) => x.toFixed(3)).join(', ')} | ${(100 * c.points[c.points.length - 1]!.accuracy).toFixed(1)}% | ${(seconds[i]! / 60).toFixed(1)} min |`);
@@ -194,7 +210,7 @@ function writeFigure3(dir: string, curves: mg.CombinationCurve[], seconds: numbe
   console.error(`\nwrote ${join(dir, 'figure3.svg')} and ${join(dir, 'figure3.md')}`);
 }
 
-function writeFigure4(dir: string, curves: mg.CombinationCurve[], seconds: number[], s: mg.CurveSettings, seed: number, evalEpisodes: number): void {
+function writeFigure4(dir: string, curves: readonly Pick<mg.CombinationCurve, 'combination' | 'points'>[], seconds: number[], s: mg.CurveSettings, seed: number, evalEpisodes: number): void {
   const points = mg.figure4Points();
   const final = (i: number): number => curves[i]!.points[curves[i]!.points.length - 1]!.accuracy;
   const panels = [

@@ -262,3 +262,49 @@ export function figure4Points(): Figure4Point[] {
   for (let e = -7.5; e <= 4.5; e += 1.5) points.push({ panel: 'c', method: sharedCycling, innerSteps: 4, innerBatch: 100, outerLr: 2 ** e, x: e });
   return points;
 }
+
+/**
+ * What a figure needs of a finished run: its combination, settings, curve and time. Kept instead
+ * of the run's checkpoint once it has finished (the weights are then of no further use, and
+ * Figure 4's 78 checkpoints would take 35 MB).
+ */
+export interface FinishedRun {
+  combination: Combination;
+  settings: CurveSettings;
+  points: { iteration: number; accuracy: number }[];
+  seconds: number;
+}
+
+/** A finished run's record as JSON text. */
+export function finishedRunJson(curve: CombinationCurve, seconds: number): string {
+  const run: FinishedRun = { combination: curve.combination, settings: curve.settings, points: curve.points, seconds };
+  return `${JSON.stringify(run, null, 1)}\n`;
+}
+
+/**
+ * Reads a record from {@link finishedRunJson}, refusing one of another combination or settings
+ * than `combination` and `settings`, or whose curve does not reach `settings.iterations`; `file`
+ * names it in errors.
+ */
+export function readFinishedRun(text: string, combination: Combination, settings: CurveSettings, file: string): FinishedRun {
+  const fail = (msg: string): never => {
+    throw new Error(`${file}: ${msg}`);
+  };
+  let run: unknown;
+  try {
+    run = JSON.parse(text);
+  } catch {
+    return fail('not valid JSON (a damaged record of a finished run)');
+  }
+  if (!isRecord(run)) return fail('not a record of a finished run');
+  if (JSON.stringify(run.combination) !== JSON.stringify(combination)) fail(`its combination is ${JSON.stringify(run.combination)}, not ${JSON.stringify(combination)}`);
+  if (JSON.stringify(run.settings) !== JSON.stringify(settings)) fail(`its settings are ${JSON.stringify(run.settings)}, not ${JSON.stringify(settings)}`);
+  const points = run.points;
+  if (!Array.isArray(points) || points.length === 0 || !points.every((p) => isRecord(p) && Number.isInteger(p.iteration) && typeof p.accuracy === 'number' && p.accuracy >= 0 && p.accuracy <= 1)) {
+    fail('its curve is missing or damaged');
+  }
+  const curve = points as FinishedRun['points'];
+  if (curve[curve.length - 1]!.iteration !== settings.iterations) fail(`its curve ends at iteration ${curve[curve.length - 1]!.iteration}, not ${settings.iterations}`);
+  if (typeof run.seconds !== 'number' || !(run.seconds >= 0)) fail(`its run time ${JSON.stringify(run.seconds)} is not a number of seconds`);
+  return { combination, settings, points: curve, seconds: run.seconds as number };
+}
