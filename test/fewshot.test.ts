@@ -239,6 +239,11 @@ test('MAML++ (learned per-layer per-step step sizes, per-step batch norm, MSL, c
   expect(() => new mg.FewShotTrainer(net, classes, { ...configs.maml!, runningStats: true }, 1)).toThrow(/minOuterLr, msl, stepNorms and runningStats are MAML\+\+ settings/);
   expect(() => new mg.FewShotTrainer(net, classes, { ...configs.maml!, split: 'maml++' as never }, 1)).toThrow(/FewShotConfig.split must be 'standard' or 'mamlpp', got 'maml\+\+'/);
   expect(mg.PRESETS['mamlpp-5way-1shot']!.split).toBe('mamlpp');
+  // The MAML paper's 20-way setting (five steps of 0.1 in training and evaluation, meta-batch 16); FOMAML's rows are the same, first order.
+  expect(mg.PRESETS['maml-20way-1shot']).toEqual({ method: 'maml', nWay: 20, kShot: 1, queryPerClass: 1, metaBatch: 16, innerSteps: 5, innerLr: 0.1, outerLr: 1e-3, iterations: 60_000, evalSteps: 5 });
+  for (const [fo, so] of [['fomaml-5way-5shot', 'maml-5way-5shot'], ['fomaml-20way-1shot', 'maml-20way-1shot'], ['fomaml-20way-5shot', 'maml-20way-5shot']]) {
+    expect(mg.PRESETS[fo]).toEqual({ ...mg.PRESETS[so], method: 'fomaml' });
+  }
   expect(mg.PRESETS['mamlpp-20way-1shot']).toMatchObject({ method: 'mamlpp', nWay: 20, metaBatch: 16, innerSteps: 5, innerLr: 0.1, variant: 'maxpool', stepNorms: true, msl: 10_000, iterations: 125_000 });
 });
 

@@ -164,8 +164,10 @@ export function mamlTaskGradient(model: Model, params: readonly Tensor[], ep: Ta
  * (5-way: Adam 1e-3, 5 inner steps on batches of 10, 10 training shots, meta-batch 5, ε 1 → 0,
  * 100k iterations, 50 evaluation steps on batches of 5; 20-way: Adam 5e-4, 10 inner steps on
  * batches of 20, 200k iterations, evaluation batches of 10). In 5-way 1-shot the evaluation batch
- * is the whole support set, so it is left at its default. MAML: the MAML paper (meta-batch 32,
- * one step of α = 0.4, Adam 1e-3 outside). MAML++: the configuration its authors published
+ * is the whole support set, so it is left at its default. MAML: the MAML paper (5-way: meta-batch
+ * 32, one step of α = 0.4, three at evaluation; 20-way: meta-batch 16, five steps of α = 0.1 in
+ * training and evaluation; Adam 1e-3 outside, 60,000 iterations); FOMAML the same, first order,
+ * as the Reptile paper's Table 2 ran it. MAML++: the configuration its authors published
  * (max-pool Conv4 with per-step batch-norm weights, 5 inner steps with learned per-layer per-step
  * step sizes from 0.1 that leave batch norm unadapted, multi-step loss annealed over 20 epochs of
  * 500 iterations, second order throughout, Adam 1e-3 cosine-annealed to 1e-5 over 250 epochs;
@@ -180,7 +182,12 @@ export const PRESETS: Readonly<Record<string, Readonly<FewShotConfig>>> = freeze
   'maml-5way-5shot': { method: 'maml', nWay: 5, kShot: 5, queryPerClass: 5, metaBatch: 32, innerSteps: 1, innerLr: 0.4, outerLr: 1e-3, iterations: 60_000, evalSteps: 3 },
   'mamlpp-20way-1shot': { method: 'mamlpp', nWay: 20, kShot: 1, queryPerClass: 1, metaBatch: 16, innerSteps: 5, innerLr: 0.1, outerLr: 1e-3, minOuterLr: 1e-5, msl: 10_000, stepNorms: true, variant: 'maxpool', split: 'mamlpp', iterations: 125_000, evalSteps: 5 },
   'mamlpp-5way-1shot': { method: 'mamlpp', nWay: 5, kShot: 1, queryPerClass: 1, metaBatch: 8, innerSteps: 5, innerLr: 0.1, outerLr: 1e-3, minOuterLr: 1e-5, msl: 10_000, stepNorms: true, variant: 'maxpool', split: 'mamlpp', iterations: 125_000, evalSteps: 5 },
+  'maml-20way-1shot': { method: 'maml', nWay: 20, kShot: 1, queryPerClass: 1, metaBatch: 16, innerSteps: 5, innerLr: 0.1, outerLr: 1e-3, iterations: 60_000, evalSteps: 5 },
+  'maml-20way-5shot': { method: 'maml', nWay: 20, kShot: 5, queryPerClass: 5, metaBatch: 16, innerSteps: 5, innerLr: 0.1, outerLr: 1e-3, iterations: 60_000, evalSteps: 5 },
   'fomaml-5way-1shot': { method: 'fomaml', nWay: 5, kShot: 1, queryPerClass: 1, metaBatch: 32, innerSteps: 1, innerLr: 0.4, outerLr: 1e-3, iterations: 60_000, evalSteps: 3 },
+  'fomaml-5way-5shot': { method: 'fomaml', nWay: 5, kShot: 5, queryPerClass: 5, metaBatch: 32, innerSteps: 1, innerLr: 0.4, outerLr: 1e-3, iterations: 60_000, evalSteps: 3 },
+  'fomaml-20way-1shot': { method: 'fomaml', nWay: 20, kShot: 1, queryPerClass: 1, metaBatch: 16, innerSteps: 5, innerLr: 0.1, outerLr: 1e-3, iterations: 60_000, evalSteps: 5 },
+  'fomaml-20way-5shot': { method: 'fomaml', nWay: 20, kShot: 5, queryPerClass: 5, metaBatch: 16, innerSteps: 5, innerLr: 0.1, outerLr: 1e-3, iterations: 60_000, evalSteps: 5 },
 });
 
 /** The presets are shared by every caller: frozen, so no caller can change another's. */
