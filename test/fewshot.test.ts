@@ -193,6 +193,17 @@ test('evalBatch adapts on mini-batches cycling through the support set; the defa
   expect(mg.PRESETS['reptile-20way-1shot']).toMatchObject({ nWay: 20, innerBatch: 20, innerSteps: 10, evalBatch: 10 });
 });
 
+test('non-transductive evaluation classifies each query beside the support set; transductive, all queries in one batch', () => {
+  const seen: number[] = [];
+  const spy: mg.Model = { ...model, forward: (p, x, context) => (seen.push(x.shape[0]!), model.forward(p, x, context)) };
+  const t = new mg.FewShotTrainer(spy, classes, configs.maml!, 2);
+  for (const [transductive, passes] of [[true, [3, 3, 3]], [false, [3, 3, 4, 4, 4]]] as const) {
+    seen.length = 0;
+    t.evaluate(classes, 1, transductive, new mg.Rng(3));
+    expect(seen).toEqual(passes); // two adaptation steps on the 3 support images, then the queries
+  }
+});
+
 test('a bad configuration is refused with the field named', () => {
   const ok = configs.reptile!;
   expect(() => new mg.FewShotTrainer(model, classes, { ...ok, evalBatch: 0 }, 1)).toThrow(/FewShotConfig.evalBatch must be a positive integer, got 0/);

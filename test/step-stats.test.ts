@@ -42,6 +42,7 @@ describe('StepStatistics', () => {
     expect(values(last.at(0)[0]!.mean)).toEqual([3]);
     const s = new mg.StepStatistics({ steps: 1, channels: [2] });
     expect(() => s.update(0, [{ mean: [1, 2] as never, variance: vec([1, 1]) }])).toThrow(/layer 0 needs a mean and a variance of 2 channels/);
+    expect(() => s.update(0, [{ mean: vec([1, 2]), variance: [1, 1] as never }])).toThrow(/layer 0 needs a mean and a variance of 2 channels/);
     expect(() => s.update(0, [])).toThrow(/expected the moments of 1 layers/);
     expect(() => s.update(0, [{ mean: vec([1]), variance: vec([1, 1]) }])).toThrow(/layer 0 needs a mean and a variance of 2 channels/);
     expect(() => s.update(-1, [{ mean: vec([1, 1]), variance: vec([1, 1]) }])).toThrow(/step must be a non-negative integer, got -1/);
@@ -76,6 +77,8 @@ describe('StepStatistics', () => {
     expect(Array.from(got.mean.data)).toEqual([0.1 * 1, 0.1 * 2]);
     got.mean.data[0] = 99;
     s.getState()['bnrs.0.0.variance']!.data[1] = 99;
+    s.getState()['bnrs.0.0.mean']!.data[1] = 99;
+    expect(values(s.at(0)[0]!.mean)[1]).toBeCloseTo(0.2, 12);
     expect(values(s.at(0)[0]!.mean)[0]).toBeCloseTo(0.1, 12);
     expect(values(s.at(0)[0]!.variance)[1]).toBeCloseTo(0.9 + 0.4, 12);
   });
@@ -231,7 +234,7 @@ describe('FewShotTrainer with runningStats', () => {
   });
 
   /** An offload computing on this thread as a worker does: the algorithm the settings name, recording when asked. */
-  function sameThreadOffload(options: { claim: boolean; moments: boolean }) {
+  function sameThreadOffload(options: { claim: boolean; moments: boolean; settle?: boolean }) {
     let settled = 0;
     const gradientOf = (params: readonly mg.Tensor[], task: mg.Task, settings: mg.WorkerAlgorithm, context: mg.MetaContext): mg.MetaGradient => {
       const records: mg.MomentRecord[] = [];
@@ -245,7 +248,7 @@ describe('FewShotTrainer with runningStats', () => {
     };
     const offload: mg.MetaGradientOffload = {
       share: (n) => Math.floor(n / 2),
-      settle: () => void settled++,
+      ...(options.settle === false ? {} : { settle: () => void settled++ }),
       compute: async (params, tasks, settings, context) => tasks.map((t) => gradientOf(params, t, settings, context)),
       ...(options.claim
         ? {
@@ -277,5 +280,12 @@ describe('FewShotTrainer with runningStats', () => {
     await expect(t.stepAsync(forgetful)).rejects.toThrow(/FewShotTrainer: the offload returned the meta-gradient of task 0 without the batch moments its forward passes saw/);
     expect(JSON.stringify(state(t))).toBe(before);
     expect(t.iteration).toBe(2);
+    // An offload without settle is taken as it is.
+    await t.stepAsync(sameThreadOffload({ claim, moments: true, settle: false }).offload);
+    expect(t.iteration).toBe(3);
+    // Without running statistics the results need no moments.
+    const plain = new mg.FewShotTrainer(net, classes, config, 7);
+    await plain.stepAsync(sameThreadOffload({ claim, moments: false }).offload);
+    expect(plain.iteration).toBe(1);
   });
 });

@@ -363,7 +363,6 @@ export class FewShotTrainer {
     };
     return {
       share: (n) => offload.share(n),
-      ...(offload.size === undefined ? {} : { size: offload.size }),
       ...(offload.settle === undefined ? {} : { settle: () => offload.settle!() }),
       compute: async (params, tasks, settings, context) => {
         const gs = await offload.compute(params, tasks, settings, context);
