@@ -118,5 +118,44 @@ describe('SGD', () => {
     expect(() => new mg.SGD({ lr: 0.1, nesterov: true })).toThrow(/SGD: nesterov needs a momentum above 0/);
     expect(() => b.setState({ nope: 1 })).toThrow(/SGD\.setState: expected a state from SGD\.getState\(\)/);
     expect(() => b.step(tensors([[1]]), tensors([[1]]))).toThrow(/SGD\.step: the parameters changed shape or number/);
+    expect(() => b.step(tensors(P0.map((x) => [...x, 0])), tensors(P0.map((x) => [...x, 0])))).toThrow(/SGD\.step: the parameters changed shape or number/);
+    expect(() => new mg.SGD({ lr: 0.1, momentun: 0.9 } as never)).toThrow(/SGD: unknown option 'momentun'/);
+    expect(() => new mg.SGD('fast' as never)).toThrow(/SGD: options must be an object such as \{ lr: 0\.1, momentum: 0\.9 \}/);
+    expect(() => new mg.SGD(0)).toThrow(/SGD: lr must be a positive number, got 0/);
+    // A float32 and a float64 velocity are both states; anything else is not.
+    expect(() => b.setState({ buffers: [new Float32Array(2), [1, 2]] })).toThrow(/SGD\.setState: expected a state/);
+  });
+
+  test('states are copies both ways; plain SGD has none to restore', () => {
+    const a = new mg.SGD({ lr: 0.2, momentum: 0.9 });
+    const p = a.step(tensors(P0), tensors(G[0]!));
+    const saved = a.getState()!;
+    const before = saved.buffers.map((x) => Array.from(x));
+    a.getState()!.buffers[0]![0] = 1e9;
+    expect(a.getState()!.buffers.map((x) => Array.from(x))).toEqual(before);
+    const b = new mg.SGD({ lr: 0.2, momentum: 0.9 });
+    b.setState(saved);
+    saved.buffers[0]![0] = 1e9;
+    const pa = a.step(p, tensors(G[1]!)), pb = b.step(p, tensors(G[1]!));
+    pa.forEach((t, i) => expect(Array.from(t.data)).toEqual(Array.from(pb[i]!.data)));
+    const plain = new mg.SGD(0.1);
+    plain.setState(null);
+    expect(plain.getState()).toBeNull();
+  });
+
+  test('a step is checked before anything changes: gradient count, shapes, dtypes and finiteness, each named', () => {
+    const opt = new mg.SGD({ lr: 0.1, momentum: 0.5 });
+    const p = tensors(P0);
+    const cases: [mg.Tensor[], RegExp][] = [
+      [tensors(G[0]!).slice(1), new RegExp(`SGD\\.step: ${P0.length} parameters but ${P0.length - 1} gradients`)],
+      [[mg.zeros([7]), ...tensors(G[0]!).slice(1)], /SGD\.step: gradient 0 is float32 \[7\] but the parameter is float64 \[\d+\]/],
+      [[mg.zeros([P0[0]!.length]), ...tensors(G[0]!).slice(1)], /SGD\.step: gradient 0 is float32 \[\d+\] but the parameter is float64/],
+      [[...tensors(G[0]!).slice(0, -1), new mg.Tensor(Float64Array.from(G[0]!.at(-1)!, (x, j) => (j === 1 ? NaN : x)), [G[0]!.at(-1)!.length])], new RegExp(`SGD\\.step: gradient ${P0.length - 1} \\[\\d+\\] holds NaN at element 1 \\(the loss diverged, or the data hold NaN or Infinity\\); the step is refused and nothing was changed`)],
+      [[new mg.Tensor(Float64Array.from(G[0]![0]!, (x, j) => (j === 0 ? -Infinity : x)), [G[0]![0]!.length]), ...tensors(G[0]!).slice(1)], /gradient 0 \[\d+\] holds -Infinity at element 0/],
+    ];
+    for (const [grads, message] of cases) {
+      expect(() => opt.step(p, grads)).toThrow(message);
+      expect(opt.getState()!.buffers).toEqual([]);
+    }
   });
 });
