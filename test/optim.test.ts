@@ -119,6 +119,14 @@ describe('SGD', () => {
     expect(() => b.setState({ nope: 1 })).toThrow(/SGD\.setState: expected a state from SGD\.getState\(\)/);
     expect(() => b.step(tensors([[1]]), tensors([[1]]))).toThrow(/SGD\.step: the parameters changed shape or number/);
     expect(() => b.step(tensors(P0.map((x) => [...x, 0])), tensors(P0.map((x) => [...x, 0])))).toThrow(/SGD\.step: the parameters changed shape or number/);
+    // Only the last one resized, or one more than before.
+    const resized = [P0[0]!, [...P0[1]!, 0]];
+    expect(() => b.step(tensors(resized), tensors(resized))).toThrow(/SGD\.step: the parameters changed shape or number/);
+    expect(() => b.step(tensors([...P0, [1]]), tensors([...P0, [1]]))).toThrow(/SGD\.step: the parameters changed shape or number/);
+    // float32 parameters keep float32 velocities (the same rounding as the step's own arithmetic).
+    const f32 = new mg.SGD({ lr: 0.1, momentum: 0.9 });
+    f32.step([mg.tensor([1, 2])], [mg.tensor([0.1, 0.2])]);
+    expect(f32.getState()!.buffers[0]).toBeInstanceOf(Float32Array);
     expect(() => new mg.SGD({ lr: 0.1, momentun: 0.9 } as never)).toThrow(/SGD: unknown option 'momentun'/);
     expect(() => new mg.SGD('fast' as never)).toThrow(/SGD: options must be an object such as \{ lr: 0\.1, momentum: 0\.9 \}/);
     expect(() => new mg.SGD(0)).toThrow(/SGD: lr must be a positive number, got 0/);
