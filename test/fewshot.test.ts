@@ -3,16 +3,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import * as mg from '../src/index.js';
-import { classesOf, type Character } from '../src/tasks/omniglot.js';
+import { classesOf } from '../src/tasks/omniglot.js';
+import { fakeCharacters } from './helpers/fake-omniglot.js';
 
-function fakeCharacters(count: number, seed: number): Character[] {
-  const rng = new mg.Rng(seed);
-  return Array.from({ length: count }, (_, c) => ({
-    alphabet: 'fake',
-    name: `character${c}`,
-    images: Array.from({ length: 20 }, () => Float32Array.from({ length: 784 }, () => (rng.uniform() < 0.2 ? 1 : 0))),
-  }));
-}
 
 const classes = classesOf(fakeCharacters(30, 1), true);
 const model = mg.conv4({ classes: 3, filters: 4 });

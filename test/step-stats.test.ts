@@ -1,7 +1,8 @@
 /** Per-step batch-norm running statistics (MAML++'s BNRS): the moving averages, conv4 with given statistics, and the trainer gathering them. */
 import { describe, expect, test } from 'vitest';
 import * as mg from '../src/index.js';
-import { classesOf, type Character } from '../src/tasks/omniglot.js';
+import { classesOf } from '../src/tasks/omniglot.js';
+import { fakeCharacters } from './helpers/fake-omniglot.js';
 
 const vec = (xs: number[]) => new mg.Tensor(Float32Array.from(xs), [xs.length]);
 const values = (t: mg.Tensor) => Array.from(t.data);
@@ -154,14 +155,6 @@ describe('conv4 with given statistics', () => {
   });
 });
 
-function fakeCharacters(count: number, seed: number): Character[] {
-  const rng = new mg.Rng(seed);
-  return Array.from({ length: count }, (_, c) => ({
-    alphabet: 'fake',
-    name: `character${c}`,
-    images: Array.from({ length: 20 }, () => Float32Array.from({ length: 784 }, () => (rng.uniform() < 0.2 ? 1 : 0))),
-  }));
-}
 
 describe('FewShotTrainer with runningStats', () => {
   const classes = classesOf(fakeCharacters(12, 1), true);
