@@ -102,8 +102,11 @@ describe('StepStatistics', () => {
     ];
     for (const [bad, message] of cases) {
       expect(() => t.setState(bad)).toThrow(message);
+      expect(() => t.checkState(bad)).toThrow(message);
       expect(JSON.stringify(t.getState())).toBe(before);
     }
+    t.checkState(state);
+    expect(JSON.stringify(t.getState())).toBe(before);
     expect(() => t.setState(null as never)).toThrow(/expected tensors by name, got null/);
     t.setState(state);
     expect(JSON.stringify(t.getState())).toBe(JSON.stringify(state));

@@ -487,9 +487,8 @@ export class FewShotTrainer {
     const meta = this.learner.setState(state, 'FewShotTrainer', (m, fail) => {
       sameRun(this.config)(m, fail);
       if (stats === null) return;
-      // Checked on a scratch copy, so a refusal changes nothing.
       try {
-        new StepStatistics({ steps: stats.steps, channels: stats.channels, momentum: stats.momentum, dtype: stats.dtype }).setState(state.tensors);
+        stats.checkState(state.tensors);
       } catch (e) {
         fail((e as Error).message);
       }

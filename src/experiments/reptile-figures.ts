@@ -266,7 +266,7 @@ export function figure4Points(): Figure4Point[] {
 /**
  * What a figure needs of a finished run: its combination, settings, curve and time. Kept instead
  * of the run's checkpoint once it has finished (the weights are then of no further use, and
- * Figure 4's 78 checkpoints would take 35 MB).
+ * Figure 4's 80 checkpoints would take 36 MB).
  */
 export interface FinishedRun {
   combination: Combination;

@@ -212,6 +212,16 @@ export class StepStatistics {
    * channel counts, finite, variances ≥ 0) before anything changes.
    */
   setState(tensors: Record<string, Tensor>, prefix = 'bnrs.'): void {
+    [this.mean, this.variance] = this.readState(tensors, prefix);
+  }
+
+  /** Throws, naming the tensor, unless {@link setState} would accept `tensors`; changes nothing. */
+  checkState(tensors: Record<string, Tensor>, prefix = 'bnrs.'): void {
+    this.readState(tensors, prefix);
+  }
+
+  /** The averages `tensors` hold, [step][layer] means and variances, each checked. */
+  private readState(tensors: Record<string, Tensor>, prefix: string): [Float64Array[][], Float64Array[][]] {
     if (!isRecord(tensors)) throw new TypeError(`StepStatistics.setState: expected tensors by name, got ${describeValue(tensors)}`);
     const read = (name: string, c: number, nonNegative: boolean): Float64Array => {
       const t = tensors[name];
@@ -222,7 +232,6 @@ export class StepStatistics {
       return Float64Array.from(t.data);
     };
     const steps = Array.from({ length: this.steps }, (_, s) => this.channels.map((c, l) => [read(`${prefix}${s}.${l}.mean`, c, false), read(`${prefix}${s}.${l}.variance`, c, true)] as const));
-    this.mean = steps.map((layers) => layers.map(([m]) => m));
-    this.variance = steps.map((layers) => layers.map(([, v]) => v));
+    return [steps.map((layers) => layers.map(([m]) => m)), steps.map((layers) => layers.map(([, v]) => v))];
   }
 }
