@@ -70,6 +70,11 @@ test("a finished run's record keeps its curve and time, and is refused for anoth
     [edited((r) => (r.points = [])), /its curve is missing or damaged/],
     [edited((r) => (r.points = [{ iteration: 4, accuracy: 1.5 }])), /its curve is missing or damaged/],
     [edited((r) => (r.points = [{ iteration: 3, accuracy: 0.5 }])), /its curve ends at iteration 3, not 4/],
+    // Every point is checked, not only the last.
+    [edited((r) => (r.points = [7, { iteration: 4, accuracy: 0.5 }])), /its curve is missing or damaged/],
+    [edited((r) => (r.points = [{ iteration: 1.5, accuracy: 0.5 }, { iteration: 4, accuracy: 0.5 }])), /its curve is missing or damaged/],
+    [edited((r) => (r.points = [{ iteration: 2, accuracy: '0.5' }, { iteration: 4, accuracy: 0.5 }])), /its curve is missing or damaged/],
+    [edited((r) => (r.points = [{ iteration: 2, accuracy: -0.1 }, { iteration: 4, accuracy: 0.5 }])), /its curve is missing or damaged/],
     [edited((r) => (r.seconds = -1)), /its run time -1 is not a number of seconds/],
     [edited((r) => (r.seconds = undefined)), /its run time undefined is not a number of seconds/],
   ];
@@ -77,6 +82,8 @@ test("a finished run's record keeps its curve and time, and is refused for anoth
   expect(() => mg.readFinishedRun(text, mg.FIGURE3_COMBINATIONS[9]!, settings, 'f')).toThrow(/f: its combination is \{"label":"g2","coefficients":\[0,1\]\}, not \{"label":"g4"/);
   expect(() => mg.readFinishedRun(text, combination, { ...settings, outerLr: 0.5 }, 'f')).toThrow(/f: its settings are .*"outerLr":0\.03.*, not .*"outerLr":0\.5/);
   expect(mg.readFinishedRun(edited((r) => (r.points = [{ iteration: 4, accuracy: 0 }])), combination, settings, 'f').points).toEqual([{ iteration: 4, accuracy: 0 }]);
+  // The ends of the ranges are values too: accuracy 1, and no time at all.
+  expect(mg.readFinishedRun(edited((r) => ((r.points = [{ iteration: 4, accuracy: 1 }]), (r.seconds = 0))), combination, settings, 'f')).toMatchObject({ points: [{ iteration: 4, accuracy: 1 }], seconds: 0 });
 });
 
 describe('Figure 4: how the inner mini-batches are drawn', () => {
